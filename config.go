@@ -1,0 +1,147 @@
+package failover
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/libdns/libdns"
+)
+
+// Defaults applied by [Config] for fields left at their zero value.
+const (
+	DefaultReconcileInterval = time.Minute
+	DefaultRetryBackoff      = time.Second
+	DefaultMaxRetryBackoff   = time.Minute
+	DefaultWriteTimeout      = 30 * time.Second
+	DefaultMaxChecks         = 1024
+)
+
+// Config is everything a [Manager] needs. New copies it; later changes to
+// the caller's Config, or to slices it holds, have no effect.
+type Config struct {
+	// Zones to manage. At least one.
+	Zones []Zone
+	// OnEvent, when set, is called for every Event, in order, from one
+	// goroutine, never while the Manager holds a lock (so it may call
+	// Status). Events wait in an unbounded queue while it runs; it should
+	// return quickly.
+	OnEvent func(Event)
+	// Logger receives a line per event. Nil means no logging.
+	Logger *slog.Logger
+	// DryRun runs checks and decisions and emits every event (marked
+	// DryRun) but never writes to a provider. Zones are still read at
+	// start-up.
+	DryRun bool
+	// ReconcileInterval is how often each zone is read back from each
+	// provider to repair drift. Zero means DefaultReconcileInterval.
+	ReconcileInterval time.Duration
+	// RetryBackoff is the first wait after a failed read or write; it
+	// doubles on each further failure, with jitter, up to MaxRetryBackoff.
+	// Zero means DefaultRetryBackoff.
+	RetryBackoff time.Duration
+	// MaxRetryBackoff caps the wait between retries. Zero means
+	// DefaultMaxRetryBackoff.
+	MaxRetryBackoff time.Duration
+	// WriteTimeout bounds one call to a provider. Zero means
+	// DefaultWriteTimeout.
+	WriteTimeout time.Duration
+	// MaxChecks bounds how many checks run at once across all records.
+	// Zero means DefaultMaxChecks.
+	MaxChecks int
+}
+
+// Zone is one DNS zone and the records managed in it.
+type Zone struct {
+	// Name is the zone's FQDN with its trailing dot, such as "example.com.".
+	Name string
+	// Providers serve the zone. Each is written independently: one failing
+	// does not hold back the others.
+	Providers []Provider
+	// Records managed in the zone. Only their (name, type) pairs are ever
+	// written; every other record in the zone is left alone.
+	Records []Record
+}
+
+// Record is one managed RRset: a name and type whose values are chosen
+// among its endpoints.
+type Record struct {
+	// Name relative to the zone ("www"), "@" for the apex.
+	Name string
+	// Type is "A", "AAAA" or "CNAME". A CNAME publishes exactly one value.
+	Type string
+	// Endpoints are the candidate values.
+	Endpoints []Endpoint
+	// Check decides whether an endpoint is healthy; it is called with the
+	// endpoint's Value as target.
+	Check Checker
+	// Policy turns check results into a decision. The zero value means all
+	// defaults.
+	Policy Policy
+}
+
+// Endpoint is one candidate value of a record.
+type Endpoint struct {
+	// Value published when the endpoint is used: an IPv4 address for A, an
+	// IPv6 address for AAAA, a host name for CNAME (taken as fully
+	// qualified, with or without its trailing dot).
+	Value string
+	// Priority groups endpoints into tiers: the lowest number is the most
+	// preferred tier, and all healthy endpoints of the active tier are
+	// published together.
+	Priority int
+}
+
+// Provider is what the Manager needs of a libdns provider: reading a zone
+// and replacing RRsets. Providers must be safe for concurrent use.
+//
+// Optional extras are found by type assertion: [MinTTLProvider] for a TTL
+// floor, libdns.RecordDeleter to delete an RRset (needed only by
+// [PublishNothing]), and a Name() string method to name the provider in
+// events and Status.
+type Provider interface {
+	libdns.RecordGetter
+	libdns.RecordSetter
+}
+
+// MinTTLProvider is implemented by providers that reject TTLs below a
+// floor (Cloudflare: 60 s). The Manager raises every TTL it writes to that
+// provider to at least MinTTL.
+type MinTTLProvider interface {
+	MinTTL() time.Duration
+}
+
+// RecordID names one managed record.
+type RecordID struct {
+	Zone string // FQDN with trailing dot
+	Name string // relative name, "@" for the apex
+	Type string // "A", "AAAA" or "CNAME"
+}
+
+// String returns the record as "name zone type", such as "www.example.com. A".
+func (id RecordID) String() string {
+	return fmt.Sprintf("%s %s", libdns.AbsoluteName(id.Name, id.Zone), id.Type)
+}
+
+// withDefaults returns c with every zero field replaced by its default.
+func (c Config) withDefaults() Config {
+	if c.ReconcileInterval == 0 {
+		c.ReconcileInterval = DefaultReconcileInterval
+	}
+	if c.RetryBackoff == 0 {
+		c.RetryBackoff = DefaultRetryBackoff
+	}
+	if c.MaxRetryBackoff == 0 {
+		c.MaxRetryBackoff = DefaultMaxRetryBackoff
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.MaxChecks == 0 {
+		c.MaxChecks = DefaultMaxChecks
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}

@@ -1,0 +1,219 @@
+// Package failover keeps DNS names pointed at healthy servers.
+//
+// A [Manager] checks the endpoints behind each managed record with a
+// [Checker], turns the results into a decision with a [Policy] (failure and
+// recovery thresholds, priority tiers, failback delay, what to do when
+// everything is down, TTL management), and writes that decision through
+// libdns providers: Cloudflare, Route 53, RFC 2136 servers such as BIND,
+// PowerDNS, or any other. Only the (name, type) pairs in the configuration
+// are ever written, each zone is written with one batched call per provider,
+// failed writes are retried and read back, and drift is repaired.
+//
+// The whole flow:
+//
+//	m, err := failover.New(failover.Config{
+//		Zones: []failover.Zone{{
+//			Name:      "example.com.",
+//			Providers: []failover.Provider{provider},
+//			Records: []failover.Record{{
+//				Name: "www", Type: "A",
+//				Endpoints: []failover.Endpoint{
+//					{Value: "192.0.2.10", Priority: 0}, // preferred
+//					{Value: "192.0.2.11", Priority: 0}, // published together with .10
+//					{Value: "198.51.100.7", Priority: 1}, // used when priority 0 is down
+//				},
+//				Check:  &failover.HTTPCheck{Path: "/healthz", Host: "www.example.com"},
+//				Policy: failover.Policy{Interval: 5 * time.Second},
+//			}},
+//		}},
+//		OnEvent: func(e failover.Event) { log.Println(e) },
+//	})
+//	if err != nil {
+//		log.Fatal(err) // every problem in the configuration, each naming its zone, record and field
+//	}
+//	err = m.Run(ctx) // blocks until ctx is done
+//
+// Health of an endpoint: FailAfter consecutive failed checks mark it down,
+// RecoverAfter consecutive successes mark it up, and while it is between
+// the two it is checked every FastInterval instead of every Interval.
+//
+// What a record publishes: the healthy endpoints of the most preferred tier
+// (lowest Priority) that has at least MinHealthy of them. Failover to a less
+// preferred tier is immediate; failback waits until the preferred tier has
+// been healthy for FailbackDelay (or for [Manager.Failback]). While a record
+// is unstable it is published with FailoverTTL instead of TTL.
+//
+// At start-up the Manager reads every zone and adopts what it holds: a
+// restart writes nothing unless the checks call for a change.
+package failover
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrRunning is returned by Run when the Manager is already running or has
+// run before.
+var ErrRunning = errors.New("failover: Run called twice")
+
+// Manager runs checks, decides what each record publishes and writes it to
+// the providers. Create one with [New]; it is safe for concurrent use.
+type Manager struct {
+	cfg     Config
+	zones   []*zoneRun
+	records []*recordRun
+	byID    map[RecordID]*recordRun
+	events  *eventQueue
+	results chan checkResult
+	wake    chan struct{} // capacity 1: an operator call is waiting in poked
+	started atomic.Bool
+
+	// jitter returns a random duration in [0, max); tests replace it.
+	jitter func(max time.Duration) time.Duration
+
+	// mu guards what Status, the operator methods and the writers share
+	// with the loop: the status fields of records, endpoints and writers,
+	// overrides, failback requests, poked and each zone's desired RRsets.
+	// The loop is the only goroutine that changes record and endpoint
+	// state, and does so under mu.
+	mu    sync.Mutex
+	poked []*recordRun
+}
+
+// zoneRun is one zone while the Manager runs.
+type zoneRun struct {
+	spec    *zoneSpec
+	records []*recordRun
+	writers []*writer
+	desired map[rrKey]rrset // guarded by Manager.mu
+}
+
+// recordRun is one record while the Manager runs.
+type recordRun struct {
+	spec *recordSpec
+	zone *zoneRun
+	eps  []*endpointRun
+	dec  decision // written by the loop under Manager.mu
+	task task     // when to decide again
+
+	failbackRequested bool // guarded by Manager.mu
+}
+
+// endpointRun is one endpoint of one record while the Manager runs.
+type endpointRun struct {
+	rec      *recordRun
+	ep       Endpoint
+	task     task // when to check next
+	inflight bool // a check is running (loop only)
+
+	// written by the loop under Manager.mu
+	state       healthState
+	lastCheck   time.Time
+	lastLatency time.Duration
+	lastErr     error
+
+	// guarded by Manager.mu
+	override      Override
+	overrideUntil time.Time
+}
+
+// New validates cfg and returns a Manager ready to Run. It starts nothing
+// and touches no provider. When cfg is invalid it returns every problem at
+// once, joined with errors.Join, each a *[ConfigError] naming the zone,
+// record, endpoint and field.
+func New(cfg Config) (*Manager, error) {
+	zones, err := validate(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	cfg.Zones = nil // the validated copy in m.zones is what runs
+	m := &Manager{
+		cfg:     cfg,
+		byID:    map[RecordID]*recordRun{},
+		events:  newEventQueue(),
+		results: make(chan checkResult),
+		wake:    make(chan struct{}, 1),
+		jitter: func(max time.Duration) time.Duration {
+			if max <= 0 {
+				return 0
+			}
+			return rand.N(max)
+		},
+	}
+	for _, zs := range zones {
+		z := &zoneRun{spec: zs, desired: map[rrKey]rrset{}}
+		for _, rs := range zs.records {
+			r := &recordRun{spec: rs, zone: z}
+			r.task = task{index: -1, rec: r}
+			for _, e := range rs.endpoints {
+				ep := &endpointRun{rec: r, ep: e}
+				ep.task = task{index: -1, ep: ep}
+				r.eps = append(r.eps, ep)
+			}
+			z.records = append(z.records, r)
+			m.records = append(m.records, r)
+			m.byID[rs.id] = r
+		}
+		for _, p := range zs.providers {
+			z.writers = append(z.writers, newWriter(m, z, p))
+		}
+		m.zones = append(m.zones, z)
+	}
+	return m, nil
+}
+
+// Run reads every zone, adopts what it holds, then checks endpoints and
+// writes decisions until ctx is done. It returns nil after everything it
+// started has stopped: checks are cancelled, a write in flight is allowed
+// to finish (bounded by WriteTimeout), and every queued event has been
+// delivered. Run may be called once; a second call returns ErrRunning.
+func (m *Manager) Run(ctx context.Context) error {
+	if !m.started.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	delivered := make(chan struct{})
+	go func() {
+		defer close(delivered)
+		m.events.deliver(m.deliver)
+	}()
+	defer func() {
+		m.events.close()
+		<-delivered
+	}()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+
+	m.adopt(ctx)
+	for _, z := range m.zones {
+		for _, w := range z.writers {
+			wg.Go(func() { w.run(ctx) })
+		}
+	}
+	m.loop(ctx, &wg)
+	return nil
+}
+
+// emit queues events for delivery, stamping the dry-run mark.
+func (m *Manager) emit(events ...Event) {
+	for i := range events {
+		events[i].DryRun = m.cfg.DryRun
+	}
+	m.events.push(events...)
+}
+
+// deliver logs e and hands it to OnEvent.
+func (m *Manager) deliver(e Event) {
+	level := slogLevel(e.Kind)
+	m.cfg.Logger.LogAttrs(context.Background(), level, e.Kind.String(), e.logAttrs()...)
+	if m.cfg.OnEvent != nil {
+		m.cfg.OnEvent(e)
+	}
+}

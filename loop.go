@@ -1,0 +1,239 @@
+package failover
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+)
+
+// task is an entry in the loop's schedule: a check of ep, or a new
+// decision for rec, due at at.
+type task struct {
+	at    time.Time
+	index int // position in the schedule, -1 when not scheduled
+	ep    *endpointRun
+	rec   *recordRun
+}
+
+// schedule is a min-heap of tasks by due time.
+type schedule []*task
+
+func (s schedule) Len() int           { return len(s) }
+func (s schedule) Less(i, j int) bool { return s[i].at.Before(s[j].at) }
+func (s schedule) Swap(i, j int) {
+	s[i], s[j] = s[j], s[i]
+	s[i].index, s[j].index = i, j
+}
+func (s *schedule) Push(x any) { t := x.(*task); t.index = len(*s); *s = append(*s, t) }
+func (s *schedule) Pop() any {
+	old := *s
+	t := old[len(old)-1]
+	old[len(old)-1] = nil
+	*s = old[:len(old)-1]
+	t.index = -1
+	return t
+}
+
+// set schedules t at at (zero: unschedules it).
+func (s *schedule) set(t *task, at time.Time) {
+	switch {
+	case at.IsZero() && t.index >= 0:
+		heap.Remove(s, t.index)
+	case at.IsZero():
+	case t.index >= 0:
+		t.at = at
+		heap.Fix(s, t.index)
+	default:
+		t.at = at
+		heap.Push(s, t)
+	}
+}
+
+// checkResult is what a check goroutine sends back to the loop.
+type checkResult struct {
+	ep      *endpointRun
+	start   time.Time
+	latency time.Duration
+	err     error
+}
+
+// loop owns the schedule and all record and endpoint state; it returns when
+// ctx is done, leaving the checks it started to wg.
+func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
+	var sched schedule
+	sem := semaphore.NewWeighted(int64(m.cfg.MaxChecks))
+	now := time.Now()
+	for _, r := range m.records {
+		for _, ep := range r.eps {
+			sched.set(&ep.task, now.Add(m.jitter(r.spec.policy.Jitter)))
+		}
+	}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	dirty := map[*recordRun]bool{}
+
+	for {
+		if len(sched) > 0 {
+			timer.Reset(max(time.Until(sched[0].at), 0))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case res := <-m.results:
+			m.observe(res, &sched, dirty)
+			for more := true; more; { // take every result already waiting, so they share one write
+				select {
+				case res := <-m.results:
+					m.observe(res, &sched, dirty)
+				default:
+					more = false
+				}
+			}
+		case <-m.wake:
+			m.mu.Lock()
+			for _, r := range m.poked {
+				dirty[r] = true
+			}
+			m.poked = nil
+			m.mu.Unlock()
+		case <-timer.C:
+		}
+
+		now := time.Now()
+		for len(sched) > 0 && !sched[0].at.After(now) {
+			t := heap.Pop(&sched).(*task)
+			if t.rec != nil {
+				dirty[t.rec] = true
+				continue
+			}
+			m.startCheck(ctx, wg, sem, t.ep)
+		}
+
+		zones := map[*zoneRun]bool{}
+		for r := range dirty {
+			if m.decideRecord(r, now, &sched) {
+				zones[r.zone] = true
+			}
+		}
+		clear(dirty)
+		for z := range zones {
+			for _, w := range z.writers {
+				w.notify()
+			}
+		}
+	}
+}
+
+// startCheck runs one check of ep in its own goroutine, bounded by sem and
+// by the record's Timeout; the result goes back to the loop.
+func (m *Manager) startCheck(ctx context.Context, wg *sync.WaitGroup, sem *semaphore.Weighted, ep *endpointRun) {
+	ep.inflight = true
+	p := ep.rec.spec.policy
+	check, target := ep.rec.spec.check, ep.ep.Value
+	wg.Go(func() {
+		if sem.Acquire(ctx, 1) != nil {
+			return
+		}
+		defer sem.Release(1)
+		cctx, cancel := context.WithTimeout(ctx, p.Timeout)
+		start := time.Now()
+		err := check.Check(cctx, target)
+		latency := time.Since(start)
+		cancel()
+		if err == nil && latency > p.Timeout {
+			err = fmt.Errorf("check took %v, longer than the timeout %v", latency.Round(time.Millisecond), p.Timeout)
+		}
+		select {
+		case m.results <- checkResult{ep: ep, start: start, latency: latency, err: err}:
+		case <-ctx.Done():
+		}
+	})
+}
+
+// observe applies one check result to its endpoint's state, schedules the
+// next check and marks the record for a decision when it matters.
+func (m *Manager) observe(res checkResult, sched *schedule, dirty map[*recordRun]bool) {
+	ep := res.ep
+	p := ep.rec.spec.policy
+	now := time.Now()
+	wasFailing := ep.state.failures > 0
+	m.mu.Lock()
+	state, changed := ep.state.observe(p, now, res.err)
+	ep.state = state
+	ep.lastCheck, ep.lastLatency, ep.lastErr = res.start, res.latency, res.err
+	m.mu.Unlock()
+	ep.inflight = false
+	sched.set(&ep.task, now.Add(state.interval(p)+m.jitter(p.Jitter)))
+
+	if changed {
+		kind := EventEndpointUp
+		if state.health == HealthDown {
+			kind = EventEndpointDown
+		}
+		m.emit(Event{Kind: kind, Time: now, Record: ep.rec.spec.id, Endpoint: ep.ep.Value, Health: state.health, Duration: res.latency, Err: res.err})
+	}
+	if changed || (p.LowerTTLOnFailing && wasFailing != (state.failures > 0)) {
+		dirty[ep.rec] = true
+	}
+}
+
+// decideRecord makes a new decision for r at now and publishes it to the
+// zone's desired state; it reports whether the desired state changed.
+func (m *Manager) decideRecord(r *recordRun, now time.Time, sched *schedule) bool {
+	var events []Event
+	id := r.spec.id
+	cands := make([]candidate, len(r.eps))
+	var overrideEnds time.Time
+
+	m.mu.Lock()
+	manual := r.failbackRequested
+	r.failbackRequested = false
+	for i, ep := range r.eps {
+		if ep.override != NoOverride && !ep.overrideUntil.IsZero() && !now.Before(ep.overrideUntil) {
+			events = append(events, Event{Kind: EventOverrideExpired, Time: now, Record: id, Endpoint: ep.ep.Value, Override: ep.override, Until: ep.overrideUntil, Reason: "expired"})
+			ep.override, ep.overrideUntil = NoOverride, time.Time{}
+		}
+		c := candidate{value: ep.ep.Value, priority: ep.ep.Priority, health: ep.state.health, failing: ep.state.health == HealthUp && ep.state.failures > 0}
+		switch ep.override {
+		case ForceUp:
+			c.health, c.failing = HealthUp, false
+		case ForceDown:
+			c.health = HealthDown
+		}
+		if ep.override != NoOverride {
+			overrideEnds = earliest(overrideEnds, ep.overrideUntil)
+		}
+		cands[i] = c
+	}
+	m.mu.Unlock()
+
+	prev := r.dec
+	next, wake := decide(r.spec.policy, cands, prev, now, manual)
+	sched.set(&r.task, earliest(wake, overrideEnds))
+
+	changed := next.decided && (!prev.decided || !sameValues(next.values, prev.values) || next.ttl != prev.ttl)
+	if changed {
+		reason := next.reason
+		if reason == "" && !prev.decided {
+			reason = "first decision"
+		}
+		events = append(events, Event{Kind: EventRecordDecided, Time: now, Record: id, Values: slices.Clone(next.values), Previous: prev.values, TTL: next.ttl, Reason: reason})
+	}
+	if next.allDown && !prev.allDown {
+		events = append(events, Event{Kind: EventAllDown, Time: now, Record: id, Values: slices.Clone(next.values), TTL: next.ttl, Reason: next.reason})
+	}
+
+	m.mu.Lock()
+	r.dec = next
+	if changed {
+		r.zone.desired[r.spec.key] = newRRset(next.values, next.ttl)
+	}
+	m.mu.Unlock()
+	m.emit(events...)
+	return changed
+}

@@ -1,0 +1,648 @@
+package failover
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/dnsfailover/failover/provider/memory"
+	"github.com/libdns/libdns"
+)
+
+var (
+	www      = RecordID{Zone: testZone, Name: "www", Type: "A"}
+	primary  = []string{"192.0.2.10", "192.0.2.11"}
+	backup   = []string{"192.0.2.20"}
+	basePol  = Policy{Interval: 10 * time.Second, Timeout: time.Second}
+	stepTime = 100 * time.Millisecond
+)
+
+// settled waits until the first decision has been written.
+func (h *harness) settled() {
+	h.t.Helper()
+	h.until(time.Minute, stepTime, "first write", func() bool { return len(h.of(EventRecordWritten)) > 0 })
+}
+
+// holds waits until p holds want for www A.
+func (h *harness) holds(p *memory.Provider, limit time.Duration, want []string) time.Duration {
+	h.t.Helper()
+	return h.until(limit, stepTime, "provider holds "+strings.Join(want, ","), func() bool {
+		got, _ := held(p, "www", "A")
+		return equal(got, want)
+	})
+}
+
+func TestFailoverAfterExactlyFailAfterFailures(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb := newSwitchboard()
+		p := memZone(t)
+		pol := basePol
+		pol.FastInterval = pol.Interval // count checks at one pace
+		h := run(t, oneZone(p, wwwRecord(sb, pol)))
+		h.settled()
+		if got, _ := held(p, "www", "A"); !equal(got, primary) {
+			t.Fatalf("after start-up: got %v, want %v", got, primary)
+		}
+
+		sb.set("192.0.2.10", true)
+		sb.set("192.0.2.11", true)
+		n0 := sb.count("192.0.2.10")
+		for i := 1; i <= 3; i++ {
+			h.until(time.Minute, stepTime, "next check", func() bool { return sb.count("192.0.2.10") == n0+i })
+			synctest.Wait()
+			got, _ := held(p, "www", "A")
+			want := primary
+			if i == 3 {
+				want = backup
+			}
+			if !equal(got, want) {
+				t.Fatalf("after %d failed checks: got %v, want %v", i, got, want)
+			}
+		}
+		downs := h.of(EventEndpointDown)
+		if len(downs) != 2 || downs[0].Err == nil {
+			t.Fatalf("got %d endpoint-down events (%v), want 2 with the check's error", len(downs), downs)
+		}
+	})
+}
+
+func TestFastRecheckShortensDetection(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		fast time.Duration
+		want time.Duration // from the last good check to the endpoint marked down
+	}{
+		{"fast re-check", 2500 * time.Millisecond, 15 * time.Second}, // 10 s, then 2 × 2.5 s
+		{"no fast re-check", 10 * time.Second, 30 * time.Second},     // 3 × 10 s
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				sb := newSwitchboard()
+				p := memZone(t)
+				pol := basePol
+				pol.FastInterval = tc.fast
+				h := run(t, oneZone(p, wwwRecord(sb, pol)))
+				h.settled()
+				lastGood := time.Now() // the endpoints just passed their second check
+				sb.set("192.0.2.10", true)
+				h.until(time.Minute, stepTime, "endpoint down", func() bool { return len(h.of(EventEndpointDown)) > 0 })
+				if got := h.of(EventEndpointDown)[0].Time.Sub(lastGood); got != tc.want {
+					t.Fatalf("detection took %v, want %v", got, tc.want)
+				}
+			})
+		})
+	}
+}
+
+// failover takes the primary tier down and waits for the backup in DNS.
+func failover(h *harness, sb *switchboard, p *memory.Provider) {
+	h.t.Helper()
+	sb.set("192.0.2.10", true)
+	sb.set("192.0.2.11", true)
+	h.holds(p, time.Minute, backup)
+}
+
+func TestRecoveryAfterRecoverAfterSuccesses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb := newSwitchboard()
+		p := memZone(t)
+		pol := basePol
+		pol.RecoverAfter = 3
+		h := run(t, oneZone(p, wwwRecord(sb, pol)))
+		h.settled()
+		failover(h, sb, p)
+		sb.set("192.0.2.10", false)
+		n0 := sb.count("192.0.2.10")
+		for i := 1; i <= 3; i++ {
+			h.until(time.Minute, stepTime, "next check", func() bool { return sb.count("192.0.2.10") == n0+i })
+			synctest.Wait()
+			got := 0
+			for _, e := range h.of(EventEndpointUp) {
+				if e.Endpoint == "192.0.2.10" && e.Time.After(h.of(EventEndpointDown)[0].Time) {
+					got++
+				}
+			}
+			want := 0
+			if i == 3 {
+				want = 1
+			}
+			if got != want {
+				t.Fatalf("after %d good checks: got %d endpoint-up events, want %d", i, got, want)
+			}
+		}
+	})
+}
+
+func TestFailbackWaitsFailbackDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb := newSwitchboard()
+		p := memZone(t)
+		h := run(t, oneZone(p, wwwRecord(sb, basePol)))
+		h.settled()
+		failover(h, sb, p)
+		sb.set("192.0.2.10", false)
+		sb.set("192.0.2.11", false)
+		h.holds(p, 5*time.Minute, primary)
+		up, back := h.last(EventEndpointUp), h.last(EventRecordDecided)
+		if got := back.Time.Sub(up.Time); got != DefaultFailbackDelay {
+			t.Fatalf("failback %v after the primary recovered, want %v", got, DefaultFailbackDelay)
+		}
+		if !strings.Contains(back.Reason, "failback") {
+			t.Fatalf("got reason %q, want a failback", back.Reason)
+		}
+	})
+}
+
+func TestFailbackWaitRestartsWhenPrimaryFlaps(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb := newSwitchboard()
+		p := memZone(t)
+		h := run(t, oneZone(p, wwwRecord(sb, basePol)))
+		h.settled()
+		failover(h, sb, p)
+		sb.set("192.0.2.10", false)
+		sb.set("192.0.2.11", false)
+		h.until(time.Minute, stepTime, "primary up", func() bool { return len(h.of(EventEndpointUp)) == 5 })
+
+		time.Sleep(30 * time.Second) // half the delay, then the primary flaps
+		sb.set("192.0.2.10", true)
+		sb.set("192.0.2.11", true)
+		h.until(time.Minute, stepTime, "primary down again", func() bool { return len(h.of(EventEndpointDown)) == 4 })
+		sb.set("192.0.2.10", false)
+		sb.set("192.0.2.11", false)
+		h.until(time.Minute, stepTime, "primary up again", func() bool { return len(h.of(EventEndpointUp)) == 7 })
+		synctest.Wait()
+		if got, _ := held(p, "www", "A"); !equal(got, backup) {
+			t.Fatalf("right after the flap: got %v, want %v", got, backup)
+		}
+		h.holds(p, 5*time.Minute, primary)
+		if got := h.last(EventRecordDecided).Time.Sub(h.last(EventEndpointUp).Time); got != DefaultFailbackDelay {
+			t.Fatalf("failback %v after the flap ended, want %v", got, DefaultFailbackDelay)
+		}
+	})
+}
+
+func TestManualFailback(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb := newSwitchboard()
+		p := memZone(t)
+		pol := basePol
+		pol.ManualFailback = true
+		h := run(t, oneZone(p, wwwRecord(sb, pol)))
+		h.settled()
+		failover(h, sb, p)
+		sb.set("192.0.2.10", false)
+		sb.set("192.0.2.11", false)
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		if got, _ := held(p, "www", "A"); !equal(got, backup) {
+			t.Fatalf("an hour after recovery without a manual failback: got %v, want %v", got, backup)
+		}
+		if err := h.m.Failback(www); err != nil {
+			t.Fatal(err)
+		}
+		if took := h.holds(p, time.Second, primary); took > stepTime {
+			t.Fatalf("manual failback took %v, want at once", took)
+		}
+		if err := h.m.Failback(RecordID{Zone: testZone, Name: "nope", Type: "A"}); err == nil {
+			t.Fatal("Failback of an unknown record: got nil error")
+		}
+	})
+}
+
+func TestEqualPrioritiesPublishedTogetherAndCapped(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		maxAnswers int
+		want       []string
+		afterDown  []string // after 192.0.2.10 goes down
+	}{
+		{"all of the tier", 0, primary, []string{"192.0.2.11"}},
+		{"capped at one", 1, []string{"192.0.2.10"}, []string{"192.0.2.11"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				sb := newSwitchboard()
+				p := memZone(t)
+				pol := basePol
+				pol.MaxAnswers = tc.maxAnswers
+				h := run(t, oneZone(p, wwwRecord(sb, pol)))
+				h.settled()
+				if got, _ := held(p, "www", "A"); !equal(got, tc.want) {
+					t.Fatalf("got %v, want %v", got, tc.want)
+				}
+				sb.set("192.0.2.10", true)
+				h.holds(p, time.Minute, tc.afterDown)
+			})
+		})
+	}
+}
+
+func TestAllDown(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		policy Policy
+		want   []string
+	}{
+		{"keep published", Policy{AllDown: KeepPublished}, []string{"192.0.2.10"}},
+		{"publish all", Policy{AllDown: PublishAll}, []string{"192.0.2.10", "192.0.2.11", "192.0.2.20"}},
+		{"publish fallback", Policy{AllDown: PublishFallback, Fallback: []string{"192.0.2.99"}}, []string{"192.0.2.99"}},
+		{"publish nothing", Policy{AllDown: PublishNothing}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				sb := newSwitchboard()
+				p := memZone(t, addr("www", "192.0.2.1", time.Minute), libdns.TXT{Name: "www", Text: "keep me"})
+				pol := tc.policy
+				pol.Interval, pol.Timeout = basePol.Interval, basePol.Timeout
+				h := run(t, oneZone(p, wwwRecord(sb, pol)))
+				h.settled()
+				// One at a time, the backup first, so that what is published
+				// when the last one fails is known: 192.0.2.10 alone.
+				for i, v := range []string{"192.0.2.20", "192.0.2.11", "192.0.2.10"} {
+					sb.set(v, true)
+					h.until(time.Minute, stepTime, v+" down", func() bool { return len(h.of(EventEndpointDown)) == i+1 })
+				}
+				h.until(time.Minute, stepTime, "all down", func() bool { return len(h.of(EventAllDown)) > 0 })
+				synctest.Wait()
+				if got, _ := held(p, "www", "A"); !equal(got, tc.want) {
+					t.Fatalf("got %v, want %v", got, tc.want)
+				}
+				if got, _ := held(p, "www", "TXT"); len(got) != 1 {
+					t.Fatalf("the TXT record beside it: got %v, want it kept", got)
+				}
+			})
+		})
+	}
+}
+
+func TestAllDownAtStartWritesNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb := newSwitchboard()
+		for _, v := range []string{"192.0.2.10", "192.0.2.11", "192.0.2.20"} {
+			sb.set(v, true)
+		}
+		p := memZone(t) // nothing published yet, and nothing to keep
+		h := run(t, oneZone(p, wwwRecord(sb, basePol)))
+		h.until(time.Minute, stepTime, "all down", func() bool { return len(h.of(EventAllDown)) > 0 })
+		time.Sleep(10 * time.Minute)
+		if n := p.Calls(memory.MethodSetRecords); n != 0 {
+			t.Fatalf("got %d SetRecords calls, want 0: there was nothing to keep", n)
+		}
+	})
+}
+
+func TestTTLLoweredOnChangeAndRestored(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb := newSwitchboard()
+		p := memZone(t)
+		h := run(t, oneZone(p, wwwRecord(sb, basePol)))
+		h.settled()
+		if _, ttl := held(p, "www", "A"); ttl != DefaultTTL {
+			t.Fatalf("first publication: got TTL %v, want %v", ttl, DefaultTTL)
+		}
+		failover(h, sb, p)
+		changed := h.last(EventRecordDecided).Time
+		if _, ttl := held(p, "www", "A"); ttl != DefaultFailoverTTL {
+			t.Fatalf("after failover: got TTL %v, want %v", ttl, DefaultFailoverTTL)
+		}
+		h.until(time.Hour, stepTime, "TTL restored", func() bool { _, ttl := held(p, "www", "A"); return ttl == DefaultTTL })
+		if got := h.last(EventRecordDecided).Time.Sub(changed); got != DefaultStableAfter {
+			t.Fatalf("TTL restored %v after the change, want %v", got, DefaultStableAfter)
+		}
+		st := h.m.Status().Zones[0].Records[0]
+		if want := st.ChangedAt.Add(DefaultTTL); !st.ConvergedBy.Equal(want) {
+			t.Fatalf("ConvergedBy = %v, want change time + previous TTL = %v", st.ConvergedBy, want)
+		}
+	})
+}
+
+func TestTTLLoweredAsSoonAsPublishedEndpointFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb := newSwitchboard()
+		p := memZone(t)
+		pol := basePol
+		pol.LowerTTLOnFailing = true
+		h := run(t, oneZone(p, wwwRecord(sb, pol)))
+		h.settled()
+		sb.set("192.0.2.10", true)
+		n0 := sb.count("192.0.2.10")
+		h.until(time.Minute, stepTime, "one failed check", func() bool { return sb.count("192.0.2.10") == n0+1 })
+		synctest.Wait()
+		vals, ttl := held(p, "www", "A")
+		if !equal(vals, primary) || ttl != DefaultFailoverTTL {
+			t.Fatalf("after one failed check: got %v TTL %v, want %v TTL %v", vals, ttl, primary, DefaultFailoverTTL)
+		}
+	})
+}
+
+func TestStartupAdoptsWhatDNSHolds(t *testing.T) {
+	t.Run("on the backup: no write, no early failback", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			sb := newSwitchboard()
+			p := memZone(t, addr("www", "192.0.2.20", DefaultTTL))
+			h := run(t, oneZone(p, wwwRecord(sb, basePol)))
+			time.Sleep(DefaultFailbackDelay - time.Second)
+			synctest.Wait()
+			if n := p.Calls(memory.MethodSetRecords); n != 0 {
+				t.Fatalf("before FailbackDelay: got %d SetRecords calls, want 0", n)
+			}
+			h.holds(p, time.Minute, primary)
+			if n := p.Calls(memory.MethodSetRecords); n != 1 {
+				t.Fatalf("got %d SetRecords calls, want 1 (the failback)", n)
+			}
+		})
+	})
+	t.Run("on the primary: no write at all", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			sb := newSwitchboard()
+			p := memZone(t, addr("www", "192.0.2.10", DefaultTTL), addr("www", "192.0.2.11", DefaultTTL))
+			h := run(t, oneZone(p, wwwRecord(sb, basePol)))
+			h.until(time.Minute, stepTime, "decided", func() bool { return len(h.of(EventRecordDecided)) > 0 })
+			time.Sleep(time.Hour)
+			if n := p.Calls(memory.MethodSetRecords); n != 0 {
+				t.Fatalf("got %d SetRecords calls, want 0", n)
+			}
+		})
+	})
+}
+
+func TestDriftRepairedByReconciler(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb := newSwitchboard()
+		p := memZone(t)
+		h := run(t, oneZone(p, wwwRecord(sb, basePol)))
+		h.settled()
+		// Someone edits the record by hand.
+		if _, err := p.SetRecords(t.Context(), testZone, []libdns.Record{addr("www", "203.0.113.5", time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		took := h.holds(p, 2*DefaultReconcileInterval, primary)
+		if took > DefaultReconcileInterval {
+			t.Fatalf("repaired after %v, want within the reconcile interval %v", took, DefaultReconcileInterval)
+		}
+		d := h.of(EventDriftRepaired)
+		if len(d) != 1 || !equal(d[0].Previous, []string{"203.0.113.5"}) {
+			t.Fatalf("got drift events %v, want one with previous [203.0.113.5]", d)
+		}
+	})
+}
+
+func TestWriteRetriedUntilItSucceeds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb := newSwitchboard()
+		p := memZone(t)
+		h := run(t, oneZone(p, wwwRecord(sb, basePol)))
+		h.settled()
+		p.ResetCalls()
+		p.FailNext(memory.MethodSetRecords, 2, nil)
+		failover(h, sb, p)
+		if n := p.Calls(memory.MethodSetRecords); n != 3 {
+			t.Fatalf("got %d SetRecords calls, want 3 (two failed, one good)", n)
+		}
+		if n := p.Calls(memory.MethodGetRecords); n != 2 {
+			t.Fatalf("got %d GetRecords calls, want 2 (a read-back after each failure)", n)
+		}
+		if n := len(h.of(EventWriteFailed)); n != 2 {
+			t.Fatalf("got %d write-failed events, want 2", n)
+		}
+		if n := len(h.of(EventRecordWritten)); n != 2 {
+			t.Fatalf("got %d record-written events, want 2 (start-up and failover)", n)
+		}
+		if ps := h.m.Status().Zones[0].Providers[0]; !ps.InSync || ps.Failures != 0 {
+			t.Fatalf("provider status %+v, want in sync with no failures", ps)
+		}
+	})
+}
+
+func TestPartialWriteReadBackAndCompleted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb := newSwitchboard()
+		p := memZone(t)
+		api := wwwRecord(sb, basePol)
+		api.Name = "api"
+		h := run(t, oneZone(p, wwwRecord(sb, basePol), api))
+		h.until(time.Minute, stepTime, "both written", func() bool { return len(h.of(EventRecordWritten)) == 2 })
+
+		// The first write fails whole, so that both records' changes wait
+		// for the retry; the retry applies only its first RRset.
+		var calls [][]libdns.Record
+		p.SetHook(func(c memory.Call) *memory.Fault {
+			if c.Method != memory.MethodSetRecords {
+				return nil
+			}
+			calls = append(calls, c.Records)
+			switch len(calls) {
+			case 1:
+				return &memory.Fault{Err: errDown}
+			case 2:
+				return &memory.Fault{Partial: 1}
+			}
+			return nil
+		})
+		failover(h, sb, p)
+		h.until(time.Minute, stepTime, "api on the backup", func() bool { got, _ := held(p, "api", "A"); return equal(got, backup) })
+		synctest.Wait()
+		if len(calls) != 3 {
+			t.Fatalf("got %d SetRecords calls, want 3", len(calls))
+		}
+		if len(calls[1]) != 2 || len(calls[2]) != 1 {
+			t.Fatalf("got calls %v, want both records in one batch, then only the one not applied", calls)
+		}
+		if got, _ := held(p, "www", "A"); !equal(got, backup) {
+			t.Fatalf("www: got %v, want %v", got, backup)
+		}
+	})
+}
+
+func TestOneProviderDownDoesNotHoldBackTheOther(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb := newSwitchboard()
+		good, bad := memZone(t), memZone(t)
+		cfg := oneZone(good, wwwRecord(sb, basePol))
+		cfg.Zones[0].Providers = append(cfg.Zones[0].Providers, bad)
+		h := run(t, cfg)
+		h.until(time.Minute, stepTime, "both written", func() bool { return len(h.of(EventRecordWritten)) == 2 })
+
+		bad.FailNext(memory.MethodSetRecords, 1000, nil)
+		bad.FailNext(memory.MethodGetRecords, 1000, nil)
+		failover(h, sb, good)
+		time.Sleep(time.Minute)
+		st := h.m.Status().Zones[0].Providers
+		if !st[0].InSync || st[1].InSync || st[1].LastError == "" || !equal(st[1].Pending, []string{"www.example.test. A"}) {
+			t.Fatalf("got provider status %+v, want the first in sync and the second behind with its error", st)
+		}
+		if got, _ := held(bad, "www", "A"); !equal(got, primary) {
+			t.Fatalf("failing provider: got %v, want unchanged %v", got, primary)
+		}
+
+		bad.FailNext(memory.MethodSetRecords, 0, nil)
+		bad.FailNext(memory.MethodGetRecords, 0, nil)
+		h.holds(bad, 2*DefaultMaxRetryBackoff, backup)
+		if st := h.m.Status().Zones[0].Providers[1]; !st.InSync {
+			t.Fatalf("after recovery: got %+v, want in sync", st)
+		}
+	})
+}
+
+func TestUnrelatedRecordsUntouched(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb := newSwitchboard()
+		others := []libdns.Record{
+			libdns.Address{Name: "www", TTL: time.Hour, IP: netip.MustParseAddr("2001:db8::1")},
+			libdns.TXT{Name: "www", TTL: time.Hour, Text: "v=spf1 -all"},
+			libdns.Address{Name: "@", TTL: time.Hour, IP: netip.MustParseAddr("192.0.2.1")},
+			libdns.MX{Name: "@", TTL: time.Hour, Preference: 10, Target: "mail.example.test."},
+			libdns.CNAME{Name: "docs", TTL: time.Hour, Target: "www.example.test."},
+		}
+		p := memZone(t, others...)
+		before := without(p.Records(testZone), "www", "A")
+		h := run(t, oneZone(p, wwwRecord(sb, basePol)))
+		h.settled()
+		failover(h, sb, p)
+		after := without(p.Records(testZone), "www", "A")
+		if len(before) != len(after) {
+			t.Fatalf("got %d other records, want %d", len(after), len(before))
+		}
+		for i := range before {
+			if before[i].RR() != after[i].RR() {
+				t.Fatalf("record %d changed: got %+v, want %+v", i, after[i].RR(), before[i].RR())
+			}
+		}
+	})
+}
+
+func TestDryRunWritesNothingButEmitsEvents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb := newSwitchboard()
+		p := memZone(t, addr("www", "192.0.2.10", DefaultTTL), addr("www", "192.0.2.11", DefaultTTL))
+		cfg := oneZone(p, wwwRecord(sb, basePol))
+		cfg.DryRun = true
+		h := run(t, cfg)
+		sb.set("192.0.2.10", true)
+		sb.set("192.0.2.11", true)
+		h.until(time.Minute, stepTime, "dry-run write of the backup", func() bool {
+			w := h.of(EventRecordWritten)
+			return len(w) > 0 && equal(w[len(w)-1].Values, backup)
+		})
+		if n := p.Calls(memory.MethodSetRecords); n != 0 {
+			t.Fatalf("got %d SetRecords calls, want 0", n)
+		}
+		if got, _ := held(p, "www", "A"); !equal(got, primary) {
+			t.Fatalf("got %v, want unchanged %v", got, primary)
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, e := range h.events {
+			if !e.DryRun {
+				t.Fatalf("event %v not marked dry-run", e)
+			}
+		}
+	})
+}
+
+func TestOverrideBeatsChecksAndExpires(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb := newSwitchboard()
+		p := memZone(t)
+		h := run(t, oneZone(p, wwwRecord(sb, basePol)))
+		h.settled()
+
+		if err := h.m.SetOverride(www, "192.0.2.10", ForceDown, 5*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if took := h.holds(p, time.Second, []string{"192.0.2.11"}); took > stepTime {
+			t.Fatalf("drain took %v, want at once", took)
+		}
+		h.holds(p, 10*time.Minute, primary)
+		if n := len(h.of(EventOverrideExpired)); n != 1 {
+			t.Fatalf("got %d override-expired events, want 1", n)
+		}
+		if got := h.last(EventOverrideExpired).Time.Sub(h.last(EventOverrideSet).Time); got != 5*time.Minute {
+			t.Fatalf("drain ended after %v, want 5m", got)
+		}
+
+		// Forced up, a failing endpoint stays published until cleared.
+		if err := h.m.SetOverride(www, "192.0.2.10", ForceUp, 0); err != nil {
+			t.Fatal(err)
+		}
+		sb.set("192.0.2.10", true)
+		time.Sleep(10 * time.Minute)
+		if got, _ := held(p, "www", "A"); !equal(got, primary) {
+			t.Fatalf("forced up but failing: got %v, want %v", got, primary)
+		}
+		if err := h.m.SetOverride(www, "192.0.2.10", NoOverride, 0); err != nil {
+			t.Fatal(err)
+		}
+		h.holds(p, time.Second, []string{"192.0.2.11"})
+
+		if err := h.m.SetOverride(www, "192.0.2.99", ForceDown, 0); err == nil {
+			t.Fatal("override of an unknown endpoint: got nil error")
+		}
+	})
+}
+
+func TestRunWaitsForWriteInFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb := newSwitchboard()
+		p := memZone(t)
+		p.Delay(memory.MethodSetRecords, 10*time.Second)
+		m, err := New(oneZone(p, wwwRecord(sb, basePol)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- m.Run(ctx) }()
+		for p.Calls(memory.MethodSetRecords) == 0 {
+			time.Sleep(stepTime)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if got, _ := held(p, "www", "A"); !equal(got, primary) {
+			t.Fatalf("after Run returned: got %v, want the write in flight finished (%v)", got, primary)
+		}
+		if err := m.Run(t.Context()); err != ErrRunning {
+			t.Fatalf("second Run: got %v, want ErrRunning", err)
+		}
+		// synctest.Test fails if any goroutine Run started is still alive.
+	})
+}
+
+func TestStatusShowsRecordsEndpointsProviders(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb := newSwitchboard()
+		p := memZone(t)
+		h := run(t, oneZone(p, wwwRecord(sb, basePol)))
+		h.settled()
+		failover(h, sb, p)
+		st := h.m.Status()
+		r := st.Zones[0].Records[0]
+		if !r.Decided || !equal(r.Published, backup) || r.Priority != 1 || r.TTL != DefaultFailoverTTL {
+			t.Fatalf("record status %+v, want decided on %v at priority 1 with the failover TTL", r, backup)
+		}
+		e := r.Endpoints[0]
+		if e.Health != HealthDown || e.Published || e.LastError == "" || e.ConsecutiveFailures != 3 {
+			t.Fatalf("endpoint status %+v, want down, unpublished, with its error", e)
+		}
+		if !r.Endpoints[2].Published || r.Endpoints[2].Health != HealthUp {
+			t.Fatalf("backup status %+v, want up and published", r.Endpoints[2])
+		}
+	})
+}
+
+// without returns recs minus those of (name, typ).
+func without(recs []libdns.Record, name, typ string) []libdns.Record {
+	var out []libdns.Record
+	for _, r := range recs {
+		if rr := r.RR(); rr.Name != name || rr.Type != typ {
+			out = append(out, r)
+		}
+	}
+	return out
+}

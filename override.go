@@ -1,0 +1,128 @@
+package failover
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Override is an operator's decision about an endpoint that wins over its
+// checks until it expires or is cleared.
+type Override int
+
+const (
+	// NoOverride: the checks decide.
+	NoOverride Override = iota
+	// ForceUp treats the endpoint as healthy whatever its checks say.
+	ForceUp
+	// ForceDown treats the endpoint as unhealthy (drains it): it is taken
+	// out of DNS as if it had failed.
+	ForceDown
+)
+
+var overrideNames = [...]string{"none", "force-up", "force-down"}
+
+// String returns "none", "force-up" or "force-down".
+func (o Override) String() string {
+	if o < 0 || int(o) >= len(overrideNames) {
+		return fmt.Sprintf("Override(%d)", int(o))
+	}
+	return overrideNames[o]
+}
+
+// MarshalText encodes o as its String form.
+func (o Override) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// Errors returned by the Manager's operator methods.
+var (
+	ErrUnknownRecord   = errors.New("failover: unknown record")
+	ErrUnknownEndpoint = errors.New("failover: unknown endpoint")
+)
+
+// SetOverride forces the endpoint whose value is value, in record rec, up
+// or down for d (zero: until cleared), or clears its override with
+// NoOverride. It takes effect at once if Run is running, otherwise when it
+// starts. It is safe for concurrent use.
+func (m *Manager) SetOverride(rec RecordID, value string, o Override, d time.Duration) error {
+	if o < NoOverride || o > ForceDown {
+		return fmt.Errorf("failover: record %s endpoint %q: unknown override %d", rec, value, int(o))
+	}
+	if d < 0 {
+		return fmt.Errorf("failover: record %s endpoint %q: negative override duration %v", rec, value, d)
+	}
+	r, err := m.record(rec)
+	if err != nil {
+		return err
+	}
+	norm, err := normalizeValue(r.spec.id.Type, value)
+	if err != nil {
+		return fmt.Errorf("%w: record %s endpoint %q: %v", ErrUnknownEndpoint, rec, value, err)
+	}
+	var ep *endpointRun
+	for _, e := range r.eps {
+		if e.ep.Value == norm {
+			ep = e
+		}
+	}
+	if ep == nil {
+		return fmt.Errorf("%w: record %s has no endpoint %q", ErrUnknownEndpoint, rec, value)
+	}
+	now := time.Now()
+	var until time.Time
+	if d > 0 && o != NoOverride {
+		until = now.Add(d)
+	}
+	m.mu.Lock()
+	prev := ep.override
+	ep.override, ep.overrideUntil = o, until
+	m.mu.Unlock()
+
+	kind := EventOverrideSet
+	if o == NoOverride {
+		if prev == NoOverride {
+			return nil
+		}
+		kind = EventOverrideExpired
+	}
+	m.emit(Event{Kind: kind, Time: now, Record: r.spec.id, Endpoint: norm, Override: o, Until: until, Reason: "set by operator"})
+	m.poke(r)
+	return nil
+}
+
+// Failback asks record rec to return to its most preferred healthy tier now,
+// without waiting for FailbackDelay; it is how a record whose policy sets
+// ManualFailback fails back. The request is taken at the next decision and
+// dropped if no more preferred tier is healthy then. It is safe for
+// concurrent use.
+func (m *Manager) Failback(rec RecordID) error {
+	r, err := m.record(rec)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	r.failbackRequested = true
+	m.mu.Unlock()
+	m.poke(r)
+	return nil
+}
+
+// record finds a record by its ID, comparing names without regard to case.
+func (m *Manager) record(id RecordID) (*recordRun, error) {
+	key := RecordID{Zone: strings.ToLower(id.Zone), Name: strings.ToLower(id.Name), Type: strings.ToUpper(id.Type)}
+	if r, ok := m.byID[key]; ok {
+		return r, nil
+	}
+	return nil, fmt.Errorf("%w: %s", ErrUnknownRecord, id)
+}
+
+// poke asks the running loop to decide r again.
+func (m *Manager) poke(r *recordRun) {
+	m.mu.Lock()
+	m.poked = append(m.poked, r)
+	m.mu.Unlock()
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}

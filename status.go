@@ -1,0 +1,120 @@
+package failover
+
+import (
+	"slices"
+	"time"
+)
+
+// Status is a snapshot of everything the Manager knows, safe to keep and to
+// marshal as JSON.
+type Status struct {
+	DryRun bool         `json:"dry_run"`
+	Zones  []ZoneStatus `json:"zones"`
+}
+
+// ZoneStatus is one zone in a [Status].
+type ZoneStatus struct {
+	Name      string           `json:"name"`
+	Providers []ProviderStatus `json:"providers"`
+	Records   []RecordStatus   `json:"records"`
+}
+
+// ProviderStatus says whether one provider of a zone holds every decision.
+type ProviderStatus struct {
+	Name string `json:"name"`
+	// InSync is true when the provider held every decided record at the
+	// last look. A provider that could not be read is not in sync.
+	InSync bool `json:"in_sync"`
+	// Pending lists the records the provider does not hold yet, as "name
+	// type", such as "www.example.com. A".
+	Pending     []string  `json:"pending,omitempty"`
+	LastRead    time.Time `json:"last_read"`
+	LastWrite   time.Time `json:"last_write"`
+	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at"`
+	// Failures counts failed calls in a row; zero after a success.
+	Failures int `json:"failures"`
+}
+
+// RecordStatus is one record in a [Status].
+type RecordStatus struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+	// Decided is false until every endpoint has been checked enough to be
+	// known; until then the record keeps what DNS held (Published).
+	Decided   bool          `json:"decided"`
+	Published []string      `json:"published"`
+	TTL       time.Duration `json:"ttl"`
+	// Priority is the active tier, meaningful unless AllDown.
+	Priority int    `json:"priority"`
+	AllDown  bool   `json:"all_down"`
+	Reason   string `json:"reason,omitempty"`
+	// ChangedAt is when Published last changed.
+	ChangedAt time.Time `json:"changed_at"`
+	// ConvergedBy is when every resolver must have seen Published: the
+	// change time plus the TTL published before it (or later, when an
+	// earlier change had not converged yet). A provider still Pending the
+	// record delays it further.
+	ConvergedBy time.Time        `json:"converged_by"`
+	Endpoints   []EndpointStatus `json:"endpoints"`
+}
+
+// EndpointStatus is one endpoint of a record in a [Status].
+type EndpointStatus struct {
+	Value                string        `json:"value"`
+	Priority             int           `json:"priority"`
+	Health               Health        `json:"health"`
+	Since                time.Time     `json:"since"`
+	Published            bool          `json:"published"`
+	ConsecutiveFailures  int           `json:"consecutive_failures"`
+	ConsecutiveSuccesses int           `json:"consecutive_successes"`
+	LastCheck            time.Time     `json:"last_check"`
+	LastLatency          time.Duration `json:"last_latency"`
+	LastError            string        `json:"last_error,omitempty"`
+	Override             Override      `json:"override"`
+	OverrideUntil        time.Time     `json:"override_until"`
+}
+
+// Status returns a snapshot of every zone, record, endpoint and provider.
+// It is safe for concurrent use, also from OnEvent, and before or after
+// Run.
+func (m *Manager) Status() Status {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := Status{DryRun: m.cfg.DryRun}
+	for _, z := range m.zones {
+		zs := ZoneStatus{Name: z.spec.name}
+		for _, w := range z.writers {
+			ps := w.status
+			ps.Pending = slices.Clone(ps.Pending)
+			zs.Providers = append(zs.Providers, ps)
+		}
+		for _, r := range z.records {
+			d := r.dec
+			rs := RecordStatus{
+				Name: r.spec.id.Name, Type: r.spec.id.Type,
+				Decided: d.decided, Published: slices.Clone(d.values), TTL: d.ttl,
+				Priority: d.tier, AllDown: d.allDown, Reason: d.reason,
+				ChangedAt: d.changedAt, ConvergedBy: d.convergedBy,
+			}
+			for _, ep := range r.eps {
+				es := EndpointStatus{
+					Value: ep.ep.Value, Priority: ep.ep.Priority,
+					Health: ep.state.health, Since: ep.state.since,
+					Published:            slices.Contains(d.values, ep.ep.Value),
+					ConsecutiveFailures:  ep.state.failures,
+					ConsecutiveSuccesses: ep.state.successes,
+					LastCheck:            ep.lastCheck, LastLatency: ep.lastLatency,
+					Override: ep.override, OverrideUntil: ep.overrideUntil,
+				}
+				if ep.lastErr != nil {
+					es.LastError = ep.lastErr.Error()
+				}
+				rs.Endpoints = append(rs.Endpoints, es)
+			}
+			zs.Records = append(zs.Records, rs)
+		}
+		st.Zones = append(st.Zones, zs)
+	}
+	return st
+}
