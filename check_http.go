@@ -3,6 +3,7 @@ package failover
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -81,7 +82,11 @@ func (c *HTTPCheck) Check(ctx context.Context, target string) error {
 	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("GET %s from %s: %w after %v", u.String()+path, addr, err, time.Since(start).Round(time.Millisecond))
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err // the URL is in our message already
+		}
+		return fmt.Errorf("GET %s from %s: %w after %v", u.String()+path, addr, err, time.Since(start).Round(time.Microsecond))
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, httpBodyLimit))

@@ -90,7 +90,7 @@ func decide(p Policy, eps []candidate, prev decision, now time.Time, manual bool
 			case p.ManualFailback:
 				next.reason = fmt.Sprintf("priority %d is healthy, waiting for manual failback", tiers[best])
 			case now.Sub(since) >= p.FailbackDelay:
-				active, next.reason = best, fmt.Sprintf("failback to priority %d, healthy for %v", tiers[best], now.Sub(since))
+				active, next.reason = best, fmt.Sprintf("failback to priority %d, healthy for %v", tiers[best], now.Sub(since).Round(time.Millisecond))
 			default:
 				wake = since.Add(p.FailbackDelay)
 				next.reason = fmt.Sprintf("priority %d is healthy, failback at %v", tiers[best], wake.Format(time.RFC3339))
@@ -134,6 +134,9 @@ func decide(p Policy, eps []candidate, prev decision, now time.Time, manual bool
 	}
 	if p.MaxAnswers > 0 && len(next.values) > p.MaxAnswers {
 		next.values = next.values[:p.MaxAnswers]
+	}
+	if next.reason == "" && next.hasTier && prev.decided && !sameValues(next.values, prev.values) {
+		next.reason = fmt.Sprintf("%d of %d endpoints of priority %d healthy", healthy[next.tier], size[next.tier], next.tier)
 	}
 
 	// TTL: lowered while the record is unstable.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -302,13 +303,18 @@ func validHostname(h string) error {
 	return nil
 }
 
-// providerName names p in events and Status: its Name method if it has
-// one, otherwise its type and position.
+// providerName names p, the i-th provider of its zone, in events and
+// Status: its Name method if it has one, otherwise its type, with its
+// position after the first.
 func providerName(p Provider, i int) string {
 	if n, ok := p.(interface{ Name() string }); ok && n.Name() != "" {
 		return n.Name()
 	}
-	return fmt.Sprintf("%d:%T", i, p)
+	name := strings.TrimPrefix(fmt.Sprintf("%T", p), "*")
+	if i > 0 {
+		name += "#" + strconv.Itoa(i)
+	}
+	return name
 }
 
 // providerFloor returns the provider's minimum TTL, or 0.

@@ -53,7 +53,7 @@ func TestNewRejectsBadInput(t *testing.T) {
 		{"negative interval", pol(func(p *Policy) { p.Interval = -time.Second }), []string{"Policy.Interval", "negative"}},
 		{"timeout not below interval", pol(func(p *Policy) { p.Interval, p.Timeout = time.Second, time.Second }), []string{"Policy.Timeout", "not less than Interval"}},
 		{"threshold below 1", pol(func(p *Policy) { p.FailAfter = -1 }), []string{"Policy.FailAfter", "below 1"}},
-		{"failover TTL above TTL", pol(func(p *Policy) { p.TTL, p.FailoverTTL = 30 * time.Second, time.Minute }), []string{"Policy.FailoverTTL", "more than TTL"}},
+		{"failover TTL above TTL", pol(func(p *Policy) { p.TTL, p.FailoverTTL = 30*time.Second, time.Minute }), []string{"Policy.FailoverTTL", "more than TTL"}},
 		{"fractional TTL", pol(func(p *Policy) { p.TTL = 1500 * time.Millisecond }), []string{"Policy.TTL", "whole number of seconds"}},
 		{"fallback of the wrong type", pol(func(p *Policy) { p.AllDown, p.Fallback = PublishFallback, []string{"2001:db8::1"} }), []string{"Policy.Fallback[0]", "not an IPv4"}},
 		{"fallback without the action", pol(func(p *Policy) { p.Fallback = []string{"192.0.2.1"} }), []string{"Policy.Fallback", "AllDown is keep"}},

@@ -209,9 +209,8 @@ func run(ctx context.Context, dnsPort int, keep bool) error {
 		}
 	}
 
-	if _, err := wait("both primaries up", 10*time.Second, func(e failover.Event) bool {
-		st := m.Status().Zones[0].Records[0]
-		return st.Decided && slices.Equal(st.Published, []string{"127.0.0.2", "127.0.0.3"})
+	if _, err := wait("first decision", 10*time.Second, func(e failover.Event) bool {
+		return e.Kind == failover.EventRecordDecided
 	}); err != nil {
 		return err
 	}
@@ -234,8 +233,8 @@ func run(ctx context.Context, dnsPort int, keep bool) error {
 		return err
 	}
 	failoverTook := time.Since(t0)
-	say("FAILOVER to the backup %.2fs after the last primary stopped (bound: interval %v + %d × %v re-check)",
-		failoverTook.Seconds(), policy.Interval, policy.FailAfter-1, policy.FastInterval)
+	say("FAILOVER to the backup %.2fs after the last primary stopped (detection bound: interval %v + jitter %v + %d × %v re-check)",
+		failoverTook.Seconds(), policy.Interval, policy.Interval/10, policy.FailAfter-1, policy.FastInterval)
 
 	fmt.Println()
 	say("starting both primaries again")
@@ -304,4 +303,3 @@ func answer(addr string) string {
 	}
 	return strings.Join(out, ", ")
 }
-
