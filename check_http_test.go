@@ -1,6 +1,8 @@
 package failover
 
 import (
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -63,7 +65,9 @@ func TestHTTPCheck(t *testing.T) {
 }
 
 func TestHTTPCheckTLSUsesHostForSNI(t *testing.T) {
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the rejected handshake is expected
+	srv.StartTLS()
 	defer srv.Close()
 	target, port := split(t, srv)
 	if err := (&HTTPCheck{Scheme: "https", Port: port, Host: "www.example.test"}).Check(t.Context(), target); err == nil {

@@ -646,3 +646,47 @@ func without(recs []libdns.Record, name, typ string) []libdns.Record {
 	}
 	return out
 }
+
+func TestTTLRaisedToProviderFloor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb := newSwitchboard()
+		p := memZone(t)
+		p.MinimumTTL = 45 * time.Second // the memory provider rejects lower TTLs, as Cloudflare does below 60 s
+		h := run(t, oneZone(p, wwwRecord(sb, basePol)))
+		h.settled()
+		failover(h, sb, p)
+		if _, ttl := held(p, "www", "A"); ttl != 45*time.Second {
+			t.Fatalf("got TTL %v, want the failover TTL (30s) raised to the floor (45s)", ttl)
+		}
+		if w := h.last(EventRecordWritten); w.TTL != 45*time.Second {
+			t.Fatalf("written event TTL %v, want 45s", w.TTL)
+		}
+		n := p.Calls(memory.MethodSetRecords)
+		time.Sleep(5 * time.Minute) // reconciles see the floor as matching: no rewrite
+		if got := p.Calls(memory.MethodSetRecords); got != n {
+			t.Fatalf("got %d more SetRecords calls, want none", got-n)
+		}
+	})
+}
+
+func TestCNAMEFailover(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb := newSwitchboard()
+		p := memZone(t)
+		rec := Record{
+			Name: "cdn", Type: "CNAME",
+			Endpoints: []Endpoint{{Value: "primary.example.net"}, {Value: "Backup.Example.Net.", Priority: 1}},
+			Check:     sb, Policy: basePol,
+		}
+		h := run(t, oneZone(p, rec))
+		h.settled()
+		if got, _ := held(p, "cdn", "CNAME"); !equal(got, []string{"primary.example.net."}) {
+			t.Fatalf("got %v, want the primary as an FQDN", got)
+		}
+		sb.set("primary.example.net.", true)
+		h.until(time.Minute, stepTime, "CNAME on the backup", func() bool {
+			got, _ := held(p, "cdn", "CNAME")
+			return equal(got, []string{"backup.example.net."})
+		})
+	})
+}
