@@ -27,7 +27,9 @@ func dump(recs []libdns.Record) []string {
 	return out
 }
 
-func equal(got []libdns.Record, want ...string) bool { return fmt.Sprint(dump(got)) == fmt.Sprint(want) }
+func equal(got []libdns.Record, want ...string) bool {
+	return fmt.Sprint(dump(got)) == fmt.Sprint(want)
+}
 
 func newZone(t *testing.T, recs ...libdns.Record) *Provider {
 	t.Helper()
