@@ -20,6 +20,16 @@ var (
 	stepTime = 100 * time.Millisecond
 )
 
+// startWWW runs a Manager for the www record with policy pol on an empty
+// memory zone, and waits until its first decision is written.
+func startWWW(t *testing.T, pol Policy) (*harness, *switchboard, *memory.Provider) {
+	t.Helper()
+	sb, p := newSwitchboard(), memZone(t)
+	h := run(t, oneZone(p, wwwRecord(sb, pol)))
+	h.settled()
+	return h, sb, p
+}
+
 // settled waits until the first decision has been written.
 func (h *harness) settled() {
 	h.t.Helper()
@@ -37,12 +47,9 @@ func (h *harness) holds(p *memory.Provider, limit time.Duration, want []string) 
 
 func TestFailoverAfterExactlyFailAfterFailures(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		sb := newSwitchboard()
-		p := memZone(t)
 		pol := basePol
 		pol.FastInterval = pol.Interval // count checks at one pace
-		h := run(t, oneZone(p, wwwRecord(sb, pol)))
-		h.settled()
+		h, sb, p := startWWW(t, pol)
 		if got, _ := held(p, "www", "A"); !equal(got, primary) {
 			t.Fatalf("after start-up: got %v, want %v", got, primary)
 		}
@@ -80,12 +87,9 @@ func TestFastRecheckShortensDetection(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				sb := newSwitchboard()
-				p := memZone(t)
 				pol := basePol
 				pol.FastInterval = tc.fast
-				h := run(t, oneZone(p, wwwRecord(sb, pol)))
-				h.settled()
+				h, sb, _ := startWWW(t, pol)
 				lastGood := time.Now() // the endpoints just passed their second check
 				sb.set("192.0.2.10", true)
 				h.until(time.Minute, stepTime, "endpoint down", func() bool { return len(h.of(EventEndpointDown)) > 0 })
@@ -107,12 +111,9 @@ func failover(h *harness, sb *switchboard, p *memory.Provider) {
 
 func TestRecoveryAfterRecoverAfterSuccesses(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		sb := newSwitchboard()
-		p := memZone(t)
 		pol := basePol
 		pol.RecoverAfter = 3
-		h := run(t, oneZone(p, wwwRecord(sb, pol)))
-		h.settled()
+		h, sb, p := startWWW(t, pol)
 		failover(h, sb, p)
 		sb.set("192.0.2.10", false)
 		n0 := sb.count("192.0.2.10")
@@ -138,10 +139,7 @@ func TestRecoveryAfterRecoverAfterSuccesses(t *testing.T) {
 
 func TestFailbackWaitsFailbackDelay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		sb := newSwitchboard()
-		p := memZone(t)
-		h := run(t, oneZone(p, wwwRecord(sb, basePol)))
-		h.settled()
+		h, sb, p := startWWW(t, basePol)
 		failover(h, sb, p)
 		sb.set("192.0.2.10", false)
 		sb.set("192.0.2.11", false)
@@ -158,10 +156,7 @@ func TestFailbackWaitsFailbackDelay(t *testing.T) {
 
 func TestFailbackWaitRestartsWhenPrimaryFlaps(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		sb := newSwitchboard()
-		p := memZone(t)
-		h := run(t, oneZone(p, wwwRecord(sb, basePol)))
-		h.settled()
+		h, sb, p := startWWW(t, basePol)
 		failover(h, sb, p)
 		sb.set("192.0.2.10", false)
 		sb.set("192.0.2.11", false)
@@ -187,12 +182,9 @@ func TestFailbackWaitRestartsWhenPrimaryFlaps(t *testing.T) {
 
 func TestManualFailback(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		sb := newSwitchboard()
-		p := memZone(t)
 		pol := basePol
 		pol.ManualFailback = true
-		h := run(t, oneZone(p, wwwRecord(sb, pol)))
-		h.settled()
+		h, sb, p := startWWW(t, pol)
 		failover(h, sb, p)
 		sb.set("192.0.2.10", false)
 		sb.set("192.0.2.11", false)
@@ -225,12 +217,9 @@ func TestEqualPrioritiesPublishedTogetherAndCapped(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				sb := newSwitchboard()
-				p := memZone(t)
 				pol := basePol
 				pol.MaxAnswers = tc.maxAnswers
-				h := run(t, oneZone(p, wwwRecord(sb, pol)))
-				h.settled()
+				h, sb, p := startWWW(t, pol)
 				if got, _ := held(p, "www", "A"); !equal(got, tc.want) {
 					t.Fatalf("got %v, want %v", got, tc.want)
 				}
@@ -297,10 +286,7 @@ func TestAllDownAtStartWritesNothing(t *testing.T) {
 
 func TestTTLLoweredOnChangeAndRestored(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		sb := newSwitchboard()
-		p := memZone(t)
-		h := run(t, oneZone(p, wwwRecord(sb, basePol)))
-		h.settled()
+		h, sb, p := startWWW(t, basePol)
 		if _, ttl := held(p, "www", "A"); ttl != DefaultTTL {
 			t.Fatalf("first publication: got TTL %v, want %v", ttl, DefaultTTL)
 		}
@@ -322,12 +308,9 @@ func TestTTLLoweredOnChangeAndRestored(t *testing.T) {
 
 func TestTTLLoweredAsSoonAsPublishedEndpointFails(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		sb := newSwitchboard()
-		p := memZone(t)
 		pol := basePol
 		pol.LowerTTLOnFailing = true
-		h := run(t, oneZone(p, wwwRecord(sb, pol)))
-		h.settled()
+		h, sb, p := startWWW(t, pol)
 		sb.set("192.0.2.10", true)
 		n0 := sb.count("192.0.2.10")
 		h.until(time.Minute, stepTime, "one failed check", func() bool { return sb.count("192.0.2.10") == n0+1 })
@@ -372,10 +355,7 @@ func TestStartupAdoptsWhatDNSHolds(t *testing.T) {
 
 func TestDriftRepairedByReconciler(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		sb := newSwitchboard()
-		p := memZone(t)
-		h := run(t, oneZone(p, wwwRecord(sb, basePol)))
-		h.settled()
+		h, _, p := startWWW(t, basePol)
 		// Someone edits the record by hand.
 		if _, err := p.SetRecords(t.Context(), testZone, []libdns.Record{addr("www", "203.0.113.5", time.Hour)}); err != nil {
 			t.Fatal(err)
@@ -393,10 +373,7 @@ func TestDriftRepairedByReconciler(t *testing.T) {
 
 func TestWriteRetriedUntilItSucceeds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		sb := newSwitchboard()
-		p := memZone(t)
-		h := run(t, oneZone(p, wwwRecord(sb, basePol)))
-		h.settled()
+		h, sb, p := startWWW(t, basePol)
 		p.ResetCalls()
 		p.FailNext(memory.MethodSetRecords, 2, nil)
 		failover(h, sb, p)
@@ -546,10 +523,7 @@ func TestDryRunWritesNothingButEmitsEvents(t *testing.T) {
 
 func TestOverrideBeatsChecksAndExpires(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		sb := newSwitchboard()
-		p := memZone(t)
-		h := run(t, oneZone(p, wwwRecord(sb, basePol)))
-		h.settled()
+		h, sb, p := startWWW(t, basePol)
 
 		if err := h.m.SetOverride(www, "192.0.2.10", ForceDown, 5*time.Minute); err != nil {
 			t.Fatal(err)
@@ -616,10 +590,7 @@ func TestRunWaitsForWriteInFlight(t *testing.T) {
 
 func TestStatusShowsRecordsEndpointsProviders(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		sb := newSwitchboard()
-		p := memZone(t)
-		h := run(t, oneZone(p, wwwRecord(sb, basePol)))
-		h.settled()
+		h, sb, p := startWWW(t, basePol)
 		failover(h, sb, p)
 		st := h.m.Status()
 		r := st.Zones[0].Records[0]
