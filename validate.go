@@ -25,6 +25,8 @@ type ConfigError struct {
 	Msg      string
 }
 
+// Error formats the problem as "failover: zone …: record …: endpoint …:
+// Field: message", leaving out the parts that do not apply.
 func (e *ConfigError) Error() string {
 	var b strings.Builder
 	b.WriteString("failover: ")
