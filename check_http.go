@@ -1,40 +1,84 @@
 package failover
 
 import (
+	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 )
 
+// DefaultMaxBodyBytes is how much of a response body HTTPCheck reads when
+// MaxBodyBytes is zero.
+const DefaultMaxBodyBytes = 64 << 10
+
 // HTTPCheck requests a URL from the target address while sending the
-// record's host name, as a browser would ask the site but pinned to one
-// server. It is healthy when the status code is 200–399. Each check opens a
-// new connection (a reused one would hide a dead listener), does not follow
-// redirects, and reads at most 64 KiB of the body. The zero value checks
-// "http://TARGET:80/" with TARGET as Host. An HTTPCheck is safe for
-// concurrent use and must not be changed while a Manager uses it.
+// record's host name: the request a browser would make to the site, pinned
+// to one server (what Route 53 does with an IP address and a host name).
+//
+// It is healthy when the status is in ExpectStatus (default 200–399) and the
+// body and headers match what is asked of them. Each check opens a new
+// connection unless KeepAlive is set (a reused connection would hide a dead
+// listener), does not follow redirects unless asked (a redirect is judged
+// by its status), and reads at most MaxBodyBytes of the body, never waiting
+// on the rest: a server that streams forever or trickles fails by the
+// check's deadline, not by exhausting memory.
+//
+// The zero value checks "GET http://TARGET/". An HTTPCheck is safe for
+// concurrent use; it must not be changed or copied once used.
 type HTTPCheck struct {
 	// Scheme is "http" or "https". Empty means "http".
 	Scheme string
 	// Port to connect to. Zero means 80 for http and 443 for https.
 	Port int
+	// Method of the request. Empty means GET.
+	Method string
 	// Path of the request, with its query. Empty means "/".
 	Path string
 	// Host is sent as the Host header and, for https, as the TLS server
 	// name the certificate is verified against. Empty means the target.
 	Host string
-	// InsecureSkipVerify accepts any certificate. Only for tests.
-	InsecureSkipVerify bool
-}
+	// Header holds extra request headers.
+	Header http.Header
+	// Body is sent as the request body.
+	Body string
 
-const httpBodyLimit = 64 << 10
+	// ExpectStatus is the set of healthy status codes. Nil means 200–399.
+	ExpectStatus StatusCodes
+	// BodyContains, when set, must appear in the body.
+	BodyContains string
+	// BodyNotContains, when set, must not appear in the body.
+	BodyNotContains string
+	// BodyMatches, when set, must match the body.
+	BodyMatches *regexp.Regexp
+	// BodyNotMatches, when set, must not match the body.
+	BodyNotMatches *regexp.Regexp
+	// HeaderMatches maps response header names to patterns their value
+	// must match (a missing header fails).
+	HeaderMatches map[string]*regexp.Regexp
+	// MaxBodyBytes is how much of the body is read and matched. Zero means
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+
+	// TLS settings for https.
+	TLS TLSOptions
+	// KeepAlive reuses connections between checks of the same target.
+	KeepAlive bool
+	// FollowRedirects follows up to 10 redirects and judges the last
+	// response.
+	FollowRedirects bool
+
+	once   sync.Once
+	client *http.Client
+}
 
 // Check requests the URL from target and reports why it is not healthy.
 func (c *HTTPCheck) Check(ctx context.Context, target string) error {
@@ -42,56 +86,126 @@ func (c *HTTPCheck) Check(ctx context.Context, target string) error {
 	if scheme == "" {
 		scheme = "http"
 	}
-	port := c.Port
-	switch {
-	case scheme != "http" && scheme != "https":
+	if scheme != "http" && scheme != "https" {
 		return fmt.Errorf("http check: unsupported scheme %q", scheme)
-	case port == 0 && scheme == "https":
-		port = 443
-	case port == 0:
-		port = 80
 	}
 	host := c.Host
 	if host == "" {
 		host = target
 	}
-	path := c.Path
-	if path == "" {
-		path = "/"
+	u := &url.URL{Scheme: scheme, Host: target, Path: "/"}
+	if c.Port != 0 {
+		u.Host = net.JoinHostPort(target, strconv.Itoa(c.Port))
+	} else if strings.Contains(target, ":") {
+		u.Host = "[" + target + "]"
 	}
-	addr := net.JoinHostPort(target, strconv.Itoa(port))
-	u := &url.URL{Scheme: scheme, Host: net.JoinHostPort(host, strconv.Itoa(port))}
-	if port == 80 && scheme == "http" || port == 443 && scheme == "https" {
-		u.Host = host
+	if c.Path != "" {
+		rel, err := url.Parse(c.Path)
+		if err != nil {
+			return fmt.Errorf("http check: path %q: %w", c.Path, err)
+		}
+		u.Path, u.RawPath, u.RawQuery = rel.Path, rel.RawPath, rel.RawQuery
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String()+path, nil)
+	method := c.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	var body io.Reader
+	if c.Body != "" {
+		body = strings.NewReader(c.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
 		return fmt.Errorf("http check: %w", err)
 	}
-	var dialer net.Dialer
-	client := &http.Client{
-		Transport: &http.Transport{
-			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-				return dialer.DialContext(ctx, network, addr)
-			},
-			TLSClientConfig:   &tls.Config{ServerName: host, InsecureSkipVerify: c.InsecureSkipVerify},
-			DisableKeepAlives: true,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	req.Host = host
+	for k, vs := range c.Header {
+		req.Header[k] = vs
 	}
+	what := fmt.Sprintf("%s %s://%s%s from %s", method, scheme, host, u.RequestURI(), u.Host)
+
 	start := time.Now()
-	resp, err := client.Do(req)
+	resp, err := c.httpClient().Do(req)
 	if err != nil {
 		var uerr *url.Error
 		if errors.As(err, &uerr) {
 			err = uerr.Err // the URL is in our message already
 		}
-		return fmt.Errorf("GET %s from %s: %w after %v", u.String()+path, addr, err, time.Since(start).Round(time.Microsecond))
+		return fmt.Errorf("%s: %w after %v", what, err, time.Since(start).Round(time.Microsecond))
 	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, httpBodyLimit))
-	if resp.StatusCode < 200 || resp.StatusCode > 399 {
-		return fmt.Errorf("GET %s from %s: status %d", u.String()+path, addr, resp.StatusCode)
+	defer func() {
+		if c.KeepAlive { // a connection is reused only once its body is read
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+		}
+		resp.Body.Close()
+	}()
+	if err := c.judge(resp, start); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// httpClient returns the check's client, made on first use. Requests go
+// to the target's address, so the connection pool is keyed by target and
+// keep-alive connections are never shared between targets; the TLS server
+// name is Host (or, when empty, the target, as for any URL).
+func (c *HTTPCheck) httpClient() *http.Client {
+	c.once.Do(func() {
+		c.client = &http.Client{
+			Transport: &http.Transport{
+				DialContext:         (&net.Dialer{}).DialContext,
+				TLSClientConfig:     c.TLS.config(c.Host),
+				DisableKeepAlives:   !c.KeepAlive,
+				MaxIdleConnsPerHost: 1,
+				IdleConnTimeout:     90 * time.Second,
+			},
+		}
+		if !c.FollowRedirects {
+			c.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		}
+	})
+	return c.client
+}
+
+// judge checks the response against what is expected of it.
+func (c *HTTPCheck) judge(resp *http.Response, start time.Time) error {
+	if !c.ExpectStatus.Contains(resp.StatusCode) {
+		return fmt.Errorf("status %d, want %v", resp.StatusCode, c.ExpectStatus)
+	}
+	if resp.TLS != nil {
+		if err := c.TLS.checkExpiry(*resp.TLS, start); err != nil {
+			return err
+		}
+	}
+	for name, re := range c.HeaderMatches {
+		v, ok := resp.Header[http.CanonicalHeaderKey(name)]
+		if !ok {
+			return fmt.Errorf("no %s header", name)
+		}
+		if !re.MatchString(strings.Join(v, ", ")) {
+			return fmt.Errorf("header %s: %q does not match /%s/", name, strings.Join(v, ", "), re)
+		}
+	}
+	if c.BodyContains == "" && c.BodyNotContains == "" && c.BodyMatches == nil && c.BodyNotMatches == nil {
+		return nil // the body is not read: closing the connection is enough
+	}
+	limit := c.MaxBodyBytes
+	if limit <= 0 {
+		limit = DefaultMaxBodyBytes
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	if err != nil {
+		return fmt.Errorf("reading the body after %d bytes: %w", len(body), err)
+	}
+	switch {
+	case c.BodyContains != "" && !bytes.Contains(body, []byte(c.BodyContains)):
+		return fmt.Errorf("body (%d bytes read) does not contain %q", len(body), c.BodyContains)
+	case c.BodyNotContains != "" && bytes.Contains(body, []byte(c.BodyNotContains)):
+		return fmt.Errorf("body contains %q", c.BodyNotContains)
+	case c.BodyMatches != nil && !c.BodyMatches.Match(body):
+		return fmt.Errorf("body (%d bytes read) does not match /%s/", len(body), c.BodyMatches)
+	case c.BodyNotMatches != nil && c.BodyNotMatches.Match(body):
+		return fmt.Errorf("body matches /%s/", c.BodyNotMatches)
 	}
 	return nil
 }
