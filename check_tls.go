@@ -1,0 +1,37 @@
+package failover
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+)
+
+// TLSCheck completes a TLS handshake with the target and verifies the
+// certificate chain, the name, the TLS version and the expiry window, for
+// endpoints that are not HTTP (SMTPS, IMAPS, LDAPS, custom protocols). The
+// zero value checks port 443 against the target's name. A TLSCheck is safe
+// for concurrent use.
+type TLSCheck struct {
+	// Port to connect to. Zero means 443.
+	Port int
+	// Host is the server name sent and verified. Empty means the target.
+	Host string
+	// TLS holds the roots, client certificate, minimum version and expiry
+	// window.
+	TLS TLSOptions
+}
+
+// Check shakes hands with target and reports why it is not healthy.
+func (c *TLSCheck) Check(ctx context.Context, target string) error {
+	port := c.Port
+	if port == 0 {
+		port = 443
+	}
+	addr := net.JoinHostPort(target, strconv.Itoa(port))
+	conn, err := dialTCP(ctx, addr, &c.TLS, c.Host, target)
+	if err != nil {
+		return fmt.Errorf("tls %s: %w", addr, err)
+	}
+	return conn.Close()
+}
