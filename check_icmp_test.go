@@ -36,7 +36,9 @@ func TestICMPCheck(t *testing.T) {
 	// Concurrent checks share no socket state: each sees only its replies.
 	errs := make(chan error, 8)
 	for range 8 {
-		go func() { errs <- (&ICMPCheck{Count: 3, Interval: 10 * time.Millisecond}).Check(t.Context(), "127.0.0.1") }()
+		go func() {
+			errs <- (&ICMPCheck{Count: 3, Interval: 10 * time.Millisecond}).Check(t.Context(), "127.0.0.1")
+		}()
 	}
 	for range 8 {
 		if err := <-errs; err != nil {

@@ -54,7 +54,7 @@ func closedPort(t *testing.T) int {
 }
 
 // hostPort splits a listener address into host and port.
-func hostPort(t *testing.T, addr string) (string, int) {
+func hostPort(t testing.TB, addr string) (string, int) {
 	t.Helper()
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
