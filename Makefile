@@ -1,10 +1,26 @@
 # make test: what CI runs (.ci/run) and what a new user runs.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: test fmt vet staticcheck demo
+.PHONY: test deps fmt vet staticcheck demo
 
-test: fmt vet staticcheck
+test: deps fmt vet staticcheck
 	go test -race -count=1 ./...
+
+# deps installs the DNS servers the tests run (BIND, PowerDNS) when missing.
+deps:
+	@missing=""; \
+	command -v named >/dev/null || missing="$$missing bind9"; \
+	command -v dig >/dev/null || missing="$$missing bind9-dnsutils"; \
+	command -v pdns_server >/dev/null || missing="$$missing pdns-server"; \
+	[ -f /usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql ] || missing="$$missing pdns-backend-sqlite3"; \
+	command -v sqlite3 >/dev/null || missing="$$missing sqlite3"; \
+	if [ -n "$$missing" ]; then \
+		sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		echo "installing:$$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$$sudo apt-get install -y -qq --no-install-recommends $$missing || \
+		{ $$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends $$missing; }; \
+	fi
 
 fmt:
 	@out=$$(gofmt -l .); \
