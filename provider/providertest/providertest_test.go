@@ -1,0 +1,30 @@
+package providertest_test
+
+import (
+	"testing"
+
+	"github.com/dnsfailover/failover/internal/servertest"
+	"github.com/dnsfailover/failover/provider/memory"
+	"github.com/dnsfailover/failover/provider/providertest"
+)
+
+func TestMemory(t *testing.T) {
+	p := &memory.Provider{}
+	if err := p.AddZone("example.test."); err != nil {
+		t.Fatal(err)
+	}
+	providertest.Run(t, "example.test.", p)
+}
+
+func TestRFC2136OnBIND(t *testing.T) {
+	b := servertest.StartBIND(t, "example.test.")
+	providertest.Run(t, "example.test.", b.Provider())
+}
+
+func TestPowerDNS(t *testing.T) {
+	s := servertest.StartPowerDNS(t, "example.test.")
+	providertest.RunWith(t, "example.test.", s.Provider(), providertest.Options{Skip: map[string]string{
+		"concurrent-writes": "PowerDNS 4.7 with the SQLite backend answers 500 to concurrent writes to one zone " +
+			"(\"database is locked\"); the Manager serialises the writes to one zone and provider",
+	}})
+}
