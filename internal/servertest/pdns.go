@@ -157,4 +157,3 @@ func (p *PowerDNS) createZone(t testing.TB) {
 		t.Fatalf("creating zone %s: %s: %s", p.Zone, resp.Status, b.String())
 	}
 }
-
