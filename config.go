@@ -15,6 +15,9 @@ const (
 	DefaultMaxRetryBackoff   = time.Minute
 	DefaultWriteTimeout      = 30 * time.Second
 	DefaultMaxChecks         = 1024
+
+	DefaultPropagationTimeout  = 5 * time.Minute
+	DefaultPropagationInterval = time.Second
 )
 
 // Config is everything a [Manager] needs. New copies it; later changes to
@@ -49,6 +52,13 @@ type Config struct {
 	// MaxChecks bounds how many checks run at once across all records.
 	// Zero means DefaultMaxChecks.
 	MaxChecks int
+	// PropagationTimeout is how long the zone's authoritative servers are
+	// asked for a new decision before an EventPropagationSlow warning. Zero
+	// means DefaultPropagationTimeout.
+	PropagationTimeout time.Duration
+	// PropagationInterval is the pause between two questions to one
+	// server. Zero means DefaultPropagationInterval.
+	PropagationInterval time.Duration
 }
 
 // Zone is one DNS zone and the records managed in it.
@@ -61,6 +71,17 @@ type Zone struct {
 	// Records managed in the zone. Only their (name, type) pairs are ever
 	// written; every other record in the zone is left alone.
 	Records []Record
+	// CheckPropagation makes the Manager ask the zone's authoritative
+	// servers directly (not a recursive resolver), after each decision,
+	// until each answers it, with an EventPropagated per server, or an
+	// EventPropagationSlow after PropagationTimeout. The servers are
+	// Nameservers or, when that is empty, the zone's NS records as the
+	// system resolver finds them.
+	CheckPropagation bool
+	// Nameservers are the zone's authoritative servers, as "host" or
+	// "host:port" (port 53 by default), host a name or an address. Setting
+	// them turns CheckPropagation on.
+	Nameservers []string
 }
 
 // Record is one managed RRset: a name and type whose values are chosen
@@ -139,6 +160,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxChecks == 0 {
 		c.MaxChecks = DefaultMaxChecks
+	}
+	if c.PropagationTimeout == 0 {
+		c.PropagationTimeout = DefaultPropagationTimeout
+	}
+	if c.PropagationInterval == 0 {
+		c.PropagationInterval = DefaultPropagationInterval
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

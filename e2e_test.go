@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/dnsfailover/failover"
+	"github.com/dnsfailover/failover/internal/authdns"
 	"github.com/dnsfailover/failover/internal/servertest"
+	"github.com/dnsfailover/failover/provider/memory"
 	"github.com/libdns/libdns"
 	"github.com/miekg/dns"
 )
@@ -218,4 +220,54 @@ func TestEndToEndTwoProvidersOneDown(t *testing.T) {
 		ps := m.Status().Zones[0].Providers
 		return ps[0].InSync && ps[1].InSync, fmt.Sprintf("%+v", ps)
 	})
+}
+
+// After a failover the Manager asks the zone's authoritative servers
+// directly: BIND answers the new value, and a secondary that never got it
+// is reported as slow.
+func TestEndToEndPropagation(t *testing.T) {
+	bind := servertest.StartBIND(t, "example.test.", "www 60 IN A 127.0.0.2")
+	stale := &memory.Provider{} // a secondary stuck on the old answer
+	if err := stale.AddZone("example.test.", libdns.Address{Name: "www", TTL: time.Minute, IP: netip.MustParseAddr("127.0.0.2")}); err != nil {
+		t.Fatal(err)
+	}
+	secondary, err := authdns.Start("127.0.0.1:0", "example.test.", stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer secondary.Close()
+
+	b := startBackends(t)
+	cfg := fastConfig(b, bind.Provider())
+	cfg.Zones[0].Nameservers = []string{bind.Addr, secondary.Addr()}
+	cfg.PropagationTimeout, cfg.PropagationInterval = time.Second, 20*time.Millisecond
+	events := make(chan failover.Event, 100)
+	cfg.OnEvent = func(e failover.Event) {
+		if e.Kind == failover.EventPropagated || e.Kind == failover.EventPropagationSlow {
+			events <- e
+		}
+	}
+	runManager(t, cfg)
+	serves(t, bind.Addr, 5*time.Second, 60, "127.0.0.2")
+	b.stop("127.0.0.2")
+
+	var propagated, slow bool
+	for !propagated || !slow {
+		select {
+		case e := <-events:
+			if !slices.Equal(e.Values, []string{"127.0.0.3"}) {
+				continue // the first decision's checks
+			}
+			switch {
+			case e.Kind == failover.EventPropagated && e.Endpoint == bind.Addr:
+				propagated = e.Duration > 0
+			case e.Kind == failover.EventPropagationSlow && e.Endpoint == secondary.Addr():
+				slow = slices.Equal(e.Previous, []string{"127.0.0.2"})
+			default:
+				t.Fatalf("unexpected %v", e)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("propagated from BIND: %v, slow from the stale secondary: %v; want both", propagated, slow)
+		}
+	}
 }

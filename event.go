@@ -36,6 +36,14 @@ const (
 	EventOverrideSet
 	// EventOverrideExpired: an override reached its expiry, or was cleared.
 	EventOverrideExpired
+	// EventPropagated: an authoritative server of the zone (Endpoint)
+	// answers the record's decided Values; Duration is the time since the
+	// decision.
+	EventPropagated
+	// EventPropagationSlow: an authoritative server (Endpoint) still did not
+	// answer the decided Values after PropagationTimeout; Previous is what
+	// it answered last, Err why it could not be asked, if it could not.
+	EventPropagationSlow
 )
 
 var eventKindNames = map[EventKind]string{
@@ -48,6 +56,8 @@ var eventKindNames = map[EventKind]string{
 	EventDriftRepaired:   "drift-repaired",
 	EventOverrideSet:     "override-set",
 	EventOverrideExpired: "override-expired",
+	EventPropagated:      "propagated",
+	EventPropagationSlow: "propagation-slow",
 }
 
 // String returns the kind in kebab case, such as "endpoint-down".
@@ -139,7 +149,7 @@ func (e Event) logAttrs() []slog.Attr {
 // slogLevel is the level events of kind k are logged at.
 func slogLevel(k EventKind) slog.Level {
 	switch k {
-	case EventEndpointDown, EventAllDown, EventWriteFailed, EventDriftRepaired:
+	case EventEndpointDown, EventAllDown, EventWriteFailed, EventDriftRepaired, EventPropagationSlow:
 		return slog.LevelWarn
 	}
 	return slog.LevelInfo

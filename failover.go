@@ -101,6 +101,8 @@ type recordRun struct {
 	task task     // when to decide again
 
 	failbackRequested bool // guarded by Manager.mu
+
+	cancelPropagation context.CancelFunc // ends the propagation check of the last decision (loop only)
 }
 
 // endpointRun is one endpoint of one record while the Manager runs.

@@ -118,6 +118,7 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 		for r := range dirty {
 			if m.decideRecord(r, now, &sched) {
 				zones[r.zone] = true
+				m.startPropagationCheck(ctx, wg, r, now)
 			}
 		}
 		clear(dirty)
@@ -127,6 +128,24 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 			}
 		}
 	}
+}
+
+// startPropagationCheck asks the zone's authoritative servers for r's new
+// decision, cancelling the check of the decision before it.
+func (m *Manager) startPropagationCheck(ctx context.Context, wg *sync.WaitGroup, r *recordRun, now time.Time) {
+	if !r.zone.spec.propagation || m.cfg.DryRun {
+		return
+	}
+	if r.cancelPropagation != nil {
+		r.cancelPropagation()
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	r.cancelPropagation = cancel
+	values := slices.Clone(r.dec.values)
+	wg.Go(func() {
+		defer cancel()
+		m.checkPropagation(pctx, r, values, now)
+	})
 }
 
 // startCheck runs one check of ep in its own goroutine, bounded by sem and

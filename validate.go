@@ -3,6 +3,7 @@ package failover
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -51,9 +52,11 @@ type fieldError struct{ field, msg string }
 // zoneSpec, recordSpec and providerSpec are the validated, normalised
 // configuration the Manager runs on.
 type zoneSpec struct {
-	name      string
-	providers []providerSpec
-	records   []*recordSpec
+	name        string
+	providers   []providerSpec
+	records     []*recordSpec
+	propagation bool     // ask the authoritative servers after each decision
+	nameservers []string // host:port; empty: the zone's NS records
 }
 
 type providerSpec struct {
@@ -85,6 +88,7 @@ func validate(cfg Config) ([]*zoneSpec, error) {
 	}{
 		{"ReconcileInterval", cfg.ReconcileInterval}, {"RetryBackoff", cfg.RetryBackoff},
 		{"MaxRetryBackoff", cfg.MaxRetryBackoff}, {"WriteTimeout", cfg.WriteTimeout},
+		{"PropagationTimeout", cfg.PropagationTimeout}, {"PropagationInterval", cfg.PropagationInterval},
 	} {
 		if d.v < 0 {
 			report("", "", "", fieldError{d.name, fmt.Sprintf("negative duration %v", d.v)})
@@ -133,6 +137,14 @@ func validate(cfg Config) ([]*zoneSpec, error) {
 		}
 		if len(z.Records) == 0 {
 			zoneErr(fieldError{"Records", "no record"})
+		}
+		zs.propagation = z.CheckPropagation || len(z.Nameservers) > 0
+		for i, ns := range z.Nameservers {
+			addr, err := nameserverAddr(ns)
+			if err != nil {
+				zoneErr(fieldError{fmt.Sprintf("Nameservers[%d]", i), err.Error()})
+			}
+			zs.nameservers = append(zs.nameservers, addr)
 		}
 
 		types := map[string][]string{} // name -> types
@@ -303,6 +315,23 @@ func validHostname(h string) error {
 		}
 	}
 	return nil
+}
+
+// nameserverAddr returns ns ("host" or "host:port") as host:port.
+func nameserverAddr(ns string) (string, error) {
+	host, port, err := net.SplitHostPort(ns)
+	if err != nil {
+		host, port = strings.Trim(ns, "[]"), "53"
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return "", fmt.Errorf("%q: bad port %q", ns, port)
+	}
+	if _, err := netip.ParseAddr(host); err != nil {
+		if err := validHostname(strings.TrimSuffix(host, ".")); err != nil {
+			return "", fmt.Errorf("%q is neither an address nor a host name", ns)
+		}
+	}
+	return net.JoinHostPort(host, port), nil
 }
 
 // providerName names p, the i-th provider of its zone, in events and

@@ -33,6 +33,8 @@ func TestNewRejectsBadInput(t *testing.T) {
 	}{
 		{"zone without trailing dot", Zone{Name: "example.test", Providers: []Provider{getSetter{}}, Records: []Record{ok()}}, []string{`zone "example.test"`, "trailing dot"}},
 		{"no provider", Zone{Name: testZone, Records: []Record{ok()}}, []string{"Providers", "no provider"}},
+		{"bad nameserver port", Zone{Name: testZone, Providers: []Provider{getSetter{}}, Records: []Record{ok()}, Nameservers: []string{"ns1.example.net:99999"}}, []string{"Nameservers[0]", "bad port"}},
+		{"bad nameserver host", Zone{Name: testZone, Providers: []Provider{getSetter{}}, Records: []Record{ok()}, Nameservers: []string{"not a host"}}, []string{"Nameservers[0]", "neither an address nor a host name"}},
 		{"nil provider", Zone{Name: testZone, Providers: []Provider{nil}, Records: []Record{ok()}}, []string{"Providers[0]", "nil provider"}},
 		{"no record", zone(), []string{"Records", "no record"}},
 		{"FQDN record name", with(func(r *Record) { r.Name = "www.example.test." }), []string{`record "www.example.test. A"`, "relative"}},
