@@ -3,6 +3,7 @@ module github.com/dnsfailover/failover
 go 1.26.0
 
 require (
+	github.com/libdns/cloudflare v0.2.2
 	github.com/libdns/libdns v1.1.1
 	github.com/libdns/powerdns v0.1.4
 	github.com/libdns/rfc2136 v1.0.1

@@ -1,0 +1,221 @@
+package cloudflare
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dnsfailover/failover/internal/cloudflarefake"
+	"github.com/dnsfailover/failover/provider/providertest"
+	upstream "github.com/libdns/cloudflare"
+	"github.com/libdns/libdns"
+)
+
+const (
+	zone  = "example.com."
+	token = "cf-secret-token-123"
+)
+
+func setup(t *testing.T, opts Options) (*Provider, *cloudflarefake.Server) {
+	t.Helper()
+	fake := cloudflarefake.Start(token, zone)
+	t.Cleanup(fake.Close)
+	opts.Endpoint = fake.URL
+	p, err := New(token, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, fake
+}
+
+func a(name, ip string, ttl time.Duration) libdns.Record {
+	return libdns.Address{Name: name, TTL: ttl, IP: netip.MustParseAddr(ip)}
+}
+
+func TestContract(t *testing.T) {
+	p, _ := setup(t, Options{})
+	providertest.Run(t, zone, p)
+}
+
+// The fake reproduces upstream's bug, which is why SetRecords is ours.
+func TestUpstreamSetRecordsBugReproduced(t *testing.T) {
+	fake := cloudflarefake.Start(token, zone)
+	defer fake.Close()
+	up := &upstream.Provider{APIToken: token, HTTPClient: &retryClient{client: http.DefaultClient, endpoint: fake.URL}}
+	if _, err := up.SetRecords(t.Context(), zone, []libdns.Record{a("www", "192.0.2.1", time.Minute), a("www", "192.0.2.2", time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fake.Records(zone); len(got) != 1 {
+		t.Fatalf("upstream set two values: got %q, want only the last one kept (the bug)", got)
+	}
+	fake.Add(zone, "www", "A", "192.0.2.3", 60)
+	_, err := up.SetRecords(t.Context(), zone, []libdns.Record{a("www", "192.0.2.9", time.Minute)})
+	if err == nil || !strings.Contains(err.Error(), "more than 1 record") {
+		t.Fatalf("upstream on a name with two values: got %v, want its 'more than 1 record' error", err)
+	}
+}
+
+func TestSetRecordsReplacesRRsets(t *testing.T) {
+	p, fake := setup(t, Options{})
+	ctx := t.Context()
+	fake.Add(zone, "www", "A", "192.0.2.1", 60)
+	fake.Add(zone, "www", "A", "192.0.2.2", 60)
+	fake.Add(zone, "www", "TXT", "keep", 300)
+	if _, err := p.zoneID(ctx, zone); err != nil {
+		t.Fatal(err)
+	}
+	fake.ResetRequests()
+
+	if _, err := p.SetRecords(ctx, zone, []libdns.Record{a("www", "192.0.2.3", time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"www.example.com A 192.0.2.3 60", "www.example.com TXT keep 300"}
+	if got := fake.Records(zone); !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	// One failover of a two-value RRset: list, create the new value, delete
+	// the two old ones.
+	if n := fake.Requests(""); n != 4 {
+		t.Fatalf("got %d requests, want 4 (1 list, 1 create, 2 deletes)", n)
+	}
+
+	fake.ResetRequests()
+	if _, err := p.SetRecords(ctx, zone, []libdns.Record{a("www", "192.0.2.3", 2*time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fake.Records(zone)[0]; got != "www.example.com A 192.0.2.3 120" {
+		t.Fatalf("TTL change: got %q", got)
+	}
+	if n := fake.Requests("PATCH dns_records"); n != 1 {
+		t.Fatalf("TTL change: got %d PATCH requests, want 1", n)
+	}
+}
+
+func TestFailureInTheMiddleNeverEmptiesTheName(t *testing.T) {
+	p, fake := setup(t, Options{MaxRetries: -1})
+	ctx := t.Context()
+	fake.Add(zone, "www", "A", "192.0.2.1", 60)
+	isDelete := func(r *http.Request) bool { return r.Method == http.MethodDelete }
+	fake.FailNext(1, isDelete, cloudflarefake.Fault{Status: http.StatusInternalServerError})
+	_, err := p.SetRecords(ctx, zone, []libdns.Record{a("www", "192.0.2.2", time.Minute)})
+	if err == nil || !strings.Contains(err.Error(), "HTTP 500") {
+		t.Fatalf("got %v, want the 500", err)
+	}
+	// The new value was added before the old one was to be deleted.
+	want := []string{"www.example.com A 192.0.2.1 60", "www.example.com A 192.0.2.2 60"}
+	if got := fake.Records(zone); !slices.Equal(got, want) {
+		t.Fatalf("after the failure: got %q, want both values, never none", got)
+	}
+	if _, err := p.SetRecords(ctx, zone, []libdns.Record{a("www", "192.0.2.2", time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fake.Records(zone); !slices.Equal(got, want[1:]) {
+		t.Fatalf("after the retry: got %q, want %q", got, want[1:])
+	}
+}
+
+func TestRetries(t *testing.T) {
+	p, fake := setup(t, Options{MaxRetryWait: time.Millisecond})
+	ctx := t.Context()
+	fake.FailNext(2, nil, cloudflarefake.Fault{Status: http.StatusTooManyRequests, RetryAfter: 1})
+	if _, err := p.GetRecords(ctx, zone); err != nil {
+		t.Fatalf("after two 429s: %v", err)
+	}
+	isPost := func(r *http.Request) bool { return r.Method == http.MethodPost }
+	fake.FailNext(1, isPost, cloudflarefake.Fault{Status: http.StatusBadGateway})
+	fake.ResetRequests()
+	if _, err := p.SetRecords(ctx, zone, []libdns.Record{a("www", "192.0.2.1", time.Minute)}); err == nil {
+		t.Fatal("POST answered 502: got nil error, want it left to the caller (it may have been applied)")
+	}
+	if n := fake.Requests("POST dns_records"); n != 1 {
+		t.Fatalf("got %d POSTs, want 1: a POST is not retried on 5xx", n)
+	}
+	fake.FailNext(1, nil, cloudflarefake.Fault{Status: http.StatusServiceUnavailable})
+	if _, err := p.GetRecords(ctx, zone); err != nil {
+		t.Fatalf("GET after a 503: %v", err)
+	}
+}
+
+func TestBackoffHonoursRetryAfter(t *testing.T) {
+	for _, tc := range []struct {
+		header string
+		limit  time.Duration
+		want   time.Duration
+	}{
+		{"2", time.Minute, 2 * time.Second},
+		{"120", time.Minute, time.Minute},
+		{time.Now().Add(3 * time.Second).UTC().Format(http.TimeFormat), time.Minute, 3 * time.Second},
+	} {
+		got := backoff(0, tc.header, tc.limit)
+		if got > tc.want || got < tc.want-time.Second {
+			t.Errorf("Retry-After %q: got %v, want %v", tc.header, got, tc.want)
+		}
+	}
+	if got := backoff(3, "", time.Minute); got < 2*time.Second || got > 4*time.Second {
+		t.Errorf("fourth attempt without Retry-After: got %v, want 2-4s", got)
+	}
+}
+
+func TestTokenNeverShown(t *testing.T) {
+	p, _ := setup(t, Options{})
+	for _, s := range []string{fmt.Sprint(p), fmt.Sprintf("%+v", p), fmt.Sprintf("%#v", p)} {
+		if strings.Contains(s, token) {
+			t.Fatalf("fmt shows the token: %s", s)
+		}
+	}
+	bad, err := New("wrong-token", Options{Endpoint: p.endpoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = bad.GetRecords(t.Context(), zone)
+	if err == nil || strings.Contains(err.Error(), "wrong-token") || !strings.Contains(err.Error(), "cloudflare") {
+		t.Fatalf("got %v, want an error naming cloudflare without the token", err)
+	}
+	if _, err := New("", Options{}); err == nil {
+		t.Fatal("empty token: got nil error")
+	}
+}
+
+func TestMinTTL(t *testing.T) {
+	p, _ := setup(t, Options{})
+	e, _ := setup(t, Options{Enterprise: true})
+	if p.MinTTL() != time.Minute || e.MinTTL() != 30*time.Second {
+		t.Fatalf("got %v and %v, want 1m and 30s", p.MinTTL(), e.MinTTL())
+	}
+	if _, err := p.SetRecords(context.Background(), zone, []libdns.Record{a("low", "192.0.2.1", 30*time.Second)}); err == nil || !strings.Contains(err.Error(), "9021") {
+		t.Fatalf("TTL 30 s on a non-Enterprise zone: got %v, want Cloudflare's 9021", err)
+	}
+}
+
+func TestGetRecordsReadsEveryPage(t *testing.T) {
+	p, fake := setup(t, Options{})
+	for i := range 250 {
+		fake.Add(zone, fmt.Sprintf("host%d", i), "A", fmt.Sprintf("10.0.%d.%d", i/256, i%256), 300)
+	}
+	fake.Add(zone, "alias", "CNAME", "target.example.net", 300)
+	fake.ResetRequests()
+	recs, err := p.GetRecords(t.Context(), zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 251 {
+		t.Fatalf("got %d records, want 251", len(recs))
+	}
+	if n := fake.Requests("GET dns_records"); n != 3 {
+		t.Fatalf("got %d list requests, want 3 pages of 100", n)
+	}
+	var cname libdns.CNAME
+	for _, r := range recs {
+		if c, ok := r.(libdns.CNAME); ok {
+			cname = c
+		}
+	}
+	if cname.Name != "alias" || cname.Target != "target.example.net." {
+		t.Fatalf("got %+v, want a typed CNAME with a relative name and an FQDN target", cname)
+	}
+}
