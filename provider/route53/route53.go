@@ -26,8 +26,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	r53 "github.com/aws/aws-sdk-go-v2/service/route53"
-	upstream "github.com/libdns/route53"
 	"github.com/libdns/libdns"
+	upstream "github.com/libdns/route53"
 )
 
 // Options configure a Provider. Empty fields fall back to the AWS SDK's
