@@ -14,7 +14,9 @@ import (
 // nil when the endpoint is healthy, and otherwise an error that says why,
 // precisely enough to explain a failover in an event. It must return by
 // ctx's deadline (the Manager gives each check Policy.Timeout) and leak
-// nothing. It is called from many goroutines at once and must be safe for
+// nothing. A Check that does not return by its deadline counts as a failed
+// check at each interval that passes, no other check of that endpoint
+// starts until it returns, and Manager.Run waits for it to return. It is called from many goroutines at once and must be safe for
 // concurrent use. A Checker that panics is a bug in the caller and is not
 // recovered.
 type Checker interface {

@@ -110,7 +110,8 @@ type endpointRun struct {
 	rec      *recordRun
 	ep       Endpoint
 	task     task // when to check next
-	inflight bool // a check is running (loop only)
+	inflight bool      // a check is running (loop only)
+	started  time.Time // when it started (loop only)
 
 	// written by the loop under Manager.mu
 	state       healthState

@@ -85,10 +85,12 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 		case <-ctx.Done():
 			return
 		case res := <-m.results:
+			res.ep.inflight = false
 			m.observe(res, &sched, dirty)
 			for more := true; more; { // take every result already waiting, so they share one write
 				select {
 				case res := <-m.results:
+					res.ep.inflight = false
 					m.observe(res, &sched, dirty)
 				default:
 					more = false
@@ -107,11 +109,18 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 		now := time.Now()
 		for len(sched) > 0 && !sched[0].at.After(now) {
 			t := heap.Pop(&sched).(*task)
-			if t.rec != nil {
+			switch {
+			case t.rec != nil:
 				dirty[t.rec] = true
-				continue
+			case t.ep.inflight:
+				// The check did not return by its deadline: it ignores its
+				// context. Count a failure at each deadline that passes,
+				// and start no other check of it until it returns.
+				m.observe(checkResult{ep: t.ep, start: t.ep.started, latency: now.Sub(t.ep.started),
+					err: fmt.Errorf("check still running %v after it started: it ignores its %v deadline", now.Sub(t.ep.started).Round(time.Millisecond), t.ep.rec.spec.policy.Timeout)}, &sched, dirty)
+			default:
+				m.startCheck(ctx, wg, sem, t.ep, &sched)
 			}
-			m.startCheck(ctx, wg, sem, t.ep)
 		}
 
 		zones := map[*zoneRun]bool{}
@@ -149,10 +158,12 @@ func (m *Manager) startPropagationCheck(ctx context.Context, wg *sync.WaitGroup,
 }
 
 // startCheck runs one check of ep in its own goroutine, bounded by sem and
-// by the record's Timeout; the result goes back to the loop.
-func (m *Manager) startCheck(ctx context.Context, wg *sync.WaitGroup, sem *semaphore.Weighted, ep *endpointRun) {
-	ep.inflight = true
+// by the record's Timeout; the result goes back to the loop. Until it does,
+// ep's task waits at the check's deadline plus half the timeout.
+func (m *Manager) startCheck(ctx context.Context, wg *sync.WaitGroup, sem *semaphore.Weighted, ep *endpointRun, sched *schedule) {
 	p := ep.rec.spec.policy
+	ep.inflight, ep.started = true, time.Now()
+	sched.set(&ep.task, ep.started.Add(p.Timeout+p.Timeout/2))
 	check, target := ep.rec.spec.check, ep.ep.Value
 	wg.Go(func() {
 		if sem.Acquire(ctx, 1) != nil {
@@ -186,7 +197,6 @@ func (m *Manager) observe(res checkResult, sched *schedule, dirty map[*recordRun
 	ep.state = state
 	ep.lastCheck, ep.lastLatency, ep.lastErr = res.start, res.latency, res.err
 	m.mu.Unlock()
-	ep.inflight = false
 	sched.set(&ep.task, now.Add(state.interval(p)+m.jitter(p.Jitter)))
 
 	if changed {
