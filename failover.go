@@ -109,7 +109,7 @@ type recordRun struct {
 type endpointRun struct {
 	rec      *recordRun
 	ep       Endpoint
-	task     task // when to check next
+	task     task      // when to check next
 	inflight bool      // a check is running (loop only)
 	started  time.Time // when it started (loop only)
 
