@@ -74,6 +74,9 @@ type Manager struct {
 
 	// jitter returns a random duration in [0, max); tests replace it.
 	jitter func(max time.Duration) time.Duration
+	// onCheckStart, when set (by benchmarks), is told how late each check
+	// started after it was due. It is called from many goroutines.
+	onCheckStart func(lag time.Duration)
 
 	// mu guards what Status, the operator methods and the writers share
 	// with the loop: the status fields of records, endpoints and writers,

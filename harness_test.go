@@ -127,7 +127,7 @@ func (h *harness) until(limit, step time.Duration, what string, cond func() bool
 }
 
 // memZone returns a memory provider holding zone with recs.
-func memZone(t *testing.T, recs ...libdns.Record) *memory.Provider {
+func memZone(t testing.TB, recs ...libdns.Record) *memory.Provider {
 	t.Helper()
 	p := &memory.Provider{}
 	if err := p.AddZone(testZone, recs...); err != nil {

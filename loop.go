@@ -119,7 +119,7 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 				m.observe(checkResult{ep: t.ep, start: t.ep.started, latency: now.Sub(t.ep.started),
 					err: fmt.Errorf("check still running %v after it started: it ignores its %v deadline", now.Sub(t.ep.started).Round(time.Millisecond), t.ep.rec.spec.policy.Timeout)}, &sched, dirty)
 			default:
-				m.startCheck(ctx, wg, sem, t.ep, &sched)
+				m.startCheck(ctx, wg, sem, t.ep, t.at, &sched)
 			}
 		}
 
@@ -160,7 +160,7 @@ func (m *Manager) startPropagationCheck(ctx context.Context, wg *sync.WaitGroup,
 // startCheck runs one check of ep in its own goroutine, bounded by sem and
 // by the record's Timeout; the result goes back to the loop. Until it does,
 // ep's task waits at the check's deadline plus half the timeout.
-func (m *Manager) startCheck(ctx context.Context, wg *sync.WaitGroup, sem *semaphore.Weighted, ep *endpointRun, sched *schedule) {
+func (m *Manager) startCheck(ctx context.Context, wg *sync.WaitGroup, sem *semaphore.Weighted, ep *endpointRun, due time.Time, sched *schedule) {
 	p := ep.rec.spec.policy
 	ep.inflight, ep.started = true, time.Now()
 	sched.set(&ep.task, ep.started.Add(p.Timeout+p.Timeout/2))
@@ -172,6 +172,9 @@ func (m *Manager) startCheck(ctx context.Context, wg *sync.WaitGroup, sem *semap
 		defer sem.Release(1)
 		cctx, cancel := context.WithTimeout(ctx, p.Timeout)
 		start := time.Now()
+		if m.onCheckStart != nil {
+			m.onCheckStart(start.Sub(due))
+		}
 		err := check.Check(cctx, target)
 		latency := time.Since(start)
 		cancel()
