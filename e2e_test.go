@@ -27,7 +27,7 @@ type backends struct {
 	srvs map[string]*http.Server
 }
 
-func startBackends(t *testing.T) *backends {
+func startBackends(t testing.TB) *backends {
 	t.Helper()
 	for range 20 {
 		probe, err := net.Listen("tcp", "127.0.0.2:0")
