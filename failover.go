@@ -66,6 +66,7 @@ type Manager struct {
 	cfg     Config
 	zones   []*zoneRun
 	records []*recordRun
+	probes  []*probeRun
 	byID    map[RecordID]*recordRun
 	events  *eventQueue
 	results chan checkResult
@@ -108,19 +109,13 @@ type recordRun struct {
 	cancelPropagation context.CancelFunc // ends the propagation check of the last decision (loop only)
 }
 
-// endpointRun is one endpoint of one record while the Manager runs.
+// endpointRun is one endpoint of one record while the Manager runs. Its
+// checks and health are its probe's, which it may share with endpoints of
+// other records.
 type endpointRun struct {
-	rec      *recordRun
-	ep       Endpoint
-	task     task      // when to check next
-	inflight bool      // a check is running (loop only)
-	started  time.Time // when it started (loop only)
-
-	// written by the loop under Manager.mu
-	state       healthState
-	lastCheck   time.Time
-	lastLatency time.Duration
-	lastErr     error
+	rec   *recordRun
+	ep    Endpoint
+	probe *probeRun
 
 	// guarded by Manager.mu
 	override      Override
@@ -151,14 +146,18 @@ func New(cfg Config) (*Manager, error) {
 			return rand.N(max)
 		},
 	}
+	probes := map[probeKey]*probeRun{}
 	for _, zs := range zones {
 		z := &zoneRun{spec: zs, desired: map[rrKey]rrset{}}
 		for _, rs := range zs.records {
 			r := &recordRun{spec: rs, zone: z}
 			r.task = task{index: -1, rec: r}
 			for _, e := range rs.endpoints {
-				ep := &endpointRun{rec: r, ep: e}
-				ep.task = task{index: -1, ep: ep}
+				ep := &endpointRun{rec: r, ep: e, probe: probeFor(probes, rs, e.Value)}
+				if len(ep.probe.eps) == 0 {
+					m.probes = append(m.probes, ep.probe)
+				}
+				ep.probe.eps = append(ep.probe.eps, ep)
 				r.eps = append(r.eps, ep)
 			}
 			z.records = append(z.records, r)

@@ -11,12 +11,12 @@ import (
 	"golang.org/x/sync/semaphore"
 )
 
-// task is an entry in the loop's schedule: a check of ep, or a new
+// task is an entry in the loop's schedule: a check by probe, or a new
 // decision for rec, due at at.
 type task struct {
 	at    time.Time
 	index int // position in the schedule, -1 when not scheduled
-	ep    *endpointRun
+	probe *probeRun
 	rec   *recordRun
 }
 
@@ -56,7 +56,7 @@ func (s *schedule) set(t *task, at time.Time) {
 
 // checkResult is what a check goroutine sends back to the loop.
 type checkResult struct {
-	ep      *endpointRun
+	probe   *probeRun
 	start   time.Time
 	latency time.Duration
 	err     error
@@ -68,10 +68,8 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 	var sched schedule
 	sem := semaphore.NewWeighted(int64(m.cfg.MaxChecks))
 	now := time.Now()
-	for _, r := range m.records {
-		for _, ep := range r.eps {
-			sched.set(&ep.task, now.Add(m.jitter(r.spec.policy.Jitter)))
-		}
+	for _, pr := range m.probes {
+		sched.set(&pr.task, now.Add(m.jitter(pr.policy.Jitter)))
 	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -85,12 +83,12 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 		case <-ctx.Done():
 			return
 		case res := <-m.results:
-			res.ep.inflight = false
+			res.probe.inflight = false
 			m.observe(res, &sched, dirty)
 			for more := true; more; { // take every result already waiting, so they share one write
 				select {
 				case res := <-m.results:
-					res.ep.inflight = false
+					res.probe.inflight = false
 					m.observe(res, &sched, dirty)
 				default:
 					more = false
@@ -112,14 +110,15 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 			switch {
 			case t.rec != nil:
 				dirty[t.rec] = true
-			case t.ep.inflight:
+			case t.probe.inflight:
 				// The check did not return by its deadline: it ignores its
 				// context. Count a failure at each deadline that passes,
 				// and start no other check of it until it returns.
-				m.observe(checkResult{ep: t.ep, start: t.ep.started, latency: now.Sub(t.ep.started),
-					err: fmt.Errorf("check still running %v after it started: it ignores its %v deadline", now.Sub(t.ep.started).Round(time.Millisecond), t.ep.rec.spec.policy.Timeout)}, &sched, dirty)
+				pr := t.probe
+				m.observe(checkResult{probe: pr, start: pr.started, latency: now.Sub(pr.started),
+					err: fmt.Errorf("check still running %v after it started: it ignores its %v deadline", now.Sub(pr.started).Round(time.Millisecond), pr.policy.Timeout)}, &sched, dirty)
 			default:
-				m.startCheck(ctx, wg, sem, t.ep, t.at, &sched)
+				m.startCheck(ctx, wg, sem, t.probe, t.at, &sched)
 			}
 		}
 
@@ -157,14 +156,14 @@ func (m *Manager) startPropagationCheck(ctx context.Context, wg *sync.WaitGroup,
 	})
 }
 
-// startCheck runs one check of ep in its own goroutine, bounded by sem and
-// by the record's Timeout; the result goes back to the loop. Until it does,
-// ep's task waits at the check's deadline plus half the timeout.
-func (m *Manager) startCheck(ctx context.Context, wg *sync.WaitGroup, sem *semaphore.Weighted, ep *endpointRun, due time.Time, sched *schedule) {
-	p := ep.rec.spec.policy
-	ep.inflight, ep.started = true, time.Now()
-	sched.set(&ep.task, ep.started.Add(p.Timeout+p.Timeout/2))
-	check, target := ep.rec.spec.check, ep.ep.Value
+// startCheck runs one check of pr in its own goroutine, bounded by sem and
+// by the Timeout; the result goes back to the loop. Until it does, pr's
+// task waits at the check's deadline plus half the timeout.
+func (m *Manager) startCheck(ctx context.Context, wg *sync.WaitGroup, sem *semaphore.Weighted, pr *probeRun, due time.Time, sched *schedule) {
+	p := pr.policy
+	pr.inflight, pr.started = true, time.Now()
+	sched.set(&pr.task, pr.started.Add(p.Timeout+p.Timeout/2))
+	check, target := pr.check, pr.target
 	wg.Go(func() {
 		if sem.Acquire(ctx, 1) != nil {
 			return
@@ -182,35 +181,38 @@ func (m *Manager) startCheck(ctx context.Context, wg *sync.WaitGroup, sem *semap
 			err = fmt.Errorf("check took %v, longer than the timeout %v", latency.Round(time.Millisecond), p.Timeout)
 		}
 		select {
-		case m.results <- checkResult{ep: ep, start: start, latency: latency, err: err}:
+		case m.results <- checkResult{probe: pr, start: start, latency: latency, err: err}:
 		case <-ctx.Done():
 		}
 	})
 }
 
-// observe applies one check result to its endpoint's state, schedules the
-// next check and marks the record for a decision when it matters.
+// observe applies one check result to its probe's state, schedules the
+// next check and marks the records of the probe's endpoints for a decision
+// when it matters.
 func (m *Manager) observe(res checkResult, sched *schedule, dirty map[*recordRun]bool) {
-	ep := res.ep
-	p := ep.rec.spec.policy
+	pr := res.probe
+	p := pr.policy
 	now := time.Now()
-	wasFailing := ep.state.failures > 0
+	wasFailing := pr.state.failures > 0
 	m.mu.Lock()
-	state, changed := ep.state.observe(p, now, res.err)
-	ep.state = state
-	ep.lastCheck, ep.lastLatency, ep.lastErr = res.start, res.latency, res.err
+	state, changed := pr.state.observe(p, now, res.err)
+	pr.state = state
+	pr.lastCheck, pr.lastLatency, pr.lastErr = res.start, res.latency, res.err
 	m.mu.Unlock()
-	sched.set(&ep.task, now.Add(state.interval(p)+m.jitter(p.Jitter)))
+	sched.set(&pr.task, now.Add(state.interval(p)+m.jitter(p.Jitter)))
 
-	if changed {
-		kind := EventEndpointUp
-		if state.health == HealthDown {
-			kind = EventEndpointDown
+	for _, ep := range pr.eps {
+		if changed {
+			kind := EventEndpointUp
+			if state.health == HealthDown {
+				kind = EventEndpointDown
+			}
+			m.emit(Event{Kind: kind, Time: now, Record: ep.rec.spec.id, Endpoint: pr.target, Health: state.health, Duration: res.latency, Err: res.err})
 		}
-		m.emit(Event{Kind: kind, Time: now, Record: ep.rec.spec.id, Endpoint: ep.ep.Value, Health: state.health, Duration: res.latency, Err: res.err})
-	}
-	if changed || (p.LowerTTLOnFailing && wasFailing != (state.failures > 0)) {
-		dirty[ep.rec] = true
+		if changed || (p.LowerTTLOnFailing && wasFailing != (state.failures > 0)) {
+			dirty[ep.rec] = true
+		}
 	}
 }
 
@@ -230,7 +232,8 @@ func (m *Manager) decideRecord(r *recordRun, now time.Time, sched *schedule) boo
 			events = append(events, Event{Kind: EventOverrideExpired, Time: now, Record: id, Endpoint: ep.ep.Value, Override: ep.override, Until: ep.overrideUntil, Reason: "expired"})
 			ep.override, ep.overrideUntil = NoOverride, time.Time{}
 		}
-		c := candidate{value: ep.ep.Value, priority: ep.ep.Priority, health: ep.state.health, failing: ep.state.health == HealthUp && ep.state.failures > 0}
+		st := ep.probe.state
+		c := candidate{value: ep.ep.Value, priority: ep.ep.Priority, health: st.health, failing: st.health == HealthUp && st.failures > 0}
 		switch ep.override {
 		case ForceUp:
 			c.health, c.failing = HealthUp, false

@@ -2,6 +2,7 @@ package failover
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -660,4 +661,36 @@ func TestCNAMEFailover(t *testing.T) {
 			return equal(got, []string{"backup.example.net."})
 		})
 	})
+}
+
+// Records that use one Checker value for the same target share its
+// checks, and decide together: their failover is one write.
+func TestRecordsShareChecks(t *testing.T) {
+	checks := func(records int) (int, int) {
+		var calls, sets int
+		synctest.Test(t, func(t *testing.T) {
+			sb := newSwitchboard()
+			p := memZone(t)
+			var recs []Record
+			for i := range records {
+				recs = append(recs, Record{Name: fmt.Sprintf("r%d", i), Type: "A", Check: sb, Policy: basePol,
+					Endpoints: []Endpoint{{Value: "192.0.2.10"}, {Value: "192.0.2.20", Priority: 1}}})
+			}
+			h := run(t, oneZone(p, recs...))
+			h.settled()
+			p.ResetCalls()
+			sb.set("192.0.2.10", true)
+			time.Sleep(10 * time.Minute)
+			calls, sets = sb.count("192.0.2.10"), p.Calls(memory.MethodSetRecords)
+		})
+		return calls, sets
+	}
+	one, _ := checks(1)
+	many, sets := checks(50)
+	if one != many {
+		t.Fatalf("50 records made %d checks of 192.0.2.10, one record %d: want the same", many, one)
+	}
+	if sets != 1 {
+		t.Fatalf("the failover of 50 records took %d SetRecords calls, want 1", sets)
+	}
 }

@@ -98,17 +98,18 @@ func (m *Manager) Status() Status {
 				ChangedAt: d.changedAt, ConvergedBy: d.convergedBy,
 			}
 			for _, ep := range r.eps {
+				pr := ep.probe
 				es := EndpointStatus{
 					Value: ep.ep.Value, Priority: ep.ep.Priority,
-					Health: ep.state.health, Since: ep.state.since,
+					Health: pr.state.health, Since: pr.state.since,
 					Published:            slices.Contains(d.values, ep.ep.Value),
-					ConsecutiveFailures:  ep.state.failures,
-					ConsecutiveSuccesses: ep.state.successes,
-					LastCheck:            ep.lastCheck, LastLatency: ep.lastLatency,
+					ConsecutiveFailures:  pr.state.failures,
+					ConsecutiveSuccesses: pr.state.successes,
+					LastCheck:            pr.lastCheck, LastLatency: pr.lastLatency,
 					Override: ep.override, OverrideUntil: ep.overrideUntil,
 				}
-				if ep.lastErr != nil {
-					es.LastError = ep.lastErr.Error()
+				if pr.lastErr != nil {
+					es.LastError = pr.lastErr.Error()
 				}
 				rs.Endpoints = append(rs.Endpoints, es)
 			}

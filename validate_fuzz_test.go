@@ -3,6 +3,8 @@ package failover
 import (
 	"testing"
 	"time"
+
+	"github.com/libdns/libdns"
 )
 
 // New never panics on user input, and accepts a record only when every
@@ -26,6 +28,28 @@ func FuzzNew(f *testing.F) {
 		for _, e := range r.endpoints {
 			if got, err := normalizeValue(r.id.Type, e.Value); err != nil || got != e.Value {
 				t.Fatalf("accepted %q for %s, which normalises to %q, %v", e.Value, r.id.Type, got, err)
+			}
+		}
+	})
+}
+
+// Whatever a provider returns for a managed RRset, reading it back never
+// panics, and a value the Manager would write reads back as itself.
+func FuzzReadBack(f *testing.F) {
+	f.Add("www", "A", "192.0.2.1", int64(60))
+	f.Add("WWW.example.test.", "a", "::ffff:192.0.2.1", int64(-5))
+	f.Add("", "CNAME", "Target.Example.Net", int64(300))
+	f.Add("@", "AAAA", "2001:DB8::1%eth0", int64(1))
+	f.Fuzz(func(t *testing.T, name, typ, data string, ttl int64) {
+		managed := map[rrKey]bool{{"www", "A"}: true, {"www", "AAAA"}: true, {"@", "CNAME"}: true, {"@", "AAAA"}: true}
+		rr := libdns.RR{Name: name, Type: typ, Data: data, TTL: time.Duration(ttl) * time.Second}
+		sets := managedRRsets(testZone, []libdns.Record{rr}, managed)
+		for key, s := range sets {
+			if !managed[key] || len(s.values) != 1 || len(s.held) != 1 {
+				t.Fatalf("%+v read back as %v: %+v", rr, key, s)
+			}
+			if v, err := normalizeValue(key.typ, data); err == nil && s.values[0] != v {
+				t.Fatalf("%q read back as %q, want %q", data, s.values[0], v)
 			}
 		}
 	})

@@ -1,0 +1,57 @@
+package failover
+
+import (
+	"reflect"
+	"time"
+)
+
+// probeRun is one scheduled check of one target, shared by every endpoint
+// that would be checked the same way: the same comparable Checker (such as
+// one *HTTPCheck used by several records), the same target and the same
+// timing and thresholds. Those endpoints would see the same results and
+// reach the same states, so one check serves them all, and their records
+// decide together, which lets their changes share one write.
+type probeRun struct {
+	check  Checker
+	target string
+	policy Policy
+	eps    []*endpointRun
+	task   task // when to check next
+
+	inflight bool      // a check is running (loop only)
+	started  time.Time // when it started (loop only)
+
+	// written by the loop under Manager.mu
+	state       healthState
+	lastCheck   time.Time
+	lastLatency time.Duration
+	lastErr     error
+}
+
+// probeKey identifies the endpoints that can share a probe.
+type probeKey struct {
+	check                                   Checker
+	target                                  string
+	interval, timeout, jitter, fastInterval time.Duration
+	failAfter, recoverAfter                 int
+}
+
+// probeFor returns the probe for endpoint value of a record with spec,
+// sharing it through probes when the record's Checker can be compared
+// (a func or a struct holding one cannot: it gets a probe of its own).
+func probeFor(probes map[probeKey]*probeRun, spec *recordSpec, value string) *probeRun {
+	p := spec.policy
+	key := probeKey{spec.check, value, p.Interval, p.Timeout, p.Jitter, p.FastInterval, p.FailAfter, p.RecoverAfter}
+	shareable := reflect.ValueOf(spec.check).Comparable()
+	if shareable {
+		if pr, ok := probes[key]; ok {
+			return pr
+		}
+	}
+	pr := &probeRun{check: spec.check, target: value, policy: p}
+	pr.task = task{index: -1, probe: pr}
+	if shareable {
+		probes[key] = pr
+	}
+	return pr
+}
