@@ -206,11 +206,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case "change":
 		s.change(w, r, parts[1])
 	case "getchange":
-		type changeInfo struct {
-			ID          string `xml:"Id"`
-			Status      string `xml:"Status"`
-			SubmittedAt string `xml:"SubmittedAt"`
-		}
 		writeXML(w, http.StatusOK, struct {
 			XMLName    xml.Name   `xml:"GetChangeResponse"`
 			Xmlns      string     `xml:"xmlns,attr"`
@@ -219,6 +214,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		fail(w, http.StatusNotFound, "UnknownOperation", "no such operation: "+r.Method+" "+r.URL.Path)
 	}
+}
+
+// changeInfo is the status of a change batch.
+type changeInfo struct {
+	ID          string `xml:"Id"`
+	Status      string `xml:"Status"`
+	SubmittedAt string `xml:"SubmittedAt"`
 }
 
 func (s *Server) listZones(w http.ResponseWriter, r *http.Request) {
@@ -357,11 +359,6 @@ func (s *Server) change(w http.ResponseWriter, r *http.Request, zoneID string) {
 	}
 	s.sets[zoneID] = next
 	s.changes++
-	type changeInfo struct {
-		ID          string `xml:"Id"`
-		Status      string `xml:"Status"`
-		SubmittedAt string `xml:"SubmittedAt"`
-	}
 	writeXML(w, http.StatusOK, struct {
 		XMLName    xml.Name   `xml:"ChangeResourceRecordSetsResponse"`
 		Xmlns      string     `xml:"xmlns,attr"`
