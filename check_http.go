@@ -75,6 +75,11 @@ type HTTPCheck struct {
 	// FollowRedirects follows up to 10 redirects and judges the last
 	// response.
 	FollowRedirects bool
+	// Watching makes the check also a watcher: it holds one idle TCP
+	// connection to each endpoint's port and raises a suspicion the moment
+	// that connection dies, for failover in milliseconds (see Watcher). It
+	// costs one idle connection per endpoint.
+	Watching bool
 
 	once   sync.Once
 	client *http.Client
@@ -143,6 +148,22 @@ func (c *HTTPCheck) Check(ctx context.Context, target string) error {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
+}
+
+// Watch holds an idle connection to target's port when Watching is set,
+// and notices when it dies; otherwise it returns at once.
+func (c *HTTPCheck) Watch(ctx context.Context, target string, notice func(error)) {
+	if !c.Watching {
+		return
+	}
+	port := c.Port
+	if port == 0 {
+		port = 80
+		if c.Scheme == "https" {
+			port = 443
+		}
+	}
+	watchConn(ctx, net.JoinHostPort(target, strconv.Itoa(port)), notice)
 }
 
 // httpClient returns the check's client, made on first use. Requests go

@@ -40,6 +40,19 @@ type TCPCheck struct {
 	TLS *TLSOptions
 	// Host is the TLS server name. Empty means the target.
 	Host string
+	// Watching makes the check also a watcher: it holds one idle
+	// connection to each endpoint and raises a suspicion the moment that
+	// connection dies, for failover in milliseconds (see Watcher). It
+	// costs one idle connection per endpoint.
+	Watching bool
+}
+
+// Watch holds an idle connection to target's Port when Watching is set,
+// and notices when it dies; otherwise it returns at once.
+func (c *TCPCheck) Watch(ctx context.Context, target string, notice func(error)) {
+	if c.Watching && c.Port > 0 {
+		watchConn(ctx, net.JoinHostPort(target, strconv.Itoa(c.Port)), notice)
+	}
 }
 
 // Check connects to target and reports why it is not healthy.

@@ -44,6 +44,12 @@ const (
 	// answer the decided Values after PropagationTimeout; Previous is what
 	// it answered last, Err why it could not be asked, if it could not.
 	EventPropagationSlow
+	// EventSuspected: a Watcher noticed trouble with an endpoint (Err); it
+	// is being checked at once to confirm or lift the suspicion.
+	EventSuspected
+	// EventSuspicionEnded: the checks after a suspicion decided it (Reason:
+	// confirmed or lifted); Duration is the time from the notice.
+	EventSuspicionEnded
 )
 
 var eventKindNames = map[EventKind]string{
@@ -58,6 +64,8 @@ var eventKindNames = map[EventKind]string{
 	EventOverrideExpired: "override-expired",
 	EventPropagated:      "propagated",
 	EventPropagationSlow: "propagation-slow",
+	EventSuspected:       "suspected",
+	EventSuspicionEnded:  "suspicion-ended",
 }
 
 // String returns the kind in kebab case, such as "endpoint-down".

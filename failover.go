@@ -70,6 +70,7 @@ type Manager struct {
 	byID    map[RecordID]*recordRun
 	events  *eventQueue
 	results chan checkResult
+	notices chan notice
 	wake    chan struct{} // capacity 1: an operator call is waiting in poked
 	started atomic.Bool
 
@@ -138,6 +139,7 @@ func New(cfg Config) (*Manager, error) {
 		byID:    map[RecordID]*recordRun{},
 		events:  newEventQueue(),
 		results: make(chan checkResult),
+		notices: make(chan notice),
 		wake:    make(chan struct{}, 1),
 		jitter: func(max time.Duration) time.Duration {
 			if max <= 0 {

@@ -71,6 +71,7 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 	for _, pr := range m.probes {
 		sched.set(&pr.task, now.Add(m.jitter(pr.policy.Jitter)))
 	}
+	m.startWatching(ctx, wg)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	dirty := map[*recordRun]bool{}
@@ -94,6 +95,8 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 					more = false
 				}
 			}
+		case n := <-m.notices:
+			m.suspect(n, &sched, time.Now())
 		case <-m.wake:
 			m.mu.Lock()
 			for _, r := range m.poked {
@@ -200,7 +203,6 @@ func (m *Manager) observe(res checkResult, sched *schedule, dirty map[*recordRun
 	pr.state = state
 	pr.lastCheck, pr.lastLatency, pr.lastErr = res.start, res.latency, res.err
 	m.mu.Unlock()
-	sched.set(&pr.task, now.Add(state.interval(p)+m.jitter(p.Jitter)))
 
 	for _, ep := range pr.eps {
 		if changed {
@@ -213,6 +215,11 @@ func (m *Manager) observe(res checkResult, sched *schedule, dirty map[*recordRun
 		if changed || (p.LowerTTLOnFailing && wasFailing != (state.failures > 0)) {
 			dirty[ep.rec] = true
 		}
+	}
+	if next, suspect := m.settleSuspicion(pr, res, now); suspect {
+		sched.set(&pr.task, now.Add(next))
+	} else {
+		sched.set(&pr.task, now.Add(state.interval(p)+m.jitter(p.Jitter)))
 	}
 }
 

@@ -79,6 +79,12 @@ type Policy struct {
 	// does not cost three full intervals. Zero means Interval/4. It must not
 	// be more than Interval.
 	FastInterval time.Duration
+	// ConfirmInterval is the interval between the checks that confirm or
+	// lift a suspicion raised by a Watcher (a watching checker saw a
+	// connection die): they run back to back at this pace until FailAfter
+	// have failed or one passes. It may be as short as a few milliseconds.
+	// Zero means FastInterval.
+	ConfirmInterval time.Duration
 	// FailbackDelay is how long a more preferred tier must stay healthy
 	// without a break before the record fails back to it. Zero means
 	// DefaultFailbackDelay; set a tiny value such as time.Nanosecond to fail
@@ -139,6 +145,9 @@ func (p Policy) withDefaults() Policy {
 	if p.FastInterval == 0 {
 		p.FastInterval = p.Interval / 4
 	}
+	if p.ConfirmInterval == 0 {
+		p.ConfirmInterval = p.FastInterval
+	}
 	if p.FailbackDelay == 0 {
 		p.FailbackDelay = DefaultFailbackDelay
 	}
@@ -169,7 +178,7 @@ func (p Policy) problems(valid func(string) error) []fieldError {
 		v    time.Duration
 	}{
 		{"Interval", p.Interval}, {"Timeout", p.Timeout}, {"Jitter", p.Jitter},
-		{"FastInterval", p.FastInterval}, {"FailbackDelay", p.FailbackDelay},
+		{"FastInterval", p.FastInterval}, {"ConfirmInterval", p.ConfirmInterval}, {"FailbackDelay", p.FailbackDelay},
 		{"TTL", p.TTL}, {"FailoverTTL", p.FailoverTTL}, {"StableAfter", p.StableAfter},
 	} {
 		if d.v < 0 {
@@ -197,6 +206,9 @@ func (p Policy) problems(valid func(string) error) []fieldError {
 	}
 	if p.FastInterval > p.Interval {
 		add("FastInterval", "%v is more than Interval %v", p.FastInterval, p.Interval)
+	}
+	if p.ConfirmInterval > p.Interval {
+		add("ConfirmInterval", "%v is more than Interval %v", p.ConfirmInterval, p.Interval)
 	}
 	if p.TTL%time.Second != 0 || (p.TTL > 0 && p.TTL < time.Second) {
 		add("TTL", "%v is not a whole number of seconds", p.TTL)

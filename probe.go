@@ -18,8 +18,9 @@ type probeRun struct {
 	eps    []*endpointRun
 	task   task // when to check next
 
-	inflight bool      // a check is running (loop only)
-	started  time.Time // when it started (loop only)
+	inflight    bool      // a check is running (loop only)
+	started     time.Time // when it started (loop only)
+	suspectedAt time.Time // when a watcher's notice made it suspect, until settled (loop only)
 
 	// written by the loop under Manager.mu
 	state       healthState
@@ -30,10 +31,10 @@ type probeRun struct {
 
 // probeKey identifies the endpoints that can share a probe.
 type probeKey struct {
-	check                                   Checker
-	target                                  string
-	interval, timeout, jitter, fastInterval time.Duration
-	failAfter, recoverAfter                 int
+	check                                                    Checker
+	target                                                   string
+	interval, timeout, jitter, fastInterval, confirmInterval time.Duration
+	failAfter, recoverAfter                                  int
 }
 
 // probeFor returns the probe for endpoint value of a record with spec,
@@ -41,7 +42,7 @@ type probeKey struct {
 // (a func or a struct holding one cannot: it gets a probe of its own).
 func probeFor(probes map[probeKey]*probeRun, spec *recordSpec, value string) *probeRun {
 	p := spec.policy
-	key := probeKey{spec.check, value, p.Interval, p.Timeout, p.Jitter, p.FastInterval, p.FailAfter, p.RecoverAfter}
+	key := probeKey{spec.check, value, p.Interval, p.Timeout, p.Jitter, p.FastInterval, p.ConfirmInterval, p.FailAfter, p.RecoverAfter}
 	shareable := reflect.ValueOf(spec.check).Comparable()
 	if shareable {
 		if pr, ok := probes[key]; ok {

@@ -1,0 +1,89 @@
+package failover
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Watcher is implemented by checkers that can also watch a target between
+// checks, to notice trouble the moment it happens: a long-lived connection
+// that the kernel closes when the server process dies, a health stream
+// that reports not-serving.
+//
+// Watch runs until ctx ends, reconnecting by itself with backoff, and calls
+// notice (from any goroutine, possibly often) each time it sees trouble,
+// with what it saw. It may return at once when watching is not switched on
+// for this checker. The Manager runs one Watch per endpoint for the life of
+// Run, and takes a notice as suspicion, never as a verdict: it checks the
+// endpoint at once and then every Policy.ConfirmInterval until FailAfter
+// checks have failed (down) or one passes (the suspicion is lifted).
+type Watcher interface {
+	Watch(ctx context.Context, target string, notice func(error))
+}
+
+// notice is a watcher's report about a probe.
+type notice struct {
+	probe *probeRun
+	err   error
+}
+
+// startWatching runs the Watch of every probe whose checker is a Watcher.
+func (m *Manager) startWatching(ctx context.Context, wg *sync.WaitGroup) {
+	for _, pr := range m.probes {
+		w, ok := pr.check.(Watcher)
+		if !ok {
+			continue
+		}
+		wg.Go(func() {
+			w.Watch(ctx, pr.target, func(err error) {
+				select {
+				case m.notices <- notice{pr, err}:
+				case <-ctx.Done():
+				}
+			})
+		})
+	}
+}
+
+// suspect handles a notice: the probe is checked at once (unless a check
+// is running) and then at the confirm interval until its state settles.
+func (m *Manager) suspect(n notice, sched *schedule, now time.Time) {
+	pr := n.probe
+	if pr.state.health == HealthDown {
+		return // already down: nothing to suspect; its checks go on
+	}
+	if pr.suspectedAt.IsZero() {
+		pr.suspectedAt = now
+		for _, ep := range pr.eps {
+			m.emit(Event{Kind: EventSuspected, Time: now, Record: ep.rec.spec.id, Endpoint: pr.target, Err: n.err})
+		}
+	}
+	if !pr.inflight {
+		sched.set(&pr.task, now)
+	}
+}
+
+// settleSuspicion ends a probe's suspicion once a check result decides it:
+// the endpoint went down (confirmed), or a check passed while it was up
+// (lifted). It returns the interval to the next check while the suspicion
+// lasts.
+func (m *Manager) settleSuspicion(pr *probeRun, res checkResult, now time.Time) (time.Duration, bool) {
+	if pr.suspectedAt.IsZero() {
+		return 0, false
+	}
+	confirmed := pr.state.health == HealthDown
+	lifted := res.err == nil && pr.state.health != HealthDown
+	if !confirmed && !lifted {
+		return pr.policy.ConfirmInterval, true
+	}
+	reason := "lifted: a check passed"
+	if confirmed {
+		reason = "confirmed: down"
+	}
+	for _, ep := range pr.eps {
+		m.emit(Event{Kind: EventSuspicionEnded, Time: now, Record: ep.rec.spec.id, Endpoint: pr.target, Reason: reason, Duration: now.Sub(pr.suspectedAt), Err: res.err})
+	}
+	pr.suspectedAt = time.Time{}
+	return 0, false
+}

@@ -1,0 +1,188 @@
+package failover
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The watched backend is a process of its own, so that killing it closes
+// its sockets as a crash does: the test binary, run with this variable set
+// to the address to serve.
+const backendEnv = "FAILOVER_TEST_BACKEND_ADDR"
+
+func TestMain(m *testing.M) {
+	if addr := os.Getenv(backendEnv); addr != "" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			os.Exit(3)
+		}
+		http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// recorder collects events for real-time tests.
+type recorder struct {
+	mu     sync.Mutex
+	events []Event
+}
+
+func (r *recorder) add(e Event) { r.mu.Lock(); r.events = append(r.events, e); r.mu.Unlock() }
+
+func (r *recorder) kinds() []EventKind {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []EventKind
+	for _, e := range r.events {
+		out = append(out, e.Kind)
+	}
+	return out
+}
+
+func (r *recorder) has(k EventKind) bool {
+	for _, got := range r.kinds() {
+		if got == k {
+			return true
+		}
+	}
+	return false
+}
+
+// watchedConfig is a record on target with a watching HTTP check and a
+// steady interval far longer than the test may take: only watching can
+// fail it over in time.
+func watchedConfig(t *testing.T, p Provider, port int, rec *recorder) Config {
+	return Config{
+		Zones: []Zone{{Name: testZone, Providers: []Provider{p}, Records: []Record{{
+			Name: "www", Type: "A",
+			Endpoints: []Endpoint{{Value: "127.0.0.2"}, {Value: "127.0.0.3", Priority: 1}},
+			Check:     &HTTPCheck{Port: port, Watching: true},
+			Policy:    Policy{Interval: 30 * time.Second, Timeout: time.Second, FastInterval: 10 * time.Millisecond, FailAfter: 2, RecoverAfter: 1},
+		}}}},
+		OnEvent: rec.add,
+	}
+}
+
+func runFor(t *testing.T, cfg Config) {
+	t.Helper()
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- m.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, limit)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestWatchingNoticesAKilledBackend(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	backup, err := net.Listen("tcp", "127.0.0.3:"+strconv.Itoa(port))
+	if err != nil {
+		t.Skipf("port %d taken on 127.0.0.3: %v", port, err)
+	}
+	go http.Serve(backup, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer backup.Close()
+
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), backendEnv+"=127.0.0.2:"+strconv.Itoa(port))
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { child.Process.Kill(); child.Wait() }()
+
+	p := memZone(t)
+	rec := &recorder{}
+	runFor(t, watchedConfig(t, p, port, rec))
+	waitFor(t, 10*time.Second, "primary published", func() bool { got, _ := held(p, "www", "A"); return equal(got, []string{"127.0.0.2"}) })
+	time.Sleep(50 * time.Millisecond) // the watch connection is up
+	child.Process.Kill()
+	// With a 30 s interval and FailAfter 2, only the watch can do this
+	// within the limit.
+	waitFor(t, 5*time.Second, "backup published", func() bool { got, _ := held(p, "www", "A"); return equal(got, []string{"127.0.0.3"}) })
+
+	var order []EventKind
+	for _, k := range rec.kinds() {
+		if k == EventSuspected || k == EventEndpointDown || k == EventSuspicionEnded || (k == EventRecordDecided && len(order) > 0) {
+			order = append(order, k)
+		}
+	}
+	want := []EventKind{EventSuspected, EventEndpointDown, EventSuspicionEnded, EventRecordDecided}
+	if len(order) < 4 || !slicesEqual(order[:4], want) {
+		t.Fatalf("events %v, want %v", order, want)
+	}
+}
+
+func TestWatchingToleratesIdleConnectionsClosed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	// Healthy, but closes a connection that sends no request within 100 ms.
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), ReadHeaderTimeout: 100 * time.Millisecond}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	p := memZone(t)
+	rec := &recorder{}
+	runFor(t, watchedConfig(t, p, port, rec))
+	waitFor(t, 10*time.Second, "primary published", func() bool { got, _ := held(p, "www", "A"); return equal(got, []string{"127.0.0.2"}) })
+	rec.mu.Lock()
+	rec.events = nil
+	rec.mu.Unlock()
+	waitFor(t, 10*time.Second, "three suspicions lifted", func() bool {
+		n := 0
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		for _, e := range rec.events {
+			if e.Kind == EventSuspicionEnded && strings.HasPrefix(e.Reason, "lifted") {
+				n++
+			}
+		}
+		return n >= 3
+	})
+	if rec.has(EventEndpointDown) {
+		t.Fatal("an endpoint went down: closed idle connections must not fail it over")
+	}
+	if got, _ := held(p, "www", "A"); !equal(got, []string{"127.0.0.2"}) {
+		t.Fatalf("got %v, want the primary kept", got)
+	}
+}
+
+func slicesEqual(a, b []EventKind) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
