@@ -34,6 +34,11 @@ type Check struct {
 	// Host is sent as the :authority and is the TLS server name. Empty
 	// means the target.
 	Host string
+	// Watching makes the check also a failover.Watcher: it keeps a
+	// Health/Watch stream open to each endpoint and raises a suspicion
+	// the moment the stream reports anything but SERVING or breaks. It
+	// costs one connection per endpoint.
+	Watching bool
 }
 
 // Check asks target and reports why it is not healthy.
@@ -43,22 +48,7 @@ func (c *Check) Check(ctx context.Context, target string) error {
 	}
 	addr := net.JoinHostPort(target, strconv.Itoa(c.Port))
 	what := fmt.Sprintf("grpc health %s service %q", addr, c.Service)
-	creds := insecure.NewCredentials()
-	if c.TLS != nil {
-		cfg := c.TLS.Clone()
-		if cfg.ServerName == "" {
-			cfg.ServerName = c.Host
-		}
-		if cfg.ServerName == "" {
-			cfg.ServerName = target
-		}
-		creds = credentials.NewTLS(cfg)
-	}
-	opts := []grpc.DialOption{grpc.WithTransportCredentials(creds)}
-	if c.Host != "" {
-		opts = append(opts, grpc.WithAuthority(c.Host))
-	}
-	conn, err := grpc.NewClient("passthrough:///"+addr, opts...)
+	conn, err := c.dial(addr, target)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
@@ -80,4 +70,84 @@ func (c *Check) Check(ctx context.Context, target string) error {
 		return fmt.Errorf("%s: %s", what, st)
 	}
 	return nil
+}
+
+// dial returns a client connection to addr with the check's credentials.
+func (c *Check) dial(addr, target string) (*grpc.ClientConn, error) {
+	creds := insecure.NewCredentials()
+	if c.TLS != nil {
+		cfg := c.TLS.Clone()
+		if cfg.ServerName == "" {
+			cfg.ServerName = c.Host
+		}
+		if cfg.ServerName == "" {
+			cfg.ServerName = target
+		}
+		creds = credentials.NewTLS(cfg)
+	}
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(creds)}
+	if c.Host != "" {
+		opts = append(opts, grpc.WithAuthority(c.Host))
+	}
+	return grpc.NewClient("passthrough:///"+addr, opts...)
+}
+
+// Watch keeps a Health/Watch stream open to target when Watching is set,
+// and notices when it reports anything but SERVING, or breaks after it was
+// serving; it reconnects with backoff until ctx ends. Without Watching it
+// returns at once.
+func (c *Check) Watch(ctx context.Context, target string, notice func(error)) {
+	if !c.Watching || c.Port < 1 || c.Port > 65535 {
+		return
+	}
+	addr := net.JoinHostPort(target, strconv.Itoa(c.Port))
+	what := fmt.Sprintf("grpc health watch %s service %q", addr, c.Service)
+	const minBackoff, maxBackoff = 50 * time.Millisecond, 5 * time.Second
+	backoff, serving := minBackoff, false
+	for ctx.Err() == nil {
+		err := c.watchOnce(ctx, addr, target, func(st healthpb.HealthCheckResponse_ServingStatus) {
+			switch {
+			case st == healthpb.HealthCheckResponse_SERVING:
+				serving, backoff = true, minBackoff
+			case serving:
+				serving = false
+				notice(fmt.Errorf("%s: %s", what, st))
+			}
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		if serving {
+			serving = false
+			notice(fmt.Errorf("%s: stream broken: %v", what, err))
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// watchOnce runs one Watch stream, reporting each status, until it ends.
+func (c *Check) watchOnce(ctx context.Context, addr, target string, status func(healthpb.HealthCheckResponse_ServingStatus)) error {
+	conn, err := c.dial(addr, target)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	stream, err := healthpb.NewHealthClient(conn).Watch(ctx, &healthpb.HealthCheckRequest{Service: c.Service})
+	if err != nil {
+		return err
+	}
+	for {
+		resp, err := stream.Recv()
+		if err != nil {
+			return err
+		}
+		status(resp.GetStatus())
+	}
 }

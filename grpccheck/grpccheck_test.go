@@ -125,3 +125,37 @@ func selfSigned(t *testing.T, name string) (tls.Certificate, *x509.CertPool) {
 	pool.AddCert(parsed)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
 }
+
+func TestWatch(t *testing.T) {
+	port, hs := server(t)
+	hs.SetServingStatus("api", healthpb.HealthCheckResponse_SERVING)
+	notices := make(chan error, 10)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		(&Check{Port: port, Service: "api", Watching: true}).Watch(ctx, "127.0.0.1", func(err error) { notices <- err })
+		close(done)
+	}()
+	// Once the stream is up (SERVING seen), a change to NOT_SERVING is a
+	// notice. Set it repeatedly until it is seen, to not depend on when
+	// the stream started.
+	deadline := time.After(10 * time.Second)
+	for got := false; !got; {
+		hs.SetServingStatus("api", healthpb.HealthCheckResponse_SERVING)
+		hs.SetServingStatus("api", healthpb.HealthCheckResponse_NOT_SERVING)
+		select {
+		case err := <-notices:
+			if !strings.Contains(err.Error(), "NOT_SERVING") {
+				t.Fatalf("got notice %v, want NOT_SERVING", err)
+			}
+			got = true
+		case <-time.After(50 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("no notice for NOT_SERVING")
+		}
+	}
+	cancel()
+	<-done // Watch returns when its context ends
+	// Without Watching, Watch returns at once.
+	(&Check{Port: port}).Watch(t.Context(), "127.0.0.1", func(error) { t.Error("notice without Watching") })
+}
