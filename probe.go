@@ -22,7 +22,9 @@ type probeRun struct {
 	started     time.Time // when it started (loop only)
 	suspectedAt time.Time // when a watcher's notice made it suspect, until settled (loop only)
 
-	// written by the loop under Manager.mu
+	// written under Manager.mu: watching by the watch goroutine, the rest by the loop
+	watching    bool      // a Watcher is watching the target
+	suspected   time.Time // copy of suspectedAt for Status
 	state       healthState
 	lastCheck   time.Time
 	lastLatency time.Duration

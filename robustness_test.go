@@ -143,8 +143,8 @@ func TestCheckerPanicCrashesWithItsStack(t *testing.T) {
 	}
 }
 
-// After Run returns, nothing it started is left: checks, writers, event
-// delivery, propagation checks. (The synctest tests check this too: a
+// After Run returns, nothing it started is left: checks, watchers and
+// their connections, writers, event delivery, propagation checks. (The synctest tests check this too: a
 // bubble fails if a goroutine outlives it.)
 func TestRunLeavesNoGoroutine(t *testing.T) {
 	srv, _ := httpBackend(t)
@@ -154,7 +154,7 @@ func TestRunLeavesNoGoroutine(t *testing.T) {
 		Name: testZone, Providers: []Provider{memZone(t)},
 		Nameservers: []string{"127.0.0.1:" + strconv.Itoa(closedPort(t))},
 		Records: []Record{{Name: "www", Type: "A", Endpoints: []Endpoint{{Value: target}},
-			Check: &HTTPCheck{Port: port, Path: "/healthz"}, Policy: Policy{Interval: 20 * time.Millisecond}}},
+			Check: &HTTPCheck{Port: port, Path: "/healthz", Watching: true}, Policy: Policy{Interval: 20 * time.Millisecond}}},
 	}}, PropagationInterval: 10 * time.Millisecond}
 	m, err := New(cfg)
 	if err != nil {

@@ -73,6 +73,12 @@ type EndpointStatus struct {
 	LastError            string        `json:"last_error,omitempty"`
 	Override             Override      `json:"override"`
 	OverrideUntil        time.Time     `json:"override_until"`
+	// Watched is true while a Watcher holds a connection or stream to the
+	// endpoint (see Watcher).
+	Watched bool `json:"watched"`
+	// SuspectedSince is when a watcher's notice made the endpoint suspect,
+	// while the confirming checks run; zero otherwise.
+	SuspectedSince time.Time `json:"suspected_since"`
 }
 
 // Status returns a snapshot of every zone, record, endpoint and provider.
@@ -107,6 +113,7 @@ func (m *Manager) Status() Status {
 					ConsecutiveSuccesses: pr.state.successes,
 					LastCheck:            pr.lastCheck, LastLatency: pr.lastLatency,
 					Override: ep.override, OverrideUntil: ep.overrideUntil,
+					Watched: pr.watching, SuspectedSince: pr.suspected,
 				}
 				if pr.lastErr != nil {
 					es.LastError = pr.lastErr.Error()

@@ -36,6 +36,8 @@ func (m *Manager) startWatching(ctx context.Context, wg *sync.WaitGroup) {
 			continue
 		}
 		wg.Go(func() {
+			m.setWatching(pr, true)
+			defer m.setWatching(pr, false) // Watch returns at once when watching is off
 			w.Watch(ctx, pr.target, func(err error) {
 				select {
 				case m.notices <- notice{pr, err}:
@@ -55,6 +57,9 @@ func (m *Manager) suspect(n notice, sched *schedule, now time.Time) {
 	}
 	if pr.suspectedAt.IsZero() {
 		pr.suspectedAt = now
+		m.mu.Lock()
+		pr.suspected = now
+		m.mu.Unlock()
 		for _, ep := range pr.eps {
 			m.emit(Event{Kind: EventSuspected, Time: now, Record: ep.rec.spec.id, Endpoint: pr.target, Err: n.err})
 		}
@@ -85,5 +90,14 @@ func (m *Manager) settleSuspicion(pr *probeRun, res checkResult, now time.Time) 
 		m.emit(Event{Kind: EventSuspicionEnded, Time: now, Record: ep.rec.spec.id, Endpoint: pr.target, Reason: reason, Duration: now.Sub(pr.suspectedAt), Err: res.err})
 	}
 	pr.suspectedAt = time.Time{}
+	m.mu.Lock()
+	pr.suspected = time.Time{}
+	m.mu.Unlock()
 	return 0, false
+}
+
+func (m *Manager) setWatching(pr *probeRun, on bool) {
+	m.mu.Lock()
+	pr.watching = on
+	m.mu.Unlock()
 }

@@ -72,7 +72,7 @@ func watchedConfig(t *testing.T, p Provider, port int, rec *recorder) Config {
 	}
 }
 
-func runFor(t *testing.T, cfg Config) {
+func runFor(t *testing.T, cfg Config) *Manager {
 	t.Helper()
 	m, err := New(cfg)
 	if err != nil {
@@ -82,6 +82,7 @@ func runFor(t *testing.T, cfg Config) {
 	done := make(chan error)
 	go func() { done <- m.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
+	return m
 }
 
 func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
@@ -118,8 +119,11 @@ func TestWatchingNoticesAKilledBackend(t *testing.T) {
 
 	p := memZone(t)
 	rec := &recorder{}
-	runFor(t, watchedConfig(t, p, port, rec))
+	m := runFor(t, watchedConfig(t, p, port, rec))
 	waitFor(t, 10*time.Second, "primary published", func() bool { got, _ := held(p, "www", "A"); return equal(got, []string{"127.0.0.2"}) })
+	if !m.Status().Zones[0].Records[0].Endpoints[0].Watched {
+		t.Fatal("Status does not show the endpoint watched")
+	}
 	time.Sleep(50 * time.Millisecond) // the watch connection is up
 	child.Process.Kill()
 	// With a 30 s interval and FailAfter 2, only the watch can do this
