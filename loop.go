@@ -74,7 +74,11 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 	m.startWatching(ctx, wg)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	dirty := map[*recordRun]bool{}
+	dirty, zones := map[*recordRun]bool{}, map[*zoneRun]bool{}
+	take := func(res checkResult) {
+		res.probe.inflight = false
+		m.observe(res, &sched, dirty)
+	}
 
 	for {
 		if len(sched) > 0 {
@@ -84,13 +88,11 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 		case <-ctx.Done():
 			return
 		case res := <-m.results:
-			res.probe.inflight = false
-			m.observe(res, &sched, dirty)
+			take(res)
 			for more := true; more; { // take every result already waiting, so they share one write
 				select {
 				case res := <-m.results:
-					res.probe.inflight = false
-					m.observe(res, &sched, dirty)
+					take(res)
 				default:
 					more = false
 				}
@@ -125,19 +127,19 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 			}
 		}
 
-		zones := map[*zoneRun]bool{}
 		for r := range dirty {
 			if m.decideRecord(r, now, &sched) {
 				zones[r.zone] = true
 				m.startPropagationCheck(ctx, wg, r, now)
 			}
 		}
-		clear(dirty)
 		for z := range zones {
 			for _, w := range z.writers {
 				w.notify()
 			}
 		}
+		clear(dirty)
+		clear(zones)
 	}
 }
 
