@@ -30,6 +30,21 @@ func (h Health) String() string {
 // MarshalText encodes h as its String form.
 func (h Health) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
 
+// UnmarshalText decodes the String form, so that a Status read back from
+// JSON holds the same values.
+func (h *Health) UnmarshalText(b []byte) error { return unmarshalName(b, healthNames[:], (*int)(h), "health") }
+
+// unmarshalName sets *v to the index of b in names.
+func unmarshalName(b []byte, names []string, v *int, what string) error {
+	for i, n := range names {
+		if n == string(b) {
+			*v = i
+			return nil
+		}
+	}
+	return fmt.Errorf("failover: unknown %s %q", what, b)
+}
+
 // healthState is the per-endpoint state machine: a value, advanced by
 // observe, with no timers inside.
 type healthState struct {

@@ -34,6 +34,11 @@ func (o Override) String() string {
 // MarshalText encodes o as its String form.
 func (o Override) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
 
+// UnmarshalText decodes the String form.
+func (o *Override) UnmarshalText(b []byte) error {
+	return unmarshalName(b, overrideNames[:], (*int)(o), "override")
+}
+
 // Errors returned by the Manager's operator methods.
 var (
 	ErrUnknownRecord   = errors.New("failover: unknown record")

@@ -51,6 +51,12 @@ func (a AllDown) String() string {
 // MarshalText encodes a as its String form.
 func (a AllDown) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
 
+// UnmarshalText decodes the String form ("keep", "all", "fallback",
+// "nothing").
+func (a *AllDown) UnmarshalText(b []byte) error {
+	return unmarshalName(b, allDownNames[:], (*int)(a), "all-down action")
+}
+
 // Policy says how check results become a decision for one record. It is a
 // value type: the zero value means every documented default, and each field
 // left at zero takes its default independently.
