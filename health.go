@@ -32,7 +32,9 @@ func (h Health) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
 
 // UnmarshalText decodes the String form, so that a Status read back from
 // JSON holds the same values.
-func (h *Health) UnmarshalText(b []byte) error { return unmarshalName(b, healthNames[:], (*int)(h), "health") }
+func (h *Health) UnmarshalText(b []byte) error {
+	return unmarshalName(b, healthNames[:], (*int)(h), "health")
+}
 
 // unmarshalName sets *v to the index of b in names.
 func unmarshalName(b []byte, names []string, v *int, what string) error {
