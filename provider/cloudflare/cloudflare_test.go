@@ -3,11 +3,13 @@ package cloudflare
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/netip"
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/dnsfailover/failover/internal/cloudflarefake"
@@ -218,4 +220,31 @@ func TestGetRecordsReadsEveryPage(t *testing.T) {
 	if cname.Name != "alias" || cname.Target != "target.example.net." {
 		t.Fatalf("got %+v, want a typed CNAME with a relative name and an FQDN target", cname)
 	}
+}
+
+// okTransport answers every request with an empty success, without a
+// network, so pacing can be measured on synctest's clock.
+type okTransport struct{}
+
+func (okTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	body := `{"success":true,"errors":[],"result":[{"id":"z1","name":"example.com"}],"result_info":{"page":1,"per_page":100,"count":0,"total_count":0}}`
+	return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+}
+
+func TestRequestsArePaced(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, err := New(token, Options{HTTPClient: &http.Client{Transport: okTransport{}}, RequestsPerSecond: 10, Burst: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		for range 5 { // a zone lookup, then one list per call
+			if _, err := p.GetRecords(t.Context(), zone); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, want := time.Since(start), 500*time.Millisecond; got != want {
+			t.Fatalf("6 requests at 10/s with a burst of 1 took %v, want %v", got, want)
+		}
+	})
 }

@@ -7,16 +7,19 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // retryClient sends requests to the endpoint (rewriting Cloudflare's
-// default base URL, which upstream hard-codes) and retries them after a
-// 429, or a 5xx for methods that are safe to repeat.
+// default base URL, which upstream hard-codes), paced by limit, and retries
+// them after a 429, or a 5xx for methods that are safe to repeat.
 type retryClient struct {
 	client     *http.Client
 	endpoint   string
 	maxRetries int
 	maxWait    time.Duration
+	limit      *rate.Limiter // nil: no pacing
 }
 
 // Do sends req, retrying as the package doc says.
@@ -37,6 +40,11 @@ func (c *retryClient) Do(req *http.Request) (*http.Response, error) {
 			}
 			r = req.Clone(req.Context())
 			r.Body = body
+		}
+		if c.limit != nil {
+			if err := c.limit.Wait(req.Context()); err != nil {
+				return nil, err
+			}
 		}
 		resp, err := c.client.Do(r)
 		if err != nil || attempt >= c.maxRetries || !retryable(req.Method, resp.StatusCode) {
