@@ -248,11 +248,27 @@ func (p *Provider) SetRecords(ctx context.Context, zone string, recs []libdns.Re
 		}
 		want[k] = append(want[k], record{Type: rr.Type, Name: strings.TrimSuffix(k.name, "."), Content: content(rr), TTL: int(rr.TTL / time.Second)})
 	}
+	// One RRset: list it alone. Several: list the zone once (100 records a
+	// page) rather than one request per RRset.
+	held := map[pair][]record{}
+	if len(order) > 1 {
+		all, err := p.list(ctx, zoneID, "", "")
+		if err != nil {
+			return nil, p.wrap("listing records of", zone, err)
+		}
+		for _, r := range all {
+			k := pair{strings.ToLower(r.Name) + ".", r.Type}
+			held[k] = append(held[k], r)
+		}
+	}
 	var out []libdns.Record
 	for _, k := range order {
-		have, err := p.list(ctx, zoneID, k.typ, k.name)
-		if err != nil {
-			return out, p.wrap("reading "+k.name+" "+k.typ+" in", zone, err)
+		have := held[pair{strings.ToLower(k.name), k.typ}]
+		if len(order) == 1 {
+			var err error
+			if have, err = p.list(ctx, zoneID, k.typ, k.name); err != nil {
+				return out, p.wrap("reading "+k.name+" "+k.typ+" in", zone, err)
+			}
 		}
 		var stale []record
 		for _, h := range have {

@@ -248,3 +248,26 @@ func TestRequestsArePaced(t *testing.T) {
 		}
 	})
 }
+
+func TestSetRecordsOfSeveralRRsetsListsTheZoneOnce(t *testing.T) {
+	p, fake := setup(t, Options{})
+	ctx := t.Context()
+	for _, n := range []string{"a", "b", "c"} {
+		fake.Add(zone, n, "A", "192.0.2.1", 60)
+	}
+	if _, err := p.zoneID(ctx, zone); err != nil {
+		t.Fatal(err)
+	}
+	fake.ResetRequests()
+	if _, err := p.SetRecords(ctx, zone, []libdns.Record{a("a", "192.0.2.2", time.Minute), a("b", "192.0.2.2", time.Minute), a("c", "192.0.2.2", time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if n := fake.Requests("GET dns_records"); n != 1 {
+		t.Fatalf("got %d list requests for 3 RRsets, want 1", n)
+	}
+	for _, r := range fake.Records(zone) {
+		if !strings.Contains(r, "192.0.2.2") {
+			t.Fatalf("got %q, want every RRset replaced", fake.Records(zone))
+		}
+	}
+}
