@@ -84,6 +84,7 @@ func BenchmarkWriteEconomy(b *testing.B) {
 					time.Sleep(10 * time.Millisecond)
 				}
 				b.ReportMetric(float64(writes()), "writes/failover")
+				b.ReportMetric(float64(reads()), "reads/failover")
 				reset()
 				time.Sleep(6 * time.Second) // three reconcile intervals, nothing changes
 				b.ReportMetric(float64(writes()), "writes/steady-6s")
