@@ -293,4 +293,3 @@ func configPath(fc *fileConfig, ce *failover.ConfigError) string {
 	}
 	return path + "." + field
 }
-

@@ -297,4 +297,3 @@ func (pos positions) at(file, path, msg string) error {
 		p = p[:i]
 	}
 }
-
