@@ -33,7 +33,7 @@ func (m *Manager) adopt(ctx context.Context) {
 		}
 		held := z.writers[i].known
 		for _, r := range z.records {
-			if s, ok := held[r.spec.key]; ok && len(s.values) > 0 {
+			if s, ok := held[r.spec.key]; ok && len(s.values) > 0 && !r.carried {
 				r.dec = adopted(r.spec, s, now)
 			}
 		}

@@ -106,6 +106,7 @@ type recordRun struct {
 	task task     // when to decide again
 
 	failbackRequested bool // guarded by Manager.mu
+	carried           bool // the decision came from CarryOver: start-up does not adopt DNS
 
 	cancelPropagation context.CancelFunc // ends the propagation check of the last decision (loop only)
 }

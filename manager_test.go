@@ -694,3 +694,52 @@ func TestRecordsShareChecks(t *testing.T) {
 		t.Fatalf("the failover of 50 records took %d SetRecords calls, want 1", sets)
 	}
 }
+
+// A Manager that carries over from a stopped one knows its endpoints at
+// once: no unknown phase, no write, and the failback delay keeps running.
+func TestCarryOver(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb := newSwitchboard()
+		p := memZone(t)
+		cfg := oneZone(p, wwwRecord(sb, basePol))
+		old, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old.jitter = func(time.Duration) time.Duration { return 0 }
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- old.Run(ctx) }()
+		sb.set("192.0.2.10", true)
+		sb.set("192.0.2.11", true)
+		(&harness{t: t}).holds(p, time.Minute, backup)
+		cancel()
+		<-done
+		p.ResetCalls()
+
+		m, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.CarryOver(old, func(RecordID) bool { return true }); err != nil {
+			t.Fatal(err)
+		}
+		st := m.Status().Zones[0].Records[0]
+		if !st.Decided || !equal(st.Published, backup) || st.Endpoints[0].Health != HealthDown || st.Endpoints[2].Health != HealthUp {
+			t.Fatalf("before Run: got %+v, want the old Manager's knowledge", st)
+		}
+		ctx, cancel = context.WithCancel(t.Context())
+		defer cancel()
+		go func() { done <- m.Run(ctx) }()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if n := p.Calls(memory.MethodSetRecords); n != 0 {
+			t.Fatalf("got %d writes after carrying over, want 0", n)
+		}
+		if err := m.CarryOver(old, func(RecordID) bool { return true }); err != ErrRunning {
+			t.Fatalf("CarryOver while running: got %v, want ErrRunning", err)
+		}
+		cancel()
+		<-done
+	})
+}

@@ -173,10 +173,20 @@ zones:
 	if got := published(); !slices.Equal(got, []string{"127.0.0.3"}) {
 		t.Fatalf("after a rejected reload: /status publishes %v", got)
 	}
-	// A good file is taken; the new Manager adopts what BIND holds.
-	os.WriteFile(file, []byte(config("120s")), 0o600)
+	// A good file with the record unchanged is taken, and the record keeps
+	// its health: decided at once, primary still down, no unknown phase.
+	os.WriteFile(file, []byte(config("60s")+"\ndry_run: false\n"), 0o600)
 	cmd.Process.Signal(syscall.SIGHUP)
 	eventually(t, "reloaded", func() bool { return strings.Contains(logs.String(), "reloading") })
+	eventually(t, "running again", func() bool { return strings.Count(logs.String(), "msg=running") == 2 })
+	st := status()
+	if r := st.Zones[0].Records[0]; !r.Decided || r.Endpoints[0].Health != failover.HealthDown || !slices.Equal(r.Published, []string{"127.0.0.3"}) {
+		t.Fatalf("right after the reload: %+v, want the health and decision kept", r)
+	}
+	// A changed record starts fresh.
+	os.WriteFile(file, []byte(config("120s")), 0o600)
+	cmd.Process.Signal(syscall.SIGHUP)
+	eventually(t, "reloaded twice", func() bool { return strings.Count(logs.String(), "reloading") == 2 })
 	eventually(t, "decided again after the reload", func() bool { return slices.Equal(published(), []string{"127.0.0.3"}) })
 
 	cmd.Process.Signal(syscall.SIGTERM)

@@ -5,7 +5,8 @@
 //	failoverd run -c failover.yaml [-dry-run]   # run until SIGINT or SIGTERM
 //
 // SIGHUP reloads the file: a file that fails validation is rejected and the
-// running configuration stays. SIGINT and SIGTERM stop it once in-flight
+// running configuration stays; records whose configuration did not change
+// keep their health state. SIGINT and SIGTERM stop it once in-flight
 // writes have finished. See examples/failoverd.yaml for every setting.
 package main
 
@@ -20,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -125,11 +127,17 @@ func (d *daemon) serve(ctx context.Context, fc *fileConfig, cfg failover.Config)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
+	var prev *failover.Manager
+	var prevFC *fileConfig
 	for {
 		m, notifier, err := d.manager(fc, cfg)
 		if err != nil {
 			return err
 		}
+		if prev != nil { // a reload: records whose configuration did not change keep their health
+			m.CarryOver(prev, unchanged(prevFC, fc))
+		}
+		prev, prevFC = m, fc
 		runCtx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 2)
 		go func() { done <- m.Run(runCtx) }()
@@ -160,6 +168,27 @@ func (d *daemon) serve(ctx context.Context, fc *fileConfig, cfg failover.Config)
 			d.log.Info("stopped")
 			return nil
 		}
+	}
+}
+
+// unchanged reports, for a record, whether its zone's providers and its own
+// configuration are the same in both files.
+func unchanged(before, after *fileConfig) func(failover.RecordID) bool {
+	type key struct{ zone, name, typ string }
+	index := func(fc *fileConfig) map[key][2]any {
+		out := map[key][2]any{}
+		for _, z := range fc.Zones {
+			for _, r := range z.Records {
+				out[key{strings.ToLower(z.Name), strings.ToLower(r.Name), strings.ToUpper(r.Type)}] = [2]any{z.Providers, r}
+			}
+		}
+		return out
+	}
+	b, a := index(before), index(after)
+	return func(id failover.RecordID) bool {
+		k := key{strings.ToLower(id.Zone), strings.ToLower(id.Name), strings.ToUpper(id.Type)}
+		old, ok := b[k]
+		return ok && reflect.DeepEqual(old, a[k])
 	}
 }
 
