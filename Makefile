@@ -6,7 +6,8 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 test: deps fmt vet staticcheck
 	go test -race -count=1 ./...
 
-# deps installs the DNS servers the tests run (BIND, PowerDNS) when missing.
+# deps installs what the tests run when it is missing: BIND, PowerDNS, and
+# Chromium for the status page test.
 deps:
 	@missing=""; \
 	command -v named >/dev/null || missing="$$missing bind9"; \
@@ -14,6 +15,7 @@ deps:
 	command -v pdns_server >/dev/null || missing="$$missing pdns-server"; \
 	[ -f /usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql ] || missing="$$missing pdns-backend-sqlite3"; \
 	command -v sqlite3 >/dev/null || missing="$$missing sqlite3"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 		sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 		echo "installing:$$missing"; \
