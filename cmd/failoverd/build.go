@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dnsfailover/failover"
+	"github.com/dnsfailover/failover/grpccheck"
 	"github.com/dnsfailover/failover/provider/cloudflare"
 	"github.com/dnsfailover/failover/provider/route53"
 	"github.com/libdns/powerdns"
@@ -215,13 +217,43 @@ func (b *builder) check(path string, c checkConfig) failover.Checker {
 			b.fail(path+".command", "missing: the command to run")
 		}
 		return &failover.ExecCheck{Command: c.Command, Args: c.Args, WarningFails: c.WarningFails}
+	case "grpc":
+		g := &grpccheck.Check{Port: c.Port, Service: c.Service, Host: c.Host, Watching: c.Watching}
+		if c.TLS {
+			o := b.tlsOptions(path, c)
+			g.TLS = &tls.Config{RootCAs: o.RootCAs, InsecureSkipVerify: o.InsecureSkipVerify}
+		}
+		if c.Port == 0 {
+			b.fail(path+".port", "missing: the gRPC server's port")
+		}
+		return g
+	case "all", "any", "at_least":
+		var checks []failover.Checker
+		for i, sub := range c.Checks {
+			checks = append(checks, b.check(fmt.Sprintf("%s.checks[%d]", path, i), sub))
+		}
+		if len(checks) == 0 {
+			b.fail(path+".checks", "missing: the checks to combine")
+		}
+		switch c.Type {
+		case "all":
+			return failover.All(checks...)
+		case "any":
+			return failover.Any(checks...)
+		}
+		if c.Need < 1 || c.Need > len(checks) {
+			b.fail(path+".need", "%d: want 1 to %d, the number of checks", c.Need, len(checks))
+		}
+		return failover.AtLeast(c.Need, checks...)
 	case "":
-		b.fail(path+".type", "missing: http, https, tcp, tls, dns, icmp or exec")
+		b.fail(path+".type", "missing: %s", checkTypes)
 	default:
-		b.fail(path+".type", "%q is not http, https, tcp, tls, dns, icmp or exec", c.Type)
+		b.fail(path+".type", "%q is not %s", c.Type, checkTypes)
 	}
 	return nil
 }
+
+const checkTypes = "http, https, tcp, tls, dns, icmp, exec, grpc, all, any or at_least"
 
 func (b *builder) policy(path string, p policyConfig) failover.Policy {
 	out := failover.Policy{

@@ -92,7 +92,11 @@ type endpointConfig struct {
 }
 
 type checkConfig struct {
-	Type string `yaml:"type"` // http, https, tcp, tls, dns, icmp, exec
+	Type string `yaml:"type"` // http, https, tcp, tls, dns, icmp, exec, grpc, all, any, at_least
+
+	Checks  []checkConfig `yaml:"checks"`  // all, any, at_least
+	Need    int           `yaml:"need"`    // at_least
+	Service string        `yaml:"service"` // grpc
 
 	Port               int               `yaml:"port"`
 	Host               string            `yaml:"host"`

@@ -93,6 +93,23 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
+func TestCompositeAndGRPCChecks(t *testing.T) {
+	t.Setenv("FAILOVERD_TEST_SECRET", "c2VjcmV0")
+	composite := strings.Replace(goodYAML, "check: {type: http, path: /healthz}",
+		"check: {type: at_least, need: 2, checks: [{type: http}, {type: tcp, port: 25, expect: 220}, {type: grpc, port: 50051, service: api}]}", 1)
+	if err := loadString(t, composite); err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(composite, "need: 2", "need: 5", 1)
+	bad = strings.Replace(bad, "{type: tcp, port: 25, expect: 220}", "{type: tcp}", 1)
+	err := loadString(t, bad)
+	for _, want := range []string{"check.need: 5: want 1 to 3", "check.checks[1].port: missing"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("got %v, want %q", err, want)
+		}
+	}
+}
+
 func TestYAMLPath(t *testing.T) {
 	for in, want := range map[string]string{
 		"Endpoints[1].Value": "endpoints[1].value", "Policy.FailoverTTL": "policy.failover_ttl",
