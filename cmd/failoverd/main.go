@@ -112,7 +112,7 @@ func (d *daemon) serve(ctx context.Context, fc *fileConfig, cfg failover.Config)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	if fc.Status.Listen != "" {
-		srv, err := d.startHTTP(fc.Status)
+		srv, err := d.startHTTP(fc.Status, &wg)
 		if err != nil {
 			return err
 		}
@@ -230,8 +230,8 @@ func (d *daemon) manager(fc *fileConfig, cfg failover.Config) (*failover.Manager
 }
 
 // startHTTP serves the status page and API of the current Manager, and
-// /metrics.
-func (d *daemon) startHTTP(c statusConfig) (*http.Server, error) {
+// /metrics, in a goroutine added to wg; Shutdown ends it.
+func (d *daemon) startHTTP(c statusConfig, wg *sync.WaitGroup) (*http.Server, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(d.metrics)
 	mux := http.NewServeMux()
@@ -249,10 +249,10 @@ func (d *daemon) startHTTP(c statusConfig) (*http.Server, error) {
 	}
 	d.log.Info("status and metrics", "addr", ln.Addr().String())
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
+	wg.Go(func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			d.log.Error("status server", "err", err)
 		}
-	}()
+	})
 	return srv, nil
 }
