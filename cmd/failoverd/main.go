@@ -111,13 +111,15 @@ type daemon struct {
 func (d *daemon) serve(ctx context.Context, fc *fileConfig, cfg failover.Config) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	stopped, stop := context.WithCancel(ctx) // ends the status server however serve returns
+	defer stop()
 	if fc.Status.Listen != "" {
 		srv, err := d.startHTTP(fc.Status, &wg)
 		if err != nil {
 			return err
 		}
 		wg.Go(func() {
-			<-ctx.Done()
+			<-stopped.Done()
 			shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			srv.Shutdown(shut)
