@@ -22,7 +22,7 @@ import (
 func BenchmarkWriteEconomy(b *testing.B) {
 	const records = 500
 	for b.Loop() {
-		for _, name := range []string{"memory", "cloudflare"} {
+		for _, name := range []string{"memory", "cloudflare", "cloudflare-batch"} {
 			b.Run(name, func(b *testing.B) {
 				var p failover.Provider
 				var writes, reads func() int
@@ -35,10 +35,14 @@ func BenchmarkWriteEconomy(b *testing.B) {
 					writes = func() int { return mp.Calls(memory.MethodSetRecords) }
 					reads = func() int { return mp.Calls(memory.MethodGetRecords) }
 					reset = mp.ResetCalls
-				case "cloudflare":
+				case "cloudflare", "cloudflare-batch":
 					fake := cloudflarefake.Start("token", "example.com.")
 					defer fake.Close()
-					cp, err := cloudflare.New("token", cloudflare.Options{Endpoint: fake.URL, RequestsPerSecond: -1}) // counted, not paced
+					opts := cloudflare.Options{Endpoint: fake.URL, RequestsPerSecond: -1} // counted, not paced
+					if name == "cloudflare-batch" {
+						opts.BatchSize = 200
+					}
+					cp, err := cloudflare.New("token", opts)
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -173,6 +173,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if len(parts) >= 3 {
 		kind = parts[2]
 	}
+	if len(parts) == 4 && parts[3] == "batch" {
+		kind = "batch"
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests[r.Method+" "+kind]++
@@ -206,6 +209,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		default:
 			reply(w, http.StatusMethodNotAllowed, nil, nil, apiError{Code: 10405, Message: "method not allowed"})
 		}
+	case len(parts) == 4 && parts[0] == "zones" && parts[2] == "dns_records" && parts[3] == "batch" && r.Method == http.MethodPost:
+		s.batch(w, r, parts[1])
 	case len(parts) == 4 && parts[0] == "zones" && parts[2] == "dns_records":
 		rec, ok := s.records[parts[3]]
 		if !ok || rec.ZoneID != parts[1] {
@@ -331,6 +336,72 @@ func (s *Server) patchRecord(w http.ResponseWriter, r *http.Request, rec Record)
 	}
 	s.records[rec.ID] = rec
 	reply(w, http.StatusOK, rec, nil)
+}
+
+// batch applies deletes, patches and posts, in that order, all or nothing,
+// as Cloudflare's batch endpoint does.
+func (s *Server) batch(w http.ResponseWriter, r *http.Request, zoneID string) {
+	var req struct {
+		Deletes []struct {
+			ID string `json:"id"`
+		} `json:"deletes"`
+		Patches []Record `json:"patches"`
+		Posts   []Record `json:"posts"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		reply(w, http.StatusBadRequest, nil, nil, apiError{Code: 9207, Message: "Request body is invalid."})
+		return
+	}
+	saved, savedID := map[string]Record{}, s.nextID
+	for k, v := range s.records {
+		saved[k] = v
+	}
+	undo := func(e apiError) {
+		s.records, s.nextID = saved, savedID
+		reply(w, http.StatusBadRequest, nil, nil, e)
+	}
+	var result struct {
+		Deletes []Record `json:"deletes"`
+		Patches []Record `json:"patches"`
+		Posts   []Record `json:"posts"`
+	}
+	for _, d := range req.Deletes {
+		rec, ok := s.records[d.ID]
+		if !ok || rec.ZoneID != zoneID {
+			undo(apiError{Code: 81044, Message: "Record does not exist."})
+			return
+		}
+		delete(s.records, d.ID)
+		result.Deletes = append(result.Deletes, rec)
+	}
+	for _, p := range req.Patches {
+		rec, ok := s.records[p.ID]
+		if !ok || rec.ZoneID != zoneID {
+			undo(apiError{Code: 81044, Message: "Record does not exist."})
+			return
+		}
+		if p.Content != "" {
+			rec.Content = p.Content
+		}
+		if p.TTL != 0 {
+			rec.TTL = p.TTL
+		}
+		if e := s.check(rec); e != nil {
+			undo(*e)
+			return
+		}
+		s.records[rec.ID] = rec
+		result.Patches = append(result.Patches, rec)
+	}
+	for _, p := range req.Posts {
+		p.ZoneID, p.Name = zoneID, s.absolute(p.Name, zoneID)
+		if e := s.check(p); e != nil {
+			undo(*e)
+			return
+		}
+		result.Posts = append(result.Posts, s.create(p))
+	}
+	reply(w, http.StatusOK, result, nil)
 }
 
 // absolute returns name fully qualified in the zone, without trailing dot,

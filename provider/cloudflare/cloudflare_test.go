@@ -271,3 +271,38 @@ func TestSetRecordsOfSeveralRRsetsListsTheZoneOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestBatchWrites(t *testing.T) {
+	p, fake := setup(t, Options{BatchSize: 3})
+	ctx := t.Context()
+	for _, n := range []string{"a", "b", "c"} {
+		fake.Add(zone, n, "A", "192.0.2.1", 60)
+	}
+	if _, err := p.zoneID(ctx, zone); err != nil {
+		t.Fatal(err)
+	}
+	fake.ResetRequests()
+	// Three RRsets of two changes each (a create and a delete): two
+	// batches of at most 3 changes, never splitting an RRset.
+	if _, err := p.SetRecords(ctx, zone, []libdns.Record{a("a", "192.0.2.2", time.Minute), a("b", "192.0.2.2", time.Minute), a("c", "192.0.2.2", time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"a.example.com A 192.0.2.2 60", "b.example.com A 192.0.2.2 60", "c.example.com A 192.0.2.2 60"}
+	if got := fake.Records(zone); !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if n, batches := fake.Requests(""), fake.Requests("POST batch"); n != 4 || batches != 3 {
+		t.Fatalf("got %d requests (%d batches), want 1 list and 3 batches of one RRset each", n, batches)
+	}
+	// A batch that fails changes nothing.
+	fake.ResetRequests()
+	_, err := p.SetRecords(ctx, zone, []libdns.Record{a("a", "192.0.2.3", 30*time.Second)})
+	if err == nil || !strings.Contains(err.Error(), "9021") {
+		t.Fatalf("TTL 30 s in a batch: got %v, want Cloudflare's 9021", err)
+	}
+	if got := fake.Records(zone); !slices.Equal(got, want) {
+		t.Fatalf("after a failed batch: got %q, want nothing changed", got)
+	}
+	q, _ := setup(t, Options{BatchSize: 200})
+	providertest.Run(t, zone, q)
+}
