@@ -14,8 +14,8 @@ import (
 // Watch runs until ctx ends, reconnecting by itself with backoff, and calls
 // notice (from any goroutine, possibly often) each time it sees trouble,
 // with what it saw. It may return at once when watching is not switched on
-// for this checker. The Manager runs one Watch per endpoint for the life of
-// Run, and takes a notice as suspicion, never as a verdict: it checks the
+// for this checker. The Manager runs one Watch per endpoint (endpoints that
+// share a check share it) for the life of Run, and takes a notice as suspicion, never as a verdict: it checks the
 // endpoint at once and then every Policy.ConfirmInterval until FailAfter
 // checks have failed (down) or one passes (the suspicion is lifted).
 type Watcher interface {
