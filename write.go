@@ -203,6 +203,7 @@ func (w *writer) write(ctx context.Context, changes []change) error {
 	w.status.LastWrite = time.Now()
 	w.status.LastError, w.status.Failures = "", 0
 	m.mu.Unlock()
+	w.pending() // Status is current before anyone hears of the write
 	m.emit(events...)
 	return nil
 }
