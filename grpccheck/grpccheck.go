@@ -1,14 +1,13 @@
-// Package grpccheck checks endpoints with the standard gRPC health
-// protocol (grpc.health.v1.Health/Check). It is a package of its own so
-// that importing the failover package does not compile gRPC.
 package grpccheck
 
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -55,21 +54,64 @@ func (c *Check) Check(ctx context.Context, target string) error {
 	defer conn.Close()
 
 	start := time.Now()
-	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: c.Service}, grpc.WaitForReady(false))
+	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: c.Service})
 	if err != nil {
-		s := status.Convert(err)
-		switch s.Code() {
-		case codes.NotFound:
-			return fmt.Errorf("%s: service unknown to the server (NotFound)", what)
-		case codes.DeadlineExceeded, codes.Canceled:
-			return fmt.Errorf("%s: %s after %v: %w", what, s.Code(), time.Since(start).Round(time.Millisecond), ctx.Err())
-		}
-		return fmt.Errorf("%s: %s: %s", what, s.Code(), s.Message())
+		return fmt.Errorf("%s: %w", what, rpcError(ctx, err, time.Since(start)))
 	}
 	if st := resp.GetStatus(); st != healthpb.HealthCheckResponse_SERVING {
 		return fmt.Errorf("%s: %s", what, st)
 	}
 	return nil
+}
+
+// rpcError says why the health RPC failed, in fewer words than gRPC's
+// status message. A failure because ctx ended wraps ctx.Err().
+func rpcError(ctx context.Context, err error, took time.Duration) error {
+	s := status.Convert(err)
+	ms := took.Milliseconds()
+	switch s.Code() {
+	case codes.NotFound:
+		return errors.New("service unknown (NotFound)")
+	case codes.DeadlineExceeded, codes.Canceled:
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return fmt.Errorf("%w after %d ms", ctxErr, ms)
+		}
+		if s.Code() == codes.Canceled {
+			return fmt.Errorf("canceled after %d ms: %s", ms, s.Message())
+		}
+		return fmt.Errorf("deadline exceeded after %d ms: %s", ms, s.Message())
+	case codes.Unavailable:
+		return fmt.Errorf("unavailable: %s", transportCause(s.Message()))
+	case codes.Unimplemented:
+		return fmt.Errorf("no health service (Unimplemented): %s", s.Message())
+	}
+	return fmt.Errorf("%s: %s", s.Code(), s.Message())
+}
+
+// transportCause strips the layers gRPC wraps around a connection failure:
+//
+//	connection error: desc = "transport: Error while dialing: dial tcp 127.0.0.1:1: connect: connection refused"
+//
+// becomes "connection refused", and
+//
+//	connection error: desc = "transport: authentication handshake failed: tls: ..."
+//
+// becomes "authentication handshake failed: tls: ...".
+func transportCause(msg string) string {
+	if rest, ok := strings.CutPrefix(msg, `connection error: desc = "`); ok {
+		msg = strings.TrimSuffix(rest, `"`)
+	}
+	msg = strings.TrimPrefix(msg, "transport: ")
+	if rest, ok := strings.CutPrefix(msg, "Error while dialing: "); ok {
+		msg = rest
+		// "dial tcp ADDR: connect: connection refused" -> "connection refused"
+		if strings.HasPrefix(msg, "dial ") {
+			if i := strings.Index(msg, ": connect: "); i >= 0 {
+				msg = msg[i+len(": connect: "):]
+			}
+		}
+	}
+	return msg
 }
 
 // dial returns a client connection to addr with the check's credentials.
