@@ -2,7 +2,9 @@ package authdns
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -10,77 +12,134 @@ import (
 	"github.com/miekg/dns"
 )
 
-// maxChain bounds how many CNAMEs are followed inside the zone.
-const maxChain = 8
+const (
+	// maxChain bounds how many CNAMEs one answer follows inside the zone.
+	maxChain = 8
+	// lookupTimeout bounds the GetRecords call of one query.
+	lookupTimeout = 2 * time.Second
+	// ednsSize is the UDP payload size the server advertises.
+	ednsSize = 1232
+	// negativeTTL is the TTL and minimum of the synthesized SOA, hence how
+	// long resolvers cache NXDOMAIN and NODATA.
+	negativeTTL = 30
+	// nsTTL is the TTL of the synthesized apex NS record.
+	nsTTL = 3600
+)
 
-// answer builds the reply to req as an authoritative server would.
-func (s *Server) answer(req *dns.Msg) *dns.Msg {
+// answer builds the reply to req as an authoritative server for the zone
+// would, from the records src holds now.
+func (s *Server) answer(ctx context.Context, req *dns.Msg) *dns.Msg {
 	resp := new(dns.Msg)
 	resp.SetReply(req)
+	resp.Compress = true
+	if opt := req.IsEdns0(); opt != nil {
+		resp.SetEdns0(ednsSize, false)
+		if opt.Version() != 0 {
+			resp.Rcode = dns.RcodeBadVers
+			return resp
+		}
+	}
+	if req.Opcode != dns.OpcodeQuery {
+		resp.Rcode = dns.RcodeNotImplemented
+		return resp
+	}
 	if len(req.Question) != 1 {
-		return resp.SetRcode(req, dns.RcodeFormatError)
+		resp.Rcode = dns.RcodeFormatError
+		return resp
 	}
 	q := req.Question[0]
 	name := strings.ToLower(q.Name)
-	switch {
-	case q.Qclass != dns.ClassINET:
-		return resp.SetRcode(req, dns.RcodeRefused)
-	case !dns.IsSubDomain(s.zone, name):
-		return resp.SetRcode(req, dns.RcodeRefused)
+	if q.Qclass != dns.ClassINET || !dns.IsSubDomain(s.apex, name) || q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR {
+		resp.Rcode = dns.RcodeRefused
+		return resp
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	recs, err := s.src.GetRecords(ctx, s.zone)
+	cancel()
+	if err != nil {
+		resp.Rcode = dns.RcodeServerFailure
+		return resp
 	}
 	resp.Authoritative = true
-
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	recs, err := s.src.GetRecords(ctx, s.zone)
-	if err != nil {
-		return resp.SetRcode(req, dns.RcodeServerFailure)
-	}
-	zone := s.records(recs)
-
-	for i := 0; i < maxChain; i++ {
-		rrs, exists := zone.at(name)
-		if !exists {
-			if i == 0 {
-				resp.Rcode = dns.RcodeNameError
-			}
-			break
-		}
-		var match, cname []dns.RR
-		for _, rr := range rrs {
-			switch t := rr.Header().Rrtype; {
-			case t == q.Qtype || q.Qtype == dns.TypeANY:
-				match = append(match, rr)
-			case t == dns.TypeCNAME:
-				cname = append(cname, rr)
-			}
-		}
-		if len(match) > 0 {
-			resp.Answer = append(resp.Answer, match...)
-			return resp
-		}
-		if len(cname) == 0 {
-			break // the name exists without this type: NODATA
-		}
-		resp.Answer = append(resp.Answer, cname[0])
-		name = strings.ToLower(cname[0].(*dns.CNAME).Target)
-		if !dns.IsSubDomain(s.zone, name) {
-			return resp // the resolver follows it elsewhere
-		}
-	}
-	resp.Ns = append(resp.Ns, zone.soa) // NXDOMAIN or NODATA: the SOA gives the negative TTL
+	newZone(s.zone, recs).resolve(resp, name, q.Qtype)
 	return resp
 }
 
-// zoneData is the zone as DNS records, by lower-case owner name.
-type zoneData struct {
+// zone is the zone's data as DNS records, by lower-case owner name, with
+// an SOA and NS at the apex (synthesized when the records have none).
+type zone struct {
+	apex   string
 	byName map[string][]dns.RR
-	soa    dns.RR
+	soa    *dns.SOA
 }
 
-// at returns the records at name, and whether the name exists (it holds
-// records, or is an empty non-terminal above names that do).
-func (z zoneData) at(name string) ([]dns.RR, bool) {
+// newZone converts the libdns records of zone origin, skipping those that
+// do not parse or lie outside the zone, and duplicates.
+func newZone(origin string, recs []libdns.Record) *zone {
+	z := &zone{apex: strings.ToLower(origin), byName: map[string][]dns.RR{}}
+	seen := map[string]bool{}
+	for _, r := range recs {
+		if r == nil {
+			continue
+		}
+		rr, err := toRR(r.RR(), origin)
+		if err != nil {
+			continue
+		}
+		owner := strings.ToLower(rr.Header().Name)
+		if !dns.IsSubDomain(z.apex, owner) {
+			continue
+		}
+		rr.Header().Name = owner
+		key := rr.String()
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		if soa, ok := rr.(*dns.SOA); ok && owner == z.apex {
+			if z.soa != nil {
+				continue // one SOA per zone
+			}
+			z.soa = soa
+		}
+		z.byName[owner] = append(z.byName[owner], rr)
+	}
+	if z.soa == nil {
+		z.soa = &dns.SOA{
+			Hdr:     dns.RR_Header{Name: z.apex, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: negativeTTL},
+			Ns:      "ns1." + z.apex,
+			Mbox:    "hostmaster." + z.apex,
+			Serial:  1,
+			Refresh: 3600,
+			Retry:   600,
+			Expire:  86400,
+			Minttl:  negativeTTL,
+		}
+		z.byName[z.apex] = append(z.byName[z.apex], z.soa)
+	}
+	if !z.has(z.apex, dns.TypeNS) {
+		z.byName[z.apex] = append(z.byName[z.apex], &dns.NS{
+			Hdr: dns.RR_Header{Name: z.apex, Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: nsTTL},
+			Ns:  "ns1." + z.apex,
+		})
+	}
+	return z
+}
+
+// has reports whether name holds a record of type t.
+func (z *zone) has(name string, t uint16) bool {
+	for _, rr := range z.byName[name] {
+		if rr.Header().Rrtype == t {
+			return true
+		}
+	}
+	return false
+}
+
+// lookup returns the records at name, and whether the name exists: it
+// holds records, or is an empty non-terminal above names that do.
+func (z *zone) lookup(name string) ([]dns.RR, bool) {
 	if rrs, ok := z.byName[name]; ok {
 		return rrs, true
 	}
@@ -92,53 +151,86 @@ func (z zoneData) at(name string) ([]dns.RR, bool) {
 	return nil, false
 }
 
-// records converts the libdns records of the zone, skipping those that do
-// not parse, and adds an SOA and NS at the apex when the zone has none.
-func (s *Server) records(recs []libdns.Record) zoneData {
-	z := zoneData{byName: map[string][]dns.RR{}}
-	for _, r := range recs {
-		rr, err := toDNS(r.RR(), s.zone)
-		if err != nil {
-			continue
+// resolve fills resp for a query of name (lower case, in the zone) and
+// qtype: the RRset, or the CNAME chain followed inside the zone, or a
+// negative answer (NODATA or NXDOMAIN for the last name of the chain)
+// with the SOA in the authority section.
+func (z *zone) resolve(resp *dns.Msg, name string, qtype uint16) {
+	followed := map[string]bool{}
+	for range maxChain + 1 {
+		rrs, ok := z.lookup(name)
+		if !ok {
+			resp.Rcode = dns.RcodeNameError
+			resp.Ns = append(resp.Ns, z.negativeSOA())
+			return
 		}
-		owner := strings.ToLower(rr.Header().Name)
-		rr.Header().Name = owner
-		z.byName[owner] = append(z.byName[owner], rr)
-	}
-	for _, rr := range z.byName[s.zone] {
-		if rr.Header().Rrtype == dns.TypeSOA {
-			z.soa = rr
+		var cname *dns.CNAME
+		found := false
+		for _, rr := range rrs {
+			if t := rr.Header().Rrtype; t == qtype || qtype == dns.TypeANY {
+				resp.Answer = append(resp.Answer, rr)
+				found = true
+			} else if c, ok := rr.(*dns.CNAME); ok && cname == nil {
+				cname = c
+			}
+		}
+		if found {
+			return
+		}
+		if cname == nil { // the name exists without this type: NODATA
+			resp.Ns = append(resp.Ns, z.negativeSOA())
+			return
+		}
+		resp.Answer = append(resp.Answer, cname)
+		followed[name] = true
+		name = strings.ToLower(cname.Target)
+		if followed[name] || !dns.IsSubDomain(z.apex, name) {
+			return // a loop, or a target the resolver looks up elsewhere
 		}
 	}
-	if z.soa == nil {
-		z.soa, _ = dns.NewRR(fmt.Sprintf("%s 30 IN SOA ns1.%s hostmaster.%s 1 3600 600 86400 30", s.zone, s.zone, s.zone))
-		z.byName[s.zone] = append(z.byName[s.zone], z.soa)
-	}
-	hasNS := false
-	for _, rr := range z.byName[s.zone] {
-		hasNS = hasNS || rr.Header().Rrtype == dns.TypeNS
-	}
-	if !hasNS {
-		ns, _ := dns.NewRR(fmt.Sprintf("%s 3600 IN NS ns1.%s", s.zone, s.zone))
-		z.byName[s.zone] = append(z.byName[s.zone], ns)
-	}
-	return z
 }
 
-// toDNS converts one libdns RR, whose name is relative to zone.
-func toDNS(rr libdns.RR, zone string) (dns.RR, error) {
-	owner := libdns.AbsoluteName(rr.Name, zone)
-	ttl := uint32(rr.TTL / time.Second)
-	if rr.Type == "TXT" { // libdns holds the text unescaped; zone-file syntax would need quoting
+// negativeSOA returns the SOA for a negative answer, its TTL lowered to
+// the SOA minimum as RFC 2308 asks.
+func (z *zone) negativeSOA() dns.RR {
+	soa := dns.Copy(z.soa).(*dns.SOA)
+	soa.Hdr.Ttl = min(soa.Hdr.Ttl, soa.Minttl)
+	return soa
+}
+
+// toRR converts one libdns record, whose name is relative to origin. The
+// data is read in zone-file syntax with origin as $ORIGIN (so relative
+// names in it are in the zone), except TXT data, which libdns holds as
+// unescaped text.
+func toRR(r libdns.RR, origin string) (dns.RR, error) {
+	if r.Type == "" || strings.ContainsAny(r.Name+r.Type, " \t\r\n") || strings.ContainsAny(r.Data, "\r\n") {
+		return nil, fmt.Errorf("malformed record %+v", r)
+	}
+	owner := libdns.AbsoluteName(r.Name, origin)
+	ttl := uint32(min(max(r.TTL/time.Second, 0), math.MaxInt32))
+	if strings.EqualFold(r.Type, "TXT") {
 		txt := &dns.TXT{Hdr: dns.RR_Header{Name: owner, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: ttl}}
-		for data := rr.Data; ; data = data[255:] {
-			if len(data) <= 255 {
-				txt.Txt = append(txt.Txt, data)
+		// miekg/dns keeps TXT strings escaped; at most 255 bytes each.
+		for data := r.Data; ; {
+			n := min(len(data), 255)
+			txt.Txt = append(txt.Txt, strings.ReplaceAll(data[:n], `\`, `\\`))
+			if data = data[n:]; data == "" {
 				break
 			}
-			txt.Txt = append(txt.Txt, data[:255])
 		}
 		return txt, nil
 	}
-	return dns.NewRR(fmt.Sprintf("%s %d IN %s %s", owner, ttl, rr.Type, rr.Data))
+	if strings.TrimSpace(r.Data) == "" {
+		return nil, fmt.Errorf("record %+v has no data", r) // would parse to empty RDATA
+	}
+	// Like dns.NewRR, but with the zone as origin and $INCLUDE off.
+	zp := dns.NewZoneParser(strings.NewReader(fmt.Sprintf("%s %d IN %s %s\n", owner, ttl, r.Type, r.Data)), origin, "")
+	rr, ok := zp.Next()
+	if !ok {
+		if err := zp.Err(); err != nil {
+			return nil, err
+		}
+		return nil, errors.New("no record")
+	}
+	return rr, nil
 }
