@@ -95,7 +95,7 @@ type Record struct {
 	Endpoints []Endpoint
 	// Check decides whether an endpoint is healthy; it is called with the
 	// endpoint's Value as target. Records that use the same comparable
-	// Checker value (one *HTTPCheck, say; not a CheckerFunc) for the same
+	// Checker value (one *check.HTTP, say; not a CheckerFunc) for the same
 	// target with the same Policy timing and thresholds share one check,
 	// and decide together, so their changes go out in one write.
 	Check Checker

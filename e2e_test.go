@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dnsfailover/failover"
+	"github.com/dnsfailover/failover/check"
 	"github.com/dnsfailover/failover/internal/authdns"
 	"github.com/dnsfailover/failover/internal/servertest"
 	"github.com/dnsfailover/failover/provider/memory"
@@ -121,7 +122,7 @@ func fastConfig(b *backends, providers ...failover.Provider) failover.Config {
 			Records: []failover.Record{{
 				Name: "www", Type: "A",
 				Endpoints: []failover.Endpoint{{Value: "127.0.0.2"}, {Value: "127.0.0.3", Priority: 1}},
-				Check:     &failover.HTTPCheck{Port: b.port, Host: "www.example.test"},
+				Check:     &check.HTTP{Port: b.port, Host: "www.example.test"},
 				Policy: failover.Policy{
 					Interval: 200 * time.Millisecond, FastInterval: 50 * time.Millisecond, FailAfter: 2, RecoverAfter: 2,
 					FailbackDelay: time.Second, TTL: 60 * time.Second, FailoverTTL: 10 * time.Second,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dnsfailover/failover"
+	"github.com/dnsfailover/failover/check"
 	"github.com/dnsfailover/failover/provider/memory"
 )
 
@@ -69,7 +70,7 @@ func ExampleNew_invalid() {
 			Records: []failover.Record{{
 				Name: "www", Type: "A",
 				Endpoints: []failover.Endpoint{{Value: "10.0.0.300"}},
-				Check:     &failover.HTTPCheck{},
+				Check:     &check.HTTP{},
 				Policy:    failover.Policy{Interval: time.Second, Timeout: 2 * time.Second},
 			}},
 		}},
@@ -92,29 +93,4 @@ func ExampleAtLeast() {
 	// <nil>
 	// 2 of 3 checks failed, 2 must pass: check 1: connection refused
 	// check 2: connection refused
-}
-
-// HTTPS to each endpoint's address with the site's name for Host and SNI;
-// the certificate is verified, and the check fails 14 days before it
-// expires, so the record moves away from a server whose renewal failed.
-func ExampleHTTPCheck() {
-	web := &failover.HTTPCheck{
-		Scheme: "https", Path: "/healthz", Host: "www.example.com",
-		ExpectStatus: failover.StatusCodes{{Min: 200, Max: 299}},
-		BodyContains: "ok",
-		TLS:          failover.TLSOptions{ExpiryWindow: 14 * 24 * time.Hour},
-	}
-	_ = failover.Record{
-		Name: "www", Type: "A",
-		Endpoints: []failover.Endpoint{{Value: "192.0.2.10"}, {Value: "198.51.100.7", Priority: 1}},
-		Check:     web,
-	}
-}
-
-// Banner checks: an SMTP server must greet with 220, a Redis server must
-// answer PING.
-func ExampleTCPCheck() {
-	smtp := &failover.TCPCheck{Port: 25, Expect: "220 "}
-	redis := &failover.TCPCheck{Port: 6379, Send: "PING\r\n", Expect: "+PONG"}
-	_ = failover.All(smtp, redis)
 }

@@ -22,7 +22,7 @@
 //					{Value: "192.0.2.11", Priority: 0}, // published together with .10
 //					{Value: "198.51.100.7", Priority: 1}, // used when priority 0 is down
 //				},
-//				Check:  &failover.HTTPCheck{Path: "/healthz", Host: "www.example.com"},
+//				Check:  &check.HTTP{Path: "/healthz", Host: "www.example.com"},
 //				Policy: failover.Policy{Interval: 5 * time.Second},
 //			}},
 //		}},
@@ -45,6 +45,12 @@
 //
 // At start-up the Manager reads every zone and adopts what it holds: a
 // restart writes nothing unless the checks call for a change.
+//
+// This package is the engine alone. The built-in checks (HTTP, TCP, TLS,
+// DNS, ICMP, exec) are in package check and the gRPC health check in
+// check/grpccheck; the status page and operator API in httpapi; provider
+// wrappers in provider/; a Prometheus collector in metrics and webhooks in
+// notify.
 package failover
 
 import (

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dnsfailover/failover"
+	"github.com/dnsfailover/failover/check"
 	"github.com/dnsfailover/failover/internal/servertest"
 )
 
@@ -65,7 +66,7 @@ func measureFailover(b *testing.B, watching bool) {
 			Records: []failover.Record{{
 				Name: "www", Type: "A",
 				Endpoints: []failover.Endpoint{{Value: "127.0.0.2"}, {Value: "127.0.0.3", Priority: 1}},
-				Check:     &failover.HTTPCheck{Port: back.port, Host: "www.example.test", Watching: watching},
+				Check:     &check.HTTP{Port: back.port, Host: "www.example.test", Watching: watching},
 				Policy:    policy,
 			}},
 		}},

@@ -7,7 +7,7 @@ import (
 
 // probeRun is one scheduled check of one target, shared by every endpoint
 // that would be checked the same way: the same comparable Checker (such as
-// one *HTTPCheck used by several records), the same target and the same
+// one *check.HTTP used by several records), the same target and the same
 // timing and thresholds. Those endpoints would see the same results and
 // reach the same states, so one check serves them all, and their records
 // decide together, which lets their changes share one write.

@@ -2,6 +2,8 @@ package failover
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"runtime"
@@ -13,6 +15,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/dnsfailover/failover/check"
 	"github.com/dnsfailover/failover/provider/memory"
 	"github.com/libdns/libdns"
 )
@@ -147,14 +150,15 @@ func TestCheckerPanicCrashesWithItsStack(t *testing.T) {
 // their connections, writers, event delivery, propagation checks. (The synctest tests check this too: a
 // bubble fails if a goroutine outlives it.)
 func TestRunLeavesNoGoroutine(t *testing.T) {
-	srv, _ := httpBackend(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
 	target, port := hostPort(t, srv.Listener.Addr().String())
 	before := runtime.NumGoroutine()
 	cfg := Config{Zones: []Zone{{
 		Name: testZone, Providers: []Provider{memZone(t)},
 		Nameservers: []string{"127.0.0.1:" + strconv.Itoa(closedPort(t))},
 		Records: []Record{{Name: "www", Type: "A", Endpoints: []Endpoint{{Value: target}},
-			Check: &HTTPCheck{Port: port, Path: "/healthz", Watching: true}, Policy: Policy{Interval: 20 * time.Millisecond}}},
+			Check: &check.HTTP{Port: port, Path: "/healthz", Watching: true}, Policy: Policy{Interval: 20 * time.Millisecond}}},
 	}}, PropagationInterval: 10 * time.Millisecond}
 	m, err := New(cfg)
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dnsfailover/failover/check"
 )
 
 // lags collects how late checks started.
@@ -115,7 +117,7 @@ func BenchmarkScaleTCP(b *testing.B) {
 				c.Close()
 			}
 		}()
-		check := &TCPCheck{Port: ln.Addr().(*net.TCPAddr).Port}
+		check := &check.TCP{Port: ln.Addr().(*net.TCPAddr).Port}
 		runScale(b, 1000, check, func(i, j int) string { return fmt.Sprintf("127.%d.%d.%d", i/256, i%256, j+1) }, 10*time.Second)
 		ln.Close()
 	}

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dnsfailover/failover/check"
 )
 
 // The watched backend is a process of its own, so that killing it closes
@@ -65,7 +67,7 @@ func watchedConfig(t *testing.T, p Provider, port int, rec *recorder) Config {
 		Zones: []Zone{{Name: testZone, Providers: []Provider{p}, Records: []Record{{
 			Name: "www", Type: "A",
 			Endpoints: []Endpoint{{Value: "127.0.0.2"}, {Value: "127.0.0.3", Priority: 1}},
-			Check:     &HTTPCheck{Port: port, Watching: true},
+			Check:     &check.HTTP{Port: port, Watching: true},
 			Policy:    Policy{Interval: 30 * time.Second, Timeout: time.Second, FastInterval: 10 * time.Millisecond, FailAfter: 2, RecoverAfter: 1},
 		}}}},
 		OnEvent: rec.add,

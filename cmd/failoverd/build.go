@@ -13,7 +13,8 @@ import (
 	"time"
 
 	"github.com/dnsfailover/failover"
-	"github.com/dnsfailover/failover/grpccheck"
+	"github.com/dnsfailover/failover/check"
+	"github.com/dnsfailover/failover/check/grpccheck"
 	"github.com/dnsfailover/failover/provider/cloudflare"
 	"github.com/dnsfailover/failover/provider/route53"
 	"github.com/libdns/powerdns"
@@ -153,8 +154,8 @@ func (b *builder) regexp(path, expr string) *regexp.Regexp {
 	return re
 }
 
-func (b *builder) tlsOptions(path string, c checkConfig) failover.TLSOptions {
-	o := failover.TLSOptions{ExpiryWindow: time.Duration(c.ExpiryWindow), InsecureSkipVerify: c.InsecureSkipVerify}
+func (b *builder) tlsOptions(path string, c checkConfig) check.TLSOptions {
+	o := check.TLSOptions{ExpiryWindow: time.Duration(c.ExpiryWindow), InsecureSkipVerify: c.InsecureSkipVerify}
 	if c.CAFile != "" {
 		pem, err := os.ReadFile(c.CAFile)
 		if err != nil {
@@ -172,7 +173,7 @@ func (b *builder) tlsOptions(path string, c checkConfig) failover.TLSOptions {
 func (b *builder) check(path string, c checkConfig) failover.Checker {
 	switch c.Type {
 	case "http", "https":
-		h := &failover.HTTPCheck{
+		h := &check.HTTP{
 			Scheme: c.Type, Port: c.Port, Method: c.Method, Path: c.Path, Host: c.Host, Body: c.Body,
 			BodyContains: c.BodyContains, BodyNotContains: c.BodyNotContains,
 			BodyMatches: b.regexp(path+".body_matches", c.BodyMatches), BodyNotMatches: b.regexp(path+".body_not_matches", c.BodyNotMatches),
@@ -186,7 +187,7 @@ func (b *builder) check(path string, c checkConfig) failover.Checker {
 			}
 		}
 		if c.ExpectStatus != "" {
-			codes, err := failover.ParseStatusCodes(c.ExpectStatus)
+			codes, err := check.ParseStatusCodes(c.ExpectStatus)
 			if err != nil {
 				b.fail(path+".expect_status", "%v", err)
 			}
@@ -194,7 +195,7 @@ func (b *builder) check(path string, c checkConfig) failover.Checker {
 		}
 		return h
 	case "tcp":
-		t := &failover.TCPCheck{Port: c.Port, Send: c.Send, Expect: c.Expect, ExpectMatches: b.regexp(path+".expect_matches", c.ExpectMatches), Host: c.Host, Watching: c.Watching}
+		t := &check.TCP{Port: c.Port, Send: c.Send, Expect: c.Expect, ExpectMatches: b.regexp(path+".expect_matches", c.ExpectMatches), Host: c.Host, Watching: c.Watching}
 		if c.TLS {
 			o := b.tlsOptions(path, c)
 			t.TLS = &o
@@ -204,19 +205,19 @@ func (b *builder) check(path string, c checkConfig) failover.Checker {
 		}
 		return t
 	case "tls":
-		return &failover.TLSCheck{Port: c.Port, Host: c.Host, TLS: b.tlsOptions(path, c)}
+		return &check.TLS{Port: c.Port, Host: c.Host, TLS: b.tlsOptions(path, c)}
 	case "dns":
 		if c.Name == "" {
 			b.fail(path+".name", "missing: the name to ask for")
 		}
-		return &failover.DNSCheck{Port: c.Port, Name: c.Name, Type: c.RecordType, ExpectRcode: c.Rcode, Contains: c.Expect, Matches: b.regexp(path+".expect_matches", c.ExpectMatches)}
+		return &check.DNS{Port: c.Port, Name: c.Name, Type: c.RecordType, ExpectRcode: c.Rcode, Contains: c.Expect, Matches: b.regexp(path+".expect_matches", c.ExpectMatches)}
 	case "icmp":
-		return &failover.ICMPCheck{Count: c.Count, MaxLost: c.MaxLost}
+		return &check.ICMP{Count: c.Count, MaxLost: c.MaxLost}
 	case "exec":
 		if c.Command == "" {
 			b.fail(path+".command", "missing: the command to run")
 		}
-		return &failover.ExecCheck{Command: c.Command, Args: c.Args, WarningFails: c.WarningFails}
+		return &check.Exec{Command: c.Command, Args: c.Args, WarningFails: c.WarningFails}
 	case "grpc":
 		g := &grpccheck.Check{Port: c.Port, Service: c.Service, Host: c.Host, Watching: c.Watching}
 		if c.TLS {

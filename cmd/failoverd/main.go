@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/dnsfailover/failover"
+	"github.com/dnsfailover/failover/httpapi"
 	"github.com/dnsfailover/failover/metrics"
 	"github.com/dnsfailover/failover/notify"
 	"github.com/prometheus/client_golang/prometheus"
@@ -226,7 +227,7 @@ func (d *daemon) manager(fc *fileConfig, cfg failover.Config) (*failover.Manager
 			token = strings.TrimSpace(string(data))
 		}
 	}
-	h := m.Handler(failover.HandlerOptions{Token: token})
+	h := httpapi.New(m, httpapi.Options{Token: token})
 	d.handler.Store(&h)
 	return m, notifier, nil
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dnsfailover/failover"
+	"github.com/dnsfailover/failover/check"
 	"github.com/dnsfailover/failover/provider/cloudflare"
 )
 
@@ -43,9 +44,9 @@ func main() {
 			Records: []failover.Record{{
 				Name: "www", Type: "A",
 				Endpoints: []failover.Endpoint{{Value: *primary}, {Value: *backup, Priority: 1}},
-				Check: &failover.HTTPCheck{
+				Check: &check.HTTP{
 					Scheme: "https", Path: "/healthz", Host: "www." + zone[:len(zone)-1],
-					TLS: failover.TLSOptions{ExpiryWindow: 7 * 24 * time.Hour},
+					TLS: check.TLSOptions{ExpiryWindow: 7 * 24 * time.Hour},
 				},
 				// Cloudflare's TTL floor is 60 s: the Manager raises the
 				// 30 s failover TTL to it by itself.

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/dnsfailover/failover"
+	"github.com/dnsfailover/failover/check"
 	"github.com/dnsfailover/failover/internal/authdns"
 	"github.com/dnsfailover/failover/provider/memory"
 	"github.com/libdns/libdns"
@@ -163,7 +164,7 @@ func run(ctx context.Context, dnsPort int, keep bool) error {
 					{Value: "127.0.0.3", Priority: 0},
 					{Value: "127.0.0.4", Priority: 1},
 				},
-				Check:  &failover.HTTPCheck{Port: port, Path: "/healthz", Host: "www.example.test"},
+				Check:  &check.HTTP{Port: port, Path: "/healthz", Host: "www.example.test"},
 				Policy: policy,
 			}},
 		}},

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/dnsfailover/failover"
+	"github.com/dnsfailover/failover/check"
 	"github.com/libdns/rfc2136"
 )
 
@@ -44,7 +45,7 @@ func main() {
 			Records: []failover.Record{{
 				Name: "www", Type: "A",
 				Endpoints: []failover.Endpoint{{Value: *primary}, {Value: *backup, Priority: 1}},
-				Check:     &failover.HTTPCheck{Path: "/healthz"},
+				Check:     &check.HTTP{Path: "/healthz"},
 				Policy: failover.Policy{
 					Interval: 2 * time.Second, FailAfter: 2, // about 2.5 s to detect a failure
 					TTL: 300 * time.Second, FailoverTTL: 30 * time.Second,

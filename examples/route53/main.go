@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/dnsfailover/failover"
+	"github.com/dnsfailover/failover/check"
 	"github.com/dnsfailover/failover/provider/route53"
 )
 
@@ -52,7 +53,7 @@ func main() {
 			Records: []failover.Record{{
 				Name: "www", Type: "A",
 				Endpoints: []failover.Endpoint{{Value: *primary}, {Value: *backup, Priority: 1}},
-				Check:     failover.All(&failover.HTTPCheck{Path: "/healthz"}, &failover.TCPCheck{Port: 443}),
+				Check:     failover.All(&check.HTTP{Path: "/healthz"}, &check.TCP{Port: 443}),
 				Policy:    failover.Policy{Interval: 10 * time.Second, FailAfter: 3, RecoverAfter: 3},
 			}},
 		}},

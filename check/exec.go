@@ -1,4 +1,4 @@
-package failover
+package check
 
 import (
 	"bytes"
@@ -13,15 +13,15 @@ import (
 	"time"
 )
 
-// ExecCheck runs a command to check an endpoint, following the Nagios
+// Exec runs a command to check an endpoint, following the Nagios
 // plugin convention: exit status 0 is healthy, 1 (warning) is healthy unless
 // WarningFails is set, 2 (critical), 3 (unknown) and any other status are
 // unhealthy, with the last line of the command's output as the reason. The
 // target is passed as the last argument and in the FAILOVER_TARGET
 // environment variable. At the check's deadline the command is killed with
 // its whole process group, so nothing it started outlives the check.
-// Command is required. An ExecCheck is safe for concurrent use.
-type ExecCheck struct {
+// Command is required. An Exec is safe for concurrent use.
+type Exec struct {
 	// Command is the program to run: a path, or a name looked up in PATH.
 	Command string
 	// Args come before the target on the command line.
@@ -39,7 +39,7 @@ type ExecCheck struct {
 const maxExecOutput = 4 << 10
 
 // Check runs the command for target and reports why it is not healthy.
-func (c *ExecCheck) Check(ctx context.Context, target string) error {
+func (c *Exec) Check(ctx context.Context, target string) error {
 	if c.Command == "" {
 		return errors.New("exec check: no Command")
 	}

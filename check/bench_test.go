@@ -1,4 +1,4 @@
-package failover
+package check
 
 import (
 	"io"
@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// BenchmarkHTTPCheck measures one HTTPCheck against a loopback server,
+// BenchmarkHTTPCheck measures one HTTP against a loopback server,
 // beside the same request made with a bare net/http client; both open a
 // new connection per request, as a health check must.
 func BenchmarkHTTPCheck(b *testing.B) {
@@ -16,8 +16,8 @@ func BenchmarkHTTPCheck(b *testing.B) {
 	defer srv.Close()
 	host, port := hostPort(b, srv.Listener.Addr().String())
 
-	b.Run("HTTPCheck", func(b *testing.B) {
-		c := &HTTPCheck{Port: port, Path: "/healthz", Host: "www.example.test"}
+	b.Run("HTTP", func(b *testing.B) {
+		c := &HTTP{Port: port, Path: "/healthz", Host: "www.example.test"}
 		for b.Loop() {
 			if err := c.Check(b.Context(), host); err != nil {
 				b.Fatal(err)

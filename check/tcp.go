@@ -1,4 +1,4 @@
-package failover
+package check
 
 import (
 	"bytes"
@@ -14,17 +14,17 @@ import (
 	"time"
 )
 
-// DefaultMaxReplyBytes is how much of a reply TCPCheck reads when
+// DefaultMaxReplyBytes is how much of a reply TCP reads when
 // MaxReplyBytes is zero.
 const DefaultMaxReplyBytes = 4 << 10
 
-// TCPCheck connects to the target's Port and, optionally, sends bytes and
+// TCP connects to the target's Port and, optionally, sends bytes and
 // expects a reply: a banner check such as SMTP's "220" or Redis' "+PONG".
 // With TLS set it completes a verified handshake first. It is healthy when
 // the connection (and the exchange) succeeds before the check's deadline.
-// The zero value is not usable: Port is required. A TCPCheck is safe for
+// The zero value is not usable: Port is required. A TCP is safe for
 // concurrent use.
-type TCPCheck struct {
+type TCP struct {
 	// Port to connect to (1–65535).
 	Port int
 	// Send is written once connected, before reading the reply.
@@ -49,14 +49,14 @@ type TCPCheck struct {
 
 // Watch holds an idle connection to target's Port when Watching is set,
 // and notices when it dies; otherwise it returns at once.
-func (c *TCPCheck) Watch(ctx context.Context, target string, notice func(error)) {
+func (c *TCP) Watch(ctx context.Context, target string, notice func(error)) {
 	if c.Watching && c.Port > 0 {
 		watchConn(ctx, net.JoinHostPort(target, strconv.Itoa(c.Port)), notice)
 	}
 }
 
 // Check connects to target and reports why it is not healthy.
-func (c *TCPCheck) Check(ctx context.Context, target string) error {
+func (c *TCP) Check(ctx context.Context, target string) error {
 	if c.Port < 1 || c.Port > 65535 {
 		return fmt.Errorf("tcp check: Port %d is not 1-65535", c.Port)
 	}
@@ -74,7 +74,7 @@ func (c *TCPCheck) Check(ctx context.Context, target string) error {
 }
 
 // exchange sends Send and reads until the reply meets the expectations.
-func (c *TCPCheck) exchange(ctx context.Context, conn net.Conn) error {
+func (c *TCP) exchange(ctx context.Context, conn net.Conn) error {
 	if c.Send == "" && c.Expect == "" && c.ExpectMatches == nil {
 		return nil
 	}
@@ -114,7 +114,7 @@ func (c *TCPCheck) exchange(ctx context.Context, conn net.Conn) error {
 	}
 }
 
-func (c *TCPCheck) expectation() string {
+func (c *TCP) expectation() string {
 	switch {
 	case c.Expect != "" && c.ExpectMatches != nil:
 		return fmt.Sprintf("%q and /%s/", c.Expect, c.ExpectMatches)

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/dnsfailover/failover"
-	"github.com/dnsfailover/failover/grpccheck"
+	"github.com/dnsfailover/failover/check/grpccheck"
 )
 
 // A record whose endpoints are healthy when their gRPC "api" service is

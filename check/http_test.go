@@ -1,4 +1,4 @@
-package failover
+package check
 
 import (
 	"context"
@@ -68,29 +68,29 @@ func TestHTTPCheck(t *testing.T) {
 	target, port := hostPort(t, srv.Listener.Addr().String())
 	for _, tc := range []struct {
 		name   string
-		check  *HTTPCheck
+		check  *HTTP
 		errHas string // empty: healthy
 	}{
-		{"healthy", &HTTPCheck{Port: port, Path: "/healthz"}, ""},
-		{"Host header sent", &HTTPCheck{Port: port, Path: "/healthz", Host: "www.example.test", BodyContains: "host=www.example.test"}, ""},
-		{"status 503", &HTTPCheck{Port: port, Path: "/down"}, "status 503, want 200-399"},
-		{"503 expected", &HTTPCheck{Port: port, Path: "/down", ExpectStatus: StatusCodes{{503, 503}}}, ""},
-		{"redirect judged by its status", &HTTPCheck{Port: port, Path: "/moved"}, ""},
-		{"redirect refused by status", &HTTPCheck{Port: port, Path: "/moved", ExpectStatus: StatusCodes{{200, 299}}}, "status 302"},
-		{"redirect followed", &HTTPCheck{Port: port, Path: "/moved", FollowRedirects: true}, "status 404"},
-		{"body contains", &HTTPCheck{Port: port, Path: "/healthz", BodyContains: "ok"}, ""},
-		{"body lacks", &HTTPCheck{Port: port, Path: "/healthz", BodyContains: "ready"}, `does not contain "ready"`},
-		{"body must not contain", &HTTPCheck{Port: port, Path: "/down", ExpectStatus: StatusCodes{{503, 503}}, BodyNotContains: "maintenance"}, `body contains "maintenance"`},
-		{"body matches", &HTTPCheck{Port: port, Path: "/healthz", BodyMatches: regexp.MustCompile(`^ok\b`)}, ""},
-		{"body does not match", &HTTPCheck{Port: port, Path: "/healthz", BodyMatches: regexp.MustCompile(`^ready`)}, "does not match /^ready/"},
-		{"body must not match", &HTTPCheck{Port: port, Path: "/healthz", BodyNotMatches: regexp.MustCompile(`o.`)}, "body matches /o./"},
-		{"header matches", &HTTPCheck{Port: port, Path: "/healthz", HeaderMatches: map[string]*regexp.Regexp{"x-version": regexp.MustCompile(`^2\.`)}}, ""},
-		{"header does not match", &HTTPCheck{Port: port, Path: "/healthz", HeaderMatches: map[string]*regexp.Regexp{"X-Version": regexp.MustCompile(`^3\.`)}}, `header X-Version: "2.4.1" does not match`},
-		{"header missing", &HTTPCheck{Port: port, Path: "/healthz", HeaderMatches: map[string]*regexp.Regexp{"X-Ready": regexp.MustCompile(`.`)}}, "no X-Ready header"},
-		{"method, query, headers and body sent", &HTTPCheck{Port: port, Method: "POST", Path: "/echo?deep=1", Header: http.Header{"X-Probe": {"failover"}}, Body: "ping", BodyContains: "POST deep=1 failover ping"}, ""},
-		{"endless body read only up to the limit", &HTTPCheck{Port: port, Path: "/endless", MaxBodyBytes: 8192, BodyContains: "never"}, "body (8192 bytes read) does not contain"},
-		{"closed port", &HTTPCheck{Port: closedPort(t)}, "connection refused"},
-		{"bad scheme", &HTTPCheck{Scheme: "ftp"}, "unsupported scheme"},
+		{"healthy", &HTTP{Port: port, Path: "/healthz"}, ""},
+		{"Host header sent", &HTTP{Port: port, Path: "/healthz", Host: "www.example.test", BodyContains: "host=www.example.test"}, ""},
+		{"status 503", &HTTP{Port: port, Path: "/down"}, "status 503, want 200-399"},
+		{"503 expected", &HTTP{Port: port, Path: "/down", ExpectStatus: StatusCodes{{503, 503}}}, ""},
+		{"redirect judged by its status", &HTTP{Port: port, Path: "/moved"}, ""},
+		{"redirect refused by status", &HTTP{Port: port, Path: "/moved", ExpectStatus: StatusCodes{{200, 299}}}, "status 302"},
+		{"redirect followed", &HTTP{Port: port, Path: "/moved", FollowRedirects: true}, "status 404"},
+		{"body contains", &HTTP{Port: port, Path: "/healthz", BodyContains: "ok"}, ""},
+		{"body lacks", &HTTP{Port: port, Path: "/healthz", BodyContains: "ready"}, `does not contain "ready"`},
+		{"body must not contain", &HTTP{Port: port, Path: "/down", ExpectStatus: StatusCodes{{503, 503}}, BodyNotContains: "maintenance"}, `body contains "maintenance"`},
+		{"body matches", &HTTP{Port: port, Path: "/healthz", BodyMatches: regexp.MustCompile(`^ok\b`)}, ""},
+		{"body does not match", &HTTP{Port: port, Path: "/healthz", BodyMatches: regexp.MustCompile(`^ready`)}, "does not match /^ready/"},
+		{"body must not match", &HTTP{Port: port, Path: "/healthz", BodyNotMatches: regexp.MustCompile(`o.`)}, "body matches /o./"},
+		{"header matches", &HTTP{Port: port, Path: "/healthz", HeaderMatches: map[string]*regexp.Regexp{"x-version": regexp.MustCompile(`^2\.`)}}, ""},
+		{"header does not match", &HTTP{Port: port, Path: "/healthz", HeaderMatches: map[string]*regexp.Regexp{"X-Version": regexp.MustCompile(`^3\.`)}}, `header X-Version: "2.4.1" does not match`},
+		{"header missing", &HTTP{Port: port, Path: "/healthz", HeaderMatches: map[string]*regexp.Regexp{"X-Ready": regexp.MustCompile(`.`)}}, "no X-Ready header"},
+		{"method, query, headers and body sent", &HTTP{Port: port, Method: "POST", Path: "/echo?deep=1", Header: http.Header{"X-Probe": {"failover"}}, Body: "ping", BodyContains: "POST deep=1 failover ping"}, ""},
+		{"endless body read only up to the limit", &HTTP{Port: port, Path: "/endless", MaxBodyBytes: 8192, BodyContains: "never"}, "body (8192 bytes read) does not contain"},
+		{"closed port", &HTTP{Port: closedPort(t)}, "connection refused"},
+		{"bad scheme", &HTTP{Scheme: "ftp"}, "unsupported scheme"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.check.Check(t.Context(), target)
@@ -106,10 +106,10 @@ func TestHTTPCheckHonoursDeadline(t *testing.T) {
 	target, port := hostPort(t, srv.Listener.Addr().String())
 	for _, tc := range []struct {
 		name  string
-		check *HTTPCheck
+		check *HTTP
 	}{
-		{"trickling body", &HTTPCheck{Port: port, Path: "/trickle", BodyContains: "done"}},
-		{"server that never answers", &HTTPCheck{Port: silentServer(t)}},
+		{"trickling body", &HTTP{Port: port, Path: "/trickle", BodyContains: "done"}},
+		{"server that never answers", &HTTP{Port: silentServer(t)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
@@ -130,7 +130,7 @@ func TestHTTPCheckConnections(t *testing.T) {
 		want      int32
 	}{{false, 3}, {true, 1}} {
 		conns.Store(0)
-		c := &HTTPCheck{Port: port, Path: "/healthz", KeepAlive: tc.keepAlive}
+		c := &HTTP{Port: port, Path: "/healthz", KeepAlive: tc.keepAlive}
 		for range 3 {
 			if err := c.Check(t.Context(), target); err != nil {
 				t.Fatal(err)
@@ -152,7 +152,7 @@ func TestHTTPCheckIPv6(t *testing.T) {
 	srv.Start()
 	defer srv.Close()
 	_, port := hostPort(t, ln.Addr().String())
-	if err := (&HTTPCheck{Port: port, Host: "www.example.test"}).Check(t.Context(), "::1"); err != nil {
+	if err := (&HTTP{Port: port, Host: "www.example.test"}).Check(t.Context(), "::1"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -201,7 +201,7 @@ func TestHTTPCheckTLS(t *testing.T) {
 				clientCAs = ca
 			}
 			target, port := tlsBackend(t, tc.cert, clientCAs)
-			c := &HTTPCheck{Scheme: "https", Port: port, Host: "www.example.test", TLS: tc.opts}
+			c := &HTTP{Scheme: "https", Port: port, Host: "www.example.test", TLS: tc.opts}
 			if !tc.noCA {
 				c.TLS.RootCAs = ca.pool
 			}

@@ -1,4 +1,4 @@
-package failover
+package check
 
 import (
 	"bufio"
@@ -61,16 +61,16 @@ func TestTCPCheck(t *testing.T) {
 	port := bannerServer(t, nil, 0)
 	for _, tc := range []struct {
 		name   string
-		check  *TCPCheck
+		check  *TCP
 		errHas string
 	}{
-		{"connect", &TCPCheck{Port: port}, ""},
-		{"banner", &TCPCheck{Port: port, Expect: "220 "}, ""},
-		{"banner by pattern", &TCPCheck{Port: port, ExpectMatches: regexp.MustCompile(`^220 \S+ ESMTP`)}, ""},
-		{"request and reply", &TCPCheck{Port: port, Send: "PING\r\n", Expect: "+PONG"}, ""},
-		{"reply too long", &TCPCheck{Port: port, Send: "FLOOD\r\n", Expect: "+PONG", MaxReplyBytes: 2048}, "(2048 bytes read) does not meet \"+PONG\""},
-		{"closed port", &TCPCheck{Port: closedPort(t)}, "connect: connection refused"},
-		{"no port", &TCPCheck{}, "Port 0 is not 1-65535"},
+		{"connect", &TCP{Port: port}, ""},
+		{"banner", &TCP{Port: port, Expect: "220 "}, ""},
+		{"banner by pattern", &TCP{Port: port, ExpectMatches: regexp.MustCompile(`^220 \S+ ESMTP`)}, ""},
+		{"request and reply", &TCP{Port: port, Send: "PING\r\n", Expect: "+PONG"}, ""},
+		{"reply too long", &TCP{Port: port, Send: "FLOOD\r\n", Expect: "+PONG", MaxReplyBytes: 2048}, "(2048 bytes read) does not meet \"+PONG\""},
+		{"closed port", &TCP{Port: closedPort(t)}, "connect: connection refused"},
+		{"no port", &TCP{}, "Port 0 is not 1-65535"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.check.Check(t.Context(), "127.0.0.1")
@@ -85,12 +85,12 @@ func TestTCPCheckHonoursDeadline(t *testing.T) {
 	port := bannerServer(t, nil, 0)
 	for _, tc := range []struct {
 		name   string
-		check  *TCPCheck
+		check  *TCP
 		errHas string
 	}{
-		{"reply never matches", &TCPCheck{Port: port, Expect: "250"}, `waiting for "250", got "220 mail.example.test ESMTP\r\n": context deadline exceeded`},
-		{"server never answers", &TCPCheck{Port: silentServer(t), Expect: "220"}, "context deadline exceeded"},
-		{"TLS server never answers", &TCPCheck{Port: silentServer(t), TLS: &TLSOptions{}}, "context deadline exceeded"},
+		{"reply never matches", &TCP{Port: port, Expect: "250"}, `waiting for "250", got "220 mail.example.test ESMTP\r\n": context deadline exceeded`},
+		{"server never answers", &TCP{Port: silentServer(t), Expect: "220"}, "context deadline exceeded"},
+		{"TLS server never answers", &TCP{Port: silentServer(t), TLS: &TLSOptions{}}, "context deadline exceeded"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
@@ -107,12 +107,12 @@ func TestTCPCheckTLS(t *testing.T) {
 	ca := newTestCA(t)
 	cert := ca.leaf(t, time.Now().Add(24*time.Hour), "mail.example.test")
 	port := bannerServer(t, &cert, 0)
-	good := &TCPCheck{Port: port, Host: "mail.example.test", Expect: "220", TLS: &TLSOptions{RootCAs: ca.pool}}
+	good := &TCP{Port: port, Host: "mail.example.test", Expect: "220", TLS: &TLSOptions{RootCAs: ca.pool}}
 	if err := good.Check(t.Context(), "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
 	other := newTestCA(t)
-	bad := &TCPCheck{Port: port, Host: "mail.example.test", TLS: &TLSOptions{RootCAs: other.pool}}
+	bad := &TCP{Port: port, Host: "mail.example.test", TLS: &TLSOptions{RootCAs: other.pool}}
 	if err := bad.Check(t.Context(), "127.0.0.1"); err == nil || !strings.Contains(err.Error(), "unknown authority") {
 		t.Fatalf("other CA: got %v, want an unknown authority error", err)
 	}
@@ -127,14 +127,14 @@ func TestTLSCheck(t *testing.T) {
 		name       string
 		cert       tls.Certificate
 		maxVersion uint16
-		check      *TLSCheck
+		check      *TLS
 		errHas     string
 	}{
-		{"verified by name", good, 0, &TLSCheck{Host: "ldap.example.test"}, ""},
-		{"verified by IP", good, 0, &TLSCheck{}, ""},
-		{"wrong name", good, 0, &TLSCheck{Host: "www.example.test"}, "not www.example.test"},
-		{"expiring within window", soon, 0, &TLSCheck{Host: "ldap.example.test", TLS: TLSOptions{ExpiryWindow: 14 * 24 * time.Hour}}, "expires in 7"},
-		{"version too old", good, tls.VersionTLS12, &TLSCheck{Host: "ldap.example.test", TLS: TLSOptions{MinVersion: tls.VersionTLS13}}, "protocol version"},
+		{"verified by name", good, 0, &TLS{Host: "ldap.example.test"}, ""},
+		{"verified by IP", good, 0, &TLS{}, ""},
+		{"wrong name", good, 0, &TLS{Host: "www.example.test"}, "not www.example.test"},
+		{"expiring within window", soon, 0, &TLS{Host: "ldap.example.test", TLS: TLSOptions{ExpiryWindow: 14 * 24 * time.Hour}}, "expires in 7"},
+		{"version too old", good, tls.VersionTLS12, &TLS{Host: "ldap.example.test", TLS: TLSOptions{MinVersion: tls.VersionTLS13}}, "protocol version"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			port := bannerServer(t, &tc.cert, tc.maxVersion)
@@ -147,7 +147,7 @@ func TestTLSCheck(t *testing.T) {
 			}
 		})
 	}
-	if err := (&TLSCheck{Port: closedPort(t)}).Check(t.Context(), "127.0.0.1"); err == nil || !strings.Contains(err.Error(), "refused") {
+	if err := (&TLS{Port: closedPort(t)}).Check(t.Context(), "127.0.0.1"); err == nil || !strings.Contains(err.Error(), "refused") {
 		t.Fatalf("closed port: got %v", err)
 	}
 }

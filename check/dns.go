@@ -1,4 +1,4 @@
-package failover
+package check
 
 import (
 	"context"
@@ -12,12 +12,12 @@ import (
 	"github.com/miekg/dns"
 )
 
-// DNSCheck queries the target as a DNS server, for failover of resolvers
+// DNS queries the target as a DNS server, for failover of resolvers
 // and authoritative servers. It asks for Name and Type over UDP, retrying
 // over TCP when the answer is truncated, and is healthy when the response
 // code is ExpectRcode and the answer holds what Contains and Matches ask.
-// Name is required. A DNSCheck is safe for concurrent use.
-type DNSCheck struct {
+// Name is required. A DNS is safe for concurrent use.
+type DNS struct {
 	// Port to query. Zero means 53.
 	Port int
 	// Name to ask for, fully qualified (a trailing dot is added if
@@ -38,7 +38,7 @@ type DNSCheck struct {
 }
 
 // Check queries target and reports why it is not healthy.
-func (c *DNSCheck) Check(ctx context.Context, target string) error {
+func (c *DNS) Check(ctx context.Context, target string) error {
 	qtype, rcode, err := c.parse()
 	if err != nil {
 		return err
@@ -83,7 +83,7 @@ func (c *DNSCheck) Check(ctx context.Context, target string) error {
 }
 
 // parse returns the query type and expected rcode, or what is wrong.
-func (c *DNSCheck) parse() (uint16, int, error) {
+func (c *DNS) parse() (uint16, int, error) {
 	if c.Name == "" {
 		return 0, 0, fmt.Errorf("dns check: no Name to ask for")
 	}

@@ -1,4 +1,4 @@
-package failover
+package check
 
 import (
 	"context"
@@ -21,14 +21,14 @@ func TestICMPCheck(t *testing.T) {
 	if err := icmpAllowed(); err != nil {
 		t.Skipf("ICMP sockets are not allowed here: %v", err)
 	}
-	if err := (&ICMPCheck{Count: 3}).Check(t.Context(), "127.0.0.1"); err != nil {
+	if err := (&ICMP{Count: 3}).Check(t.Context(), "127.0.0.1"); err != nil {
 		t.Fatalf("ping 127.0.0.1: %v", err)
 	}
-	if err := (&ICMPCheck{Count: 2}).Check(t.Context(), "localhost"); err != nil {
+	if err := (&ICMP{Count: 2}).Check(t.Context(), "localhost"); err != nil {
 		t.Fatalf("ping localhost by name: %v", err)
 	}
 	if _, _, err := openICMP(icmpSockets6); err == nil {
-		if err := (&ICMPCheck{Count: 2}).Check(t.Context(), "::1"); err != nil {
+		if err := (&ICMP{Count: 2}).Check(t.Context(), "::1"); err != nil {
 			t.Fatalf("ping ::1: %v", err)
 		}
 	}
@@ -37,7 +37,7 @@ func TestICMPCheck(t *testing.T) {
 	errs := make(chan error, 8)
 	for range 8 {
 		go func() {
-			errs <- (&ICMPCheck{Count: 3, Interval: 10 * time.Millisecond}).Check(t.Context(), "127.0.0.1")
+			errs <- (&ICMP{Count: 3, Interval: 10 * time.Millisecond}).Check(t.Context(), "127.0.0.1")
 		}()
 	}
 	for range 8 {
@@ -54,7 +54,7 @@ func TestICMPCheckLoss(t *testing.T) {
 	// 203.0.113.1 (TEST-NET-3) is routed nowhere: nothing answers.
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
-	err := (&ICMPCheck{Count: 2}).Check(ctx, "203.0.113.1")
+	err := (&ICMP{Count: 2}).Check(ctx, "203.0.113.1")
 	if err == nil || !(strings.Contains(err.Error(), "2 of 2 echo requests lost") || strings.Contains(err.Error(), "unreachable")) {
 		t.Fatalf("got %v, want every request lost (or the network unreachable)", err)
 	}
@@ -70,7 +70,7 @@ func TestICMPCheckSaysWhatIsMissing(t *testing.T) {
 			t.Errorf("got %q, want it to mention %q", err, want)
 		}
 	}
-	if err := (&ICMPCheck{}).Check(t.Context(), "no-such-host.invalid"); err == nil {
+	if err := (&ICMP{}).Check(t.Context(), "no-such-host.invalid"); err == nil {
 		t.Fatal("unresolvable name: got nil error")
 	}
 }

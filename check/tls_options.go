@@ -1,4 +1,4 @@
-package failover
+package check
 
 import (
 	"crypto/tls"
@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// TLSOptions are the TLS settings of the checks that speak TLS: HTTPCheck
-// with https, TCPCheck with TLS, and TLSCheck. The zero value verifies the
+// TLSOptions are the TLS settings of the checks that speak TLS: HTTP
+// with https, TCP with TLS, and TLS. The zero value verifies the
 // server's certificate chain against the system roots and its name against
 // the check's Host (or the target), with TLS 1.2 at least.
 type TLSOptions struct {

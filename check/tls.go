@@ -1,4 +1,4 @@
-package failover
+package check
 
 import (
 	"context"
@@ -7,12 +7,12 @@ import (
 	"strconv"
 )
 
-// TLSCheck completes a TLS handshake with the target and verifies the
+// TLS completes a TLS handshake with the target and verifies the
 // certificate chain, the name, the TLS version and the expiry window, for
 // endpoints that are not HTTP (SMTPS, IMAPS, LDAPS, custom protocols). The
-// zero value checks port 443 against the target's name. A TLSCheck is safe
+// zero value checks port 443 against the target's name. A TLS is safe
 // for concurrent use.
-type TLSCheck struct {
+type TLS struct {
 	// Port to connect to. Zero means 443.
 	Port int
 	// Host is the server name sent and verified. Empty means the target.
@@ -23,7 +23,7 @@ type TLSCheck struct {
 }
 
 // Check shakes hands with target and reports why it is not healthy.
-func (c *TLSCheck) Check(ctx context.Context, target string) error {
+func (c *TLS) Check(ctx context.Context, target string) error {
 	port := c.Port
 	if port == 0 {
 		port = 443

@@ -1,4 +1,4 @@
-package failover
+package check
 
 import (
 	"context"
@@ -25,18 +25,18 @@ func script(t *testing.T, body string) string {
 func TestExecCheck(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		check  *ExecCheck
+		check  *Exec
 		errHas string
 	}{
-		{"exit 0", &ExecCheck{Command: script(t, `test "$1" = 192.0.2.10 && test "$FAILOVER_TARGET" = 192.0.2.10`)}, ""},
-		{"args before the target", &ExecCheck{Command: script(t, `test "$1" = -p && test "$2" = 80 && test "$3" = 192.0.2.10`), Args: []string{"-p", "80"}}, ""},
-		{"extra environment", &ExecCheck{Command: script(t, `test "$MODE" = strict`), Env: []string{"MODE=strict"}}, ""},
-		{"warning is healthy", &ExecCheck{Command: script(t, "echo 'WARNING - slow'; exit 1")}, ""},
-		{"warning fails when told", &ExecCheck{Command: script(t, "echo 'WARNING - slow'; exit 1"), WarningFails: true}, "exit status 1 (warning): WARNING - slow"},
-		{"critical with the last line", &ExecCheck{Command: script(t, "echo starting; echo 'CRITICAL - connection refused' >&2; exit 2")}, "exit status 2 (critical): CRITICAL - connection refused"},
-		{"unknown", &ExecCheck{Command: script(t, "exit 3")}, "exit status 3 (unknown)"},
-		{"missing command", &ExecCheck{Command: "/nonexistent/check"}, "no such file"},
-		{"no command", &ExecCheck{}, "no Command"},
+		{"exit 0", &Exec{Command: script(t, `test "$1" = 192.0.2.10 && test "$FAILOVER_TARGET" = 192.0.2.10`)}, ""},
+		{"args before the target", &Exec{Command: script(t, `test "$1" = -p && test "$2" = 80 && test "$3" = 192.0.2.10`), Args: []string{"-p", "80"}}, ""},
+		{"extra environment", &Exec{Command: script(t, `test "$MODE" = strict`), Env: []string{"MODE=strict"}}, ""},
+		{"warning is healthy", &Exec{Command: script(t, "echo 'WARNING - slow'; exit 1")}, ""},
+		{"warning fails when told", &Exec{Command: script(t, "echo 'WARNING - slow'; exit 1"), WarningFails: true}, "exit status 1 (warning): WARNING - slow"},
+		{"critical with the last line", &Exec{Command: script(t, "echo starting; echo 'CRITICAL - connection refused' >&2; exit 2")}, "exit status 2 (critical): CRITICAL - connection refused"},
+		{"unknown", &Exec{Command: script(t, "exit 3")}, "exit status 3 (unknown)"},
+		{"missing command", &Exec{Command: "/nonexistent/check"}, "no such file"},
+		{"no command", &Exec{}, "no Command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.check.Check(t.Context(), "192.0.2.10")
@@ -50,7 +50,7 @@ func TestExecCheck(t *testing.T) {
 func TestExecCheckKillsProcessGroupAtDeadline(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "child.pid")
 	// The script starts a grandchild that would outlive it, then hangs.
-	c := &ExecCheck{Command: script(t, "sleep 300 & echo $! > "+pidFile+"; echo waiting; wait")}
+	c := &Exec{Command: script(t, "sleep 300 & echo $! > "+pidFile+"; echo waiting; wait")}
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	err := c.Check(ctx, "192.0.2.10")

@@ -1,4 +1,9 @@
-package failover
+// Package httpapi serves a Manager's status and operator actions over
+// HTTP: the Status as JSON, a self-refreshing HTML page, and drain, force
+// and failback behind a bearer token. Mount it in any Go service:
+//
+//	http.Handle("/failover/", http.StripPrefix("/failover", httpapi.New(m, httpapi.Options{Token: token})))
+package httpapi
 
 import (
 	"crypto/subtle"
@@ -10,10 +15,12 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/dnsfailover/failover"
 )
 
-// HandlerOptions configure Manager.Handler.
-type HandlerOptions struct {
+// Options configure New.
+type Options struct {
 	// Token is the bearer token the operator actions require
 	// ("Authorization: Bearer TOKEN"). Empty means the actions are
 	// refused: they are never open.
@@ -22,8 +29,7 @@ type HandlerOptions struct {
 	Refresh time.Duration
 }
 
-// Handler returns an http.Handler for the Manager's status and operator
-// actions, to mount in any Go service:
+// New returns an http.Handler for m's status and operator actions:
 //
 //	GET  /status    the Status, as JSON
 //	GET  /          the same as an HTML page that refreshes itself
@@ -35,7 +41,7 @@ type HandlerOptions struct {
 //
 // The POST routes need the bearer token of opts. Errors are JSON
 // {"error": "..."} with a fitting status. It is safe for concurrent use.
-func (m *Manager) Handler(opts HandlerOptions) http.Handler {
+func New(m *failover.Manager, opts Options) http.Handler {
 	if opts.Refresh <= 0 {
 		opts.Refresh = 5 * time.Second
 	}
@@ -49,8 +55,8 @@ func (m *Manager) Handler(opts HandlerOptions) http.Handler {
 }
 
 type handler struct {
-	m    *Manager
-	opts HandlerOptions
+	m    *failover.Manager
+	opts Options
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -110,7 +116,7 @@ func decodeAction(w http.ResponseWriter, r *http.Request) (actionRequest, bool) 
 
 // actionError answers an error from an operator method.
 func actionError(w http.ResponseWriter, err error) {
-	if errors.Is(err, ErrUnknownRecord) || errors.Is(err, ErrUnknownEndpoint) {
+	if errors.Is(err, failover.ErrUnknownRecord) || errors.Is(err, failover.ErrUnknownEndpoint) {
 		writeError(w, http.StatusNotFound, "%v", err)
 		return
 	}
@@ -122,17 +128,12 @@ func (h *handler) override(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var o Override
-	switch req.Override {
-	case "force-up":
-		o = ForceUp
-	case "force-down":
-		o = ForceDown
-	case "none", "":
-		o = NoOverride
-	default:
-		writeError(w, http.StatusBadRequest, `override: %q is not "force-up", "force-down" or "none"`, req.Override)
-		return
+	var o failover.Override
+	if req.Override != "" {
+		if err := o.UnmarshalText([]byte(req.Override)); err != nil {
+			writeError(w, http.StatusBadRequest, "override: %v", err)
+			return
+		}
 	}
 	var d time.Duration
 	if req.For != "" {
@@ -142,7 +143,7 @@ func (h *handler) override(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := h.m.SetOverride(RecordID{Zone: req.Zone, Name: req.Name, Type: req.Type}, req.Value, o, d); err != nil {
+	if err := h.m.SetOverride(failover.RecordID{Zone: req.Zone, Name: req.Name, Type: req.Type}, req.Value, o, d); err != nil {
 		actionError(w, err)
 		return
 	}
@@ -154,7 +155,7 @@ func (h *handler) failback(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := h.m.Failback(RecordID{Zone: req.Zone, Name: req.Name, Type: req.Type}); err != nil {
+	if err := h.m.Failback(failover.RecordID{Zone: req.Zone, Name: req.Name, Type: req.Type}); err != nil {
 		actionError(w, err)
 		return
 	}
@@ -186,7 +187,7 @@ var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
 func (h *handler) page(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	statusPage.Execute(w, struct {
-		Status  Status
+		Status  failover.Status
 		Refresh int
 		Now     time.Time
 	}{h.m.Status(), int(h.opts.Refresh / time.Second), time.Now()})

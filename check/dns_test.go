@@ -1,4 +1,4 @@
-package failover
+package check
 
 import (
 	"context"
@@ -41,20 +41,20 @@ func TestDNSCheck(t *testing.T) {
 	port := dnsServer(t)
 	for _, tc := range []struct {
 		name   string
-		check  *DNSCheck
+		check  *DNS
 		errHas string
 	}{
-		{"answers", &DNSCheck{Port: port, Name: "www.example.test"}, ""},
-		{"answer contains", &DNSCheck{Port: port, Name: "www.example.test.", Contains: "192.0.2.10"}, ""},
-		{"answer lacks", &DNSCheck{Port: port, Name: "www.example.test.", Contains: "192.0.2.99"}, `no answer holds "192.0.2.99" (answers: ["192.0.2.10"])`},
-		{"answer matches", &DNSCheck{Port: port, Name: "www.example.test.", Type: "txt", Matches: regexp.MustCompile(`spf1`)}, ""},
-		{"NXDOMAIN", &DNSCheck{Port: port, Name: "nope.example.test."}, "rcode NXDOMAIN, want NOERROR"},
-		{"NXDOMAIN expected", &DNSCheck{Port: port, Name: "nope.example.test.", ExpectRcode: "nxdomain"}, ""},
-		{"REFUSED outside the zone", &DNSCheck{Port: port, Name: "example.net."}, "rcode REFUSED"},
-		{"truncated over UDP, complete over TCP", &DNSCheck{Port: port, Name: "big.example.test.", Contains: "192.0.2.60"}, ""},
-		{"no name", &DNSCheck{Port: port}, "no Name"},
-		{"bad type", &DNSCheck{Port: port, Name: "www.example.test.", Type: "BOGUS"}, `unknown Type "BOGUS"`},
-		{"bad rcode", &DNSCheck{Port: port, Name: "www.example.test.", ExpectRcode: "FINE"}, `unknown ExpectRcode "FINE"`},
+		{"answers", &DNS{Port: port, Name: "www.example.test"}, ""},
+		{"answer contains", &DNS{Port: port, Name: "www.example.test.", Contains: "192.0.2.10"}, ""},
+		{"answer lacks", &DNS{Port: port, Name: "www.example.test.", Contains: "192.0.2.99"}, `no answer holds "192.0.2.99" (answers: ["192.0.2.10"])`},
+		{"answer matches", &DNS{Port: port, Name: "www.example.test.", Type: "txt", Matches: regexp.MustCompile(`spf1`)}, ""},
+		{"NXDOMAIN", &DNS{Port: port, Name: "nope.example.test."}, "rcode NXDOMAIN, want NOERROR"},
+		{"NXDOMAIN expected", &DNS{Port: port, Name: "nope.example.test.", ExpectRcode: "nxdomain"}, ""},
+		{"REFUSED outside the zone", &DNS{Port: port, Name: "example.net."}, "rcode REFUSED"},
+		{"truncated over UDP, complete over TCP", &DNS{Port: port, Name: "big.example.test.", Contains: "192.0.2.60"}, ""},
+		{"no name", &DNS{Port: port}, "no Name"},
+		{"bad type", &DNS{Port: port, Name: "www.example.test.", Type: "BOGUS"}, `unknown Type "BOGUS"`},
+		{"bad rcode", &DNS{Port: port, Name: "www.example.test.", ExpectRcode: "FINE"}, `unknown ExpectRcode "FINE"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.check.Check(t.Context(), "127.0.0.1")
@@ -70,7 +70,7 @@ func TestDNSCheckHonoursDeadline(t *testing.T) {
 	defer cancel()
 	// Nothing answers UDP on a closed port's number: the query times out
 	// (or is refused by ICMP), and either way the check fails in time.
-	err := (&DNSCheck{Port: closedPort(t), Name: "www.example.test."}).Check(ctx, "127.0.0.1")
+	err := (&DNS{Port: closedPort(t), Name: "www.example.test."}).Check(ctx, "127.0.0.1")
 	if err == nil || !(strings.Contains(err.Error(), "deadline exceeded") || strings.Contains(err.Error(), "refused")) {
 		t.Fatalf("got %v, want a deadline or refused error", err)
 	}

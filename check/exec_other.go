@@ -1,6 +1,6 @@
 //go:build !unix
 
-package failover
+package check
 
 import "os/exec"
 

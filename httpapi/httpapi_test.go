@@ -1,20 +1,22 @@
-package failover
+package httpapi
 
 import (
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
-	"time"
+
+	"github.com/dnsfailover/failover"
 )
 
 func TestHandler(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h, _, p := startWWW(t, basePol)
-		srv := h.m.Handler(HandlerOptions{Token: "s3cret"})
+		m, p := start(t, wwwRecord(&switchboard{}))
+		srv := New(m, Options{Token: "s3cret"})
 		do := func(method, path, token, body string) (int, string) {
 			req := httptest.NewRequest(method, path, strings.NewReader(body))
 			if token != "" {
@@ -27,11 +29,11 @@ func TestHandler(t *testing.T) {
 		}
 
 		code, body := do("GET", "/status", "", "")
-		var st Status
+		var st failover.Status
 		if err := json.Unmarshal([]byte(body), &st); code != http.StatusOK || err != nil {
 			t.Fatalf("GET /status: %d %v\n%s", code, err, body)
 		}
-		if r := st.Zones[0].Records[0]; r.Name != "www" || !equal(r.Published, primary) || !strings.Contains(body, `"health": "up"`) {
+		if r := st.Zones[0].Records[0]; r.Name != "www" || !slices.Equal(r.Published, []string{"192.0.2.10", "192.0.2.11"}) || !strings.Contains(body, `"health": "up"`) {
 			t.Fatalf("GET /status: got %+v", r)
 		}
 		code, body = do("GET", "/", "", "")
@@ -63,16 +65,16 @@ func TestHandler(t *testing.T) {
 			}
 		}
 		synctest.Wait()
-		e := h.m.Status().Zones[0].Records[0].Endpoints[0]
-		if e.Override != ForceDown || e.OverrideUntil.IsZero() {
+		e := m.Status().Zones[0].Records[0].Endpoints[0]
+		if e.Override != failover.ForceDown || e.OverrideUntil.IsZero() {
 			t.Fatalf("after the drain: got %+v, want forced down for 10m", e)
 		}
-		h.holds(p, time.Second, []string{"192.0.2.11"})
+		waitFor(t, "the drained endpoint removed", func() bool { return slices.Equal(held(p), []string{"192.0.2.11"}) })
 
 		if code, body := do("POST", "/override", "", drain); code != http.StatusUnauthorized {
 			t.Fatalf("got %d %s", code, body)
 		}
-		closed := h.m.Handler(HandlerOptions{})
+		closed := New(m, Options{})
 		rec := httptest.NewRecorder()
 		req := httptest.NewRequest("POST", "/failback", strings.NewReader(`{}`))
 		req.Header.Set("Authorization", "Bearer ")

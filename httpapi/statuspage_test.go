@@ -1,4 +1,4 @@
-package failover
+package httpapi
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dnsfailover/failover"
 )
 
 // TestStatusPageInChromium renders the status page in a real headless
@@ -24,17 +26,12 @@ func TestStatusPageInChromium(t *testing.T) {
 		}
 		t.Skip("chromium not found (Debian package chromium; make test installs it)")
 	}
-	sb := newSwitchboard()
+	sb := &switchboard{}
 	sb.set("192.0.2.10", true)
-	api := Record{Name: "api", Type: "AAAA", Check: sb, Policy: Policy{Interval: 50 * time.Millisecond, FailAfter: 1, RecoverAfter: 1},
-		Endpoints: []Endpoint{{Value: "2001:db8::10"}, {Value: "2001:db8::20", Priority: 1}}}
-	www := wwwRecord(sb, Policy{Interval: 50 * time.Millisecond, FailAfter: 1, RecoverAfter: 1})
-	m := runFor(t, oneZone(memZone(t), www, api))
-	waitFor(t, 10*time.Second, "decided", func() bool {
-		st := m.Status().Zones[0]
-		return st.Records[0].Decided && st.Records[1].Decided && st.Providers[0].InSync
-	})
-	srv := httptest.NewServer(m.Handler(HandlerOptions{Token: "x"}))
+	api := failover.Record{Name: "api", Type: "AAAA", Check: sb, Policy: fastPolicy,
+		Endpoints: []failover.Endpoint{{Value: "2001:db8::10"}, {Value: "2001:db8::20", Priority: 1}}}
+	m, _ := start(t, wwwRecord(sb), api)
+	srv := httptest.NewServer(New(m, Options{Token: "x"}))
 	defer srv.Close()
 
 	dir := t.TempDir()
@@ -70,7 +67,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	}
 	if os.Getenv("FAILOVER_UPDATE_SCREENSHOT") == "1" {
 		data, _ := os.ReadFile(shot)
-		if err := os.WriteFile("docs/status-page.png", data, 0o644); err != nil {
+		if err := os.WriteFile("../docs/status-page.png", data, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package failover
+package check
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/dnsfailover/failover"
 )
 
 // Checks leave nothing behind: after many checks, healthy, failing and
@@ -18,16 +20,16 @@ func TestChecksLeakNothing(t *testing.T) {
 	banner := bannerServer(t, nil, 0)
 	silent := silentServer(t)
 	dnsPort := dnsServer(t)
-	checks := []Checker{
-		&HTTPCheck{Port: port},
-		&HTTPCheck{Port: port, KeepAlive: true},
-		&HTTPCheck{Port: silent},
-		&TCPCheck{Port: banner, Expect: "220"},
-		&TCPCheck{Port: silent, Expect: "220"},
-		&TLSCheck{Port: silent},
-		&DNSCheck{Port: dnsPort, Name: "www.example.test."},
-		&ExecCheck{Command: "true"},
-		All(&TCPCheck{Port: banner}, &TCPCheck{Port: silent, Expect: "x"}),
+	checks := []failover.Checker{
+		&HTTP{Port: port},
+		&HTTP{Port: port, KeepAlive: true},
+		&HTTP{Port: silent},
+		&TCP{Port: banner, Expect: "220"},
+		&TCP{Port: silent, Expect: "220"},
+		&TLS{Port: silent},
+		&DNS{Port: dnsPort, Name: "www.example.test."},
+		&Exec{Command: "true"},
+		failover.All(&TCP{Port: banner}, &TCP{Port: silent, Expect: "x"}),
 	}
 	settle := func() int {
 		runtime.GC()
@@ -42,7 +44,7 @@ func TestChecksLeakNothing(t *testing.T) {
 		}
 	}
 	// Keep-alive connections are meant to stay open: close them.
-	checks[1].(*HTTPCheck).client.CloseIdleConnections()
+	checks[1].(*HTTP).Close()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		after := settle()

@@ -1,4 +1,4 @@
-package failover
+package check
 
 import (
 	"bytes"
@@ -16,11 +16,11 @@ import (
 	"time"
 )
 
-// DefaultMaxBodyBytes is how much of a response body HTTPCheck reads when
+// DefaultMaxBodyBytes is how much of a response body HTTP reads when
 // MaxBodyBytes is zero.
 const DefaultMaxBodyBytes = 64 << 10
 
-// HTTPCheck requests a URL from the target address while sending the
+// HTTP requests a URL from the target address while sending the
 // record's host name: the request a browser would make to the site, pinned
 // to one server (what Route 53 does with an IP address and a host name).
 //
@@ -32,9 +32,9 @@ const DefaultMaxBodyBytes = 64 << 10
 // on the rest: a server that streams forever or trickles fails by the
 // check's deadline, not by exhausting memory.
 //
-// The zero value checks "GET http://TARGET/". An HTTPCheck is safe for
+// The zero value checks "GET http://TARGET/". An HTTP is safe for
 // concurrent use; it must not be changed or copied once used.
-type HTTPCheck struct {
+type HTTP struct {
 	// Scheme is "http" or "https". Empty means "http".
 	Scheme string
 	// Port to connect to. Zero means 80 for http and 443 for https.
@@ -86,7 +86,7 @@ type HTTPCheck struct {
 }
 
 // Check requests the URL from target and reports why it is not healthy.
-func (c *HTTPCheck) Check(ctx context.Context, target string) error {
+func (c *HTTP) Check(ctx context.Context, target string) error {
 	scheme := c.Scheme
 	if scheme == "" {
 		scheme = "http"
@@ -152,7 +152,7 @@ func (c *HTTPCheck) Check(ctx context.Context, target string) error {
 
 // Watch holds an idle connection to target's port when Watching is set,
 // and notices when it dies; otherwise it returns at once.
-func (c *HTTPCheck) Watch(ctx context.Context, target string, notice func(error)) {
+func (c *HTTP) Watch(ctx context.Context, target string, notice func(error)) {
 	if !c.Watching {
 		return
 	}
@@ -166,11 +166,19 @@ func (c *HTTPCheck) Watch(ctx context.Context, target string, notice func(error)
 	watchConn(ctx, net.JoinHostPort(target, strconv.Itoa(port)), notice)
 }
 
+// Close closes the connections that KeepAlive keeps idle between checks.
+// The check stays usable: a later check opens a new connection. It always
+// returns nil.
+func (c *HTTP) Close() error {
+	c.httpClient().CloseIdleConnections()
+	return nil
+}
+
 // httpClient returns the check's client, made on first use. Requests go
 // to the target's address, so the connection pool is keyed by target and
 // keep-alive connections are never shared between targets; the TLS server
 // name is Host (or, when empty, the target, as for any URL).
-func (c *HTTPCheck) httpClient() *http.Client {
+func (c *HTTP) httpClient() *http.Client {
 	c.once.Do(func() {
 		c.client = &http.Client{
 			Transport: &http.Transport{
@@ -189,7 +197,7 @@ func (c *HTTPCheck) httpClient() *http.Client {
 }
 
 // judge checks the response against what is expected of it.
-func (c *HTTPCheck) judge(resp *http.Response, start time.Time) error {
+func (c *HTTP) judge(resp *http.Response, start time.Time) error {
 	if !c.ExpectStatus.Contains(resp.StatusCode) {
 		return fmt.Errorf("status %d, want %v", resp.StatusCode, c.ExpectStatus)
 	}

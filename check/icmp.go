@@ -1,4 +1,4 @@
-package failover
+package check
 
 import (
 	"bytes"
@@ -16,16 +16,16 @@ import (
 	"golang.org/x/net/ipv6"
 )
 
-// ICMPCheck sends ICMP echo requests (ping) to the target and is healthy
+// ICMP sends ICMP echo requests (ping) to the target and is healthy
 // when at most MaxLost of Count go unanswered before the check's deadline.
 //
 // It uses an unprivileged datagram socket where the kernel allows one
 // (Linux: the process's group is within the net.ipv4.ping_group_range
 // sysctl) and a raw socket otherwise, which needs root or CAP_NET_RAW; when
 // neither can be opened its error says so. The zero value sends 3 requests
-// 50 ms apart and tolerates no loss. An ICMPCheck is safe for concurrent
+// 50 ms apart and tolerates no loss. An ICMP is safe for concurrent
 // use.
-type ICMPCheck struct {
+type ICMP struct {
 	// Count is how many echo requests each check sends. Zero means 3.
 	Count int
 	// MaxLost is how many may go unanswered. Zero means none.
@@ -46,7 +46,7 @@ var (
 )
 
 // Check pings target and reports why it is not healthy.
-func (c *ICMPCheck) Check(ctx context.Context, target string) error {
+func (c *ICMP) Check(ctx context.Context, target string) error {
 	ip, err := resolveIP(ctx, target)
 	if err != nil {
 		return fmt.Errorf("icmp %s: %w", target, err)
