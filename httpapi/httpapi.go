@@ -7,12 +7,13 @@ package httpapi
 
 import (
 	"crypto/subtle"
-	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -22,28 +23,44 @@ import (
 // Options configure New.
 type Options struct {
 	// Token is the bearer token the operator actions require
-	// ("Authorization: Bearer TOKEN"). Empty means the actions are
-	// refused: they are never open.
+	// ("Authorization: Bearer TOKEN", the scheme in any case). Empty means
+	// the actions are refused: they are never open.
 	Token string
 	// Refresh is how often the HTML page reloads itself. Zero means 5 s.
 	Refresh time.Duration
+	// Logger receives the audit log: every operator action with its kind,
+	// record, endpoint, expiry and client address, and every request
+	// refused for its token. Nil means no audit log.
+	Logger *slog.Logger
+	// Pprof serves net/http/pprof under /debug/pprof/, behind the token
+	// like the operator actions. False means not served.
+	Pprof bool
 }
 
 // New returns an http.Handler for m's status and operator actions:
 //
-//	GET  /status    the Status, as JSON
-//	GET  /          the same as an HTML page that refreshes itself
+//	GET  /status    the Status, as JSON; ?zone=NAME keeps one zone and
+//	                ?unhealthy=1 only the records that need attention
+//	GET  /          the same as an HTML page that refreshes itself, with a
+//	                summary and the same filters
 //	POST /override  {"zone","name","type","value","override","for"}: force an
 //	                endpoint up ("force-up"), down ("force-down", drain) or
-//	                clear it ("none"), "for" a duration such as "30m" (empty:
-//	                until cleared)
+//	                clear it ("none"), "for" a positive duration such as
+//	                "30m" (absent or empty: until cleared)
 //	POST /failback  {"zone","name","type"}: fail a record back now
+//	GET  /debug/pprof/…  when Options.Pprof is set
 //
-// The POST routes need the bearer token of opts. Errors are JSON
-// {"error": "..."} with a fitting status. It is safe for concurrent use.
+// The POST routes and pprof need the bearer token of opts. Errors are JSON
+// {"error": "..."} with a fitting status. Responses are compressed with
+// gzip when the client accepts it, and carry headers that keep browsers
+// from sniffing, framing or loading anything else into the page. It is safe
+// for concurrent use.
 func New(m *failover.Manager, opts Options) http.Handler {
 	if opts.Refresh <= 0 {
 		opts.Refresh = 5 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &handler{m: m, opts: opts}
 	mux := http.NewServeMux()
@@ -51,12 +68,32 @@ func New(m *failover.Manager, opts Options) http.Handler {
 	mux.HandleFunc("GET /{$}", h.page)
 	mux.HandleFunc("POST /override", h.authorized(h.override))
 	mux.HandleFunc("POST /failback", h.authorized(h.failback))
-	return mux
+	if opts.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", h.authorized(pprof.Index))
+		mux.HandleFunc("GET /debug/pprof/cmdline", h.authorized(pprof.Cmdline))
+		mux.HandleFunc("GET /debug/pprof/profile", h.authorized(pprof.Profile))
+		mux.HandleFunc("GET /debug/pprof/symbol", h.authorized(pprof.Symbol))
+		mux.HandleFunc("GET /debug/pprof/trace", h.authorized(pprof.Trace))
+	}
+	return secured(compressed(mux))
 }
 
 type handler struct {
 	m    *failover.Manager
 	opts Options
+}
+
+// secured sets the headers that keep a browser from sniffing the content
+// type, framing the page, or loading anything but the page's own styles.
+func secured(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -72,21 +109,32 @@ func writeError(w http.ResponseWriter, status int, format string, args ...any) {
 }
 
 func (h *handler) status(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, h.m.Status())
+	f, err := parseFilter(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, f.apply(h.m.Status()))
 }
 
-// authorized refuses requests without the right bearer token.
+// authorized refuses requests without the right bearer token, and logs
+// each refusal.
 func (h *handler) authorized(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		ok = ok && strings.EqualFold(scheme, "Bearer")
+		refuse := func(status int, msg string) {
+			h.opts.Logger.Warn("refused", "method", r.Method, "path", r.URL.Path, "status", status, "reason", msg, "client", r.RemoteAddr)
+			writeError(w, status, "%s", msg)
+		}
 		switch {
 		case h.opts.Token == "":
-			writeError(w, http.StatusForbidden, "operator actions are disabled: no token is configured")
+			refuse(http.StatusForbidden, "operator actions are disabled: no token is configured")
 		case !ok:
 			w.Header().Set("WWW-Authenticate", `Bearer realm="failover"`)
-			writeError(w, http.StatusUnauthorized, "a bearer token is required")
-		case subtle.ConstantTimeCompare([]byte(got), []byte(h.opts.Token)) != 1:
-			writeError(w, http.StatusForbidden, "wrong token")
+			refuse(http.StatusUnauthorized, "a bearer token is required")
+		case subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(h.opts.Token)) != 1:
+			refuse(http.StatusForbidden, "wrong token")
 		default:
 			next(w, r)
 		}
@@ -95,19 +143,30 @@ func (h *handler) authorized(next http.HandlerFunc) http.HandlerFunc {
 
 // actionRequest is the body of the POST routes.
 type actionRequest struct {
-	Zone     string `json:"zone"`
-	Name     string `json:"name"`
-	Type     string `json:"type"`
-	Value    string `json:"value"`
-	Override string `json:"override"`
-	For      string `json:"for"`
+	Zone     string            `json:"zone"`
+	Name     string            `json:"name"`
+	Type     string            `json:"type"`
+	Value    string            `json:"value"`
+	Override failover.Override `json:"override"`
+	For      string            `json:"for"`
 }
 
+func (req actionRequest) record() failover.RecordID {
+	return failover.RecordID{Zone: req.Zone, Name: req.Name, Type: req.Type}
+}
+
+// decodeAction reads one JSON object, at most 64 KiB, and nothing after it.
 func decodeAction(w http.ResponseWriter, r *http.Request) (actionRequest, bool) {
 	var req actionRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	err := dec.Decode(&req)
+	if err == nil {
+		if _, extra := dec.Token(); extra != io.EOF {
+			err = errors.New("unexpected data after the JSON object")
+		}
+	}
+	if err != nil {
 		writeError(w, http.StatusBadRequest, "request body: %v", err)
 		return req, false
 	}
@@ -128,25 +187,20 @@ func (h *handler) override(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var o failover.Override
-	if req.Override != "" {
-		if err := o.UnmarshalText([]byte(req.Override)); err != nil {
-			writeError(w, http.StatusBadRequest, "override: %v", err)
-			return
-		}
-	}
 	var d time.Duration
 	if req.For != "" {
 		var err error
-		if d, err = time.ParseDuration(req.For); err != nil || d < 0 {
-			writeError(w, http.StatusBadRequest, "for: %q is not a positive duration such as \"30m\"", req.For)
+		if d, err = time.ParseDuration(req.For); err != nil || d <= 0 {
+			writeError(w, http.StatusBadRequest, "for: %q is not a positive duration such as \"30m\" (leave it out for an override until cleared)", req.For)
 			return
 		}
 	}
-	if err := h.m.SetOverride(failover.RecordID{Zone: req.Zone, Name: req.Name, Type: req.Type}, req.Value, o, d); err != nil {
+	if err := h.m.SetOverride(req.record(), req.Value, req.Override, d); err != nil {
 		actionError(w, err)
 		return
 	}
+	h.opts.Logger.Info("operator action", "action", "override", "record", req.record().String(), "endpoint", req.Value,
+		"override", req.Override.String(), "for", d.String(), "client", r.RemoteAddr)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -155,40 +209,10 @@ func (h *handler) failback(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := h.m.Failback(failover.RecordID{Zone: req.Zone, Name: req.Name, Type: req.Type}); err != nil {
+	if err := h.m.Failback(req.record()); err != nil {
 		actionError(w, err)
 		return
 	}
+	h.opts.Logger.Info("operator action", "action", "failback", "record", req.record().String(), "client", r.RemoteAddr)
 	w.WriteHeader(http.StatusNoContent)
-}
-
-//go:embed status.html
-var statusHTML string
-
-var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
-	"ago": func(t time.Time) string {
-		if t.IsZero() {
-			return "—"
-		}
-		return time.Since(t).Round(time.Second).String() + " ago"
-	},
-	"in": func(t time.Time) string {
-		if t.IsZero() {
-			return "—"
-		}
-		if d := time.Until(t); d > 0 {
-			return "in " + d.Round(time.Second).String()
-		}
-		return "done"
-	},
-	"join": func(v []string) string { return strings.Join(v, ", ") },
-}).Parse(statusHTML))
-
-func (h *handler) page(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	statusPage.Execute(w, struct {
-		Status  failover.Status
-		Refresh int
-		Now     time.Time
-	}{h.m.Status(), int(h.opts.Refresh / time.Second), time.Now()})
 }

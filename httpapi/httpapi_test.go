@@ -57,6 +57,9 @@ func TestHandler(t *testing.T) {
 			{"bad duration", "/override", "s3cret", strings.Replace(drain, "10m", "soon", 1), http.StatusBadRequest, "soon"},
 			{"unknown record", "/override", "s3cret", strings.Replace(drain, `"www"`, `"nope"`, 1), http.StatusNotFound, "unknown record"},
 			{"unknown endpoint", "/override", "s3cret", strings.Replace(drain, "192.0.2.10", "192.0.2.99", 1), http.StatusNotFound, "no endpoint"},
+			{"trailing data", "/override", "s3cret", drain + `{"zone":"x"}`, http.StatusBadRequest, "after the JSON object"},
+			{"zero duration", "/override", "s3cret", strings.Replace(drain, "10m", "0", 1), http.StatusBadRequest, "positive duration"},
+			{"negative duration", "/override", "s3cret", strings.Replace(drain, "10m", "-5m", 1), http.StatusBadRequest, "positive duration"},
 			{"drain", "/override", "s3cret", drain, http.StatusNoContent, ""},
 			{"failback", "/failback", "s3cret", `{"zone":"example.test.","name":"www","type":"A"}`, http.StatusNoContent, ""},
 		} {

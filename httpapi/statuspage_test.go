@@ -2,7 +2,10 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"image/png"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -26,12 +29,32 @@ func TestStatusPageInChromium(t *testing.T) {
 		}
 		t.Skip("chromium not found (Debian package chromium; make test installs it)")
 	}
+	// 2,000 records, as an operator of a large zone has them: two that the
+	// test looks for, and 1,998 more sharing their checks.
 	sb := &switchboard{}
 	sb.set("192.0.2.10", true)
+	sb.set("2001:db8::10", true)
 	api := failover.Record{Name: "api", Type: "AAAA", Check: sb, Policy: fastPolicy,
 		Endpoints: []failover.Endpoint{{Value: "2001:db8::10"}, {Value: "2001:db8::20", Priority: 1}}}
-	m, _ := start(t, wwwRecord(sb), api)
+	recs := []failover.Record{wwwRecord(sb), api}
+	for i := range 1998 {
+		r := wwwRecord(sb)
+		r.Name = fmt.Sprintf("host%04d", i)
+		recs = append(recs, r)
+	}
+	m, _ := start(t, recs...)
 	srv := httptest.NewServer(New(m, Options{Token: "x"}))
+	for _, enc := range []string{"", "gzip"} {
+		req, _ := http.NewRequest("GET", srv.URL+"/", nil)
+		req.Header.Set("Accept-Encoding", enc)
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		t.Logf("page at %d records, Accept-Encoding %q: %d bytes", len(recs), enc, n)
+	}
 	defer srv.Close()
 
 	dir := t.TempDir()
@@ -45,7 +68,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatalf("chromium --dump-dom: %v", err)
 	}
-	for _, want := range []string{"www A", "api AAAA", "192.0.2.11", "2001:db8::10", "example.test.", `class="down"`} {
+	for _, want := range []string{"www A", "api AAAA", "host1997 A", "192.0.2.11", "2001:db8::10", "example.test.", `class="down"`, "need attention</th>"} {
 		if !strings.Contains(string(dom), want) {
 			t.Fatalf("the page Chromium rendered lacks %q:\n%s", want, dom)
 		}
