@@ -384,8 +384,8 @@ func TestWriteRetriedUntilItSucceeds(t *testing.T) {
 		if n := p.Calls(memory.MethodGetRecords); n != 2 {
 			t.Fatalf("got %d GetRecords calls, want 2 (a read-back after each failure)", n)
 		}
-		if n := len(h.of(EventWriteFailed)); n != 2 {
-			t.Fatalf("got %d write-failed events, want 2", n)
+		if n := len(h.of(EventProviderCallFailed)); n != 2 {
+			t.Fatalf("got %d provider-call-failed events, want 2", n)
 		}
 		if n := len(h.of(EventRecordWritten)); n != 2 {
 			t.Fatalf("got %d record-written events, want 2 (start-up and failover)", n)
@@ -533,10 +533,10 @@ func TestOverrideBeatsChecksAndExpires(t *testing.T) {
 			t.Fatalf("drain took %v, want at once", took)
 		}
 		h.holds(p, 10*time.Minute, primary)
-		if n := len(h.of(EventOverrideExpired)); n != 1 {
-			t.Fatalf("got %d override-expired events, want 1", n)
+		if ended := h.of(EventOverrideEnded); len(ended) != 1 || ended[0].Override != ForceDown || ended[0].Reason != "expired" {
+			t.Fatalf("got override-ended events %v, want one: force-down expired", ended)
 		}
-		if got := h.last(EventOverrideExpired).Time.Sub(h.last(EventOverrideSet).Time); got != 5*time.Minute {
+		if got := h.last(EventOverrideEnded).Time.Sub(h.last(EventOverrideSet).Time); got != 5*time.Minute {
 			t.Fatalf("drain ended after %v, want 5m", got)
 		}
 
@@ -553,6 +553,9 @@ func TestOverrideBeatsChecksAndExpires(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.holds(p, time.Second, []string{"192.0.2.11"})
+		if e := h.last(EventOverrideEnded); e.Override != ForceUp || e.Reason != "cleared by operator" {
+			t.Fatalf("after clearing: got %v, want force-up cleared by operator", e)
+		}
 
 		if err := h.m.SetOverride(www, "192.0.2.99", ForceDown, 0); err == nil {
 			t.Fatal("override of an unknown endpoint: got nil error")
@@ -582,8 +585,8 @@ func TestRunWaitsForWriteInFlight(t *testing.T) {
 		if got, _ := held(p, "www", "A"); !equal(got, primary) {
 			t.Fatalf("after Run returned: got %v, want the write in flight finished (%v)", got, primary)
 		}
-		if err := m.Run(t.Context()); err != ErrRunning {
-			t.Fatalf("second Run: got %v, want ErrRunning", err)
+		if err := m.Run(t.Context()); err != ErrStarted {
+			t.Fatalf("second Run: got %v, want ErrStarted", err)
 		}
 		// synctest.Test fails if any goroutine Run started is still alive.
 	})
@@ -736,8 +739,8 @@ func TestCarryOver(t *testing.T) {
 		if n := p.Calls(memory.MethodSetRecords); n != 0 {
 			t.Fatalf("got %d writes after carrying over, want 0", n)
 		}
-		if err := m.CarryOver(old, func(RecordID) bool { return true }); err != ErrRunning {
-			t.Fatalf("CarryOver while running: got %v, want ErrRunning", err)
+		if err := m.CarryOver(old, func(RecordID) bool { return true }); err != ErrStarted {
+			t.Fatalf("CarryOver while running: got %v, want ErrStarted", err)
 		}
 		cancel()
 		<-done
