@@ -80,7 +80,7 @@ func decide(p Policy, eps []candidate, prev decision, now time.Time, manual bool
 	// Which tier is active.
 	active := -1
 	switch {
-	case prev.hasTier && eligible(prev.tier):
+	case prev.hasTier && slices.Contains(tiers, prev.tier) && eligible(prev.tier):
 		active = slices.Index(tiers, prev.tier)
 		if best < active {
 			since := next.eligibleSince[tiers[best]]

@@ -109,3 +109,16 @@ func TestDecideMinHealthy(t *testing.T) {
 		t.Fatalf("no tier with 2 healthy: got %+v, want the one healthy endpoint", d)
 	}
 }
+
+// A decision carried over (CarryOver) from a configuration whose active
+// tier no longer exists fails over to a tier that does, instead of taking
+// the record for all down.
+func TestDecideActiveTierNoLongerConfigured(t *testing.T) {
+	p := Policy{}.withDefaults()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	prev := decision{decided: true, values: []string{"198.51.100.7"}, ttl: p.TTL, hasTier: true, tier: 5}
+	got, _ := decide(p, cands(HealthDown, HealthDown, HealthUp), prev, t0, false)
+	if got.allDown || !got.hasTier || got.tier != 1 || !equal(got.values, backup) {
+		t.Fatalf("got %+v, want priority 1 published: %v", got, backup)
+	}
+}

@@ -746,3 +746,45 @@ func TestCarryOver(t *testing.T) {
 		<-done
 	})
 }
+
+// A record carried over into a configuration that no longer has its
+// active tier moves to a tier that exists once its endpoints are known: it
+// neither counts as all down nor keeps publishing a removed endpoint.
+func TestCarryOverWithoutTheActiveTier(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb := newSwitchboard()
+		p := memZone(t)
+		old, err := New(oneZone(p, wwwRecord(sb, basePol)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		old.jitter = func(time.Duration) time.Duration { return 0 }
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- old.Run(ctx) }()
+		sb.set("192.0.2.10", true)
+		sb.set("192.0.2.11", true)
+		(&harness{t: t}).holds(p, time.Minute, backup)
+		cancel()
+		<-done
+
+		rec := wwwRecord(sb, basePol)
+		rec.Endpoints[2] = Endpoint{Value: "192.0.2.30", Priority: 2} // priority 1 is gone
+		m, err := New(oneZone(p, rec))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.CarryOver(old, func(RecordID) bool { return true }); err != nil {
+			t.Fatal(err)
+		}
+		h := &harness{t: t, m: m}
+		m.cfg.OnEvent = func(e Event) { h.mu.Lock(); h.events = append(h.events, e); h.mu.Unlock() }
+		ctx, cancel = context.WithCancel(t.Context())
+		go func() { done <- m.Run(ctx) }()
+		defer func() { cancel(); <-done }()
+		h.holds(p, time.Minute, []string{"192.0.2.30"})
+		if n := len(h.of(EventAllDown)); n != 0 {
+			t.Fatalf("got %d all-down events, want 0: priority 2 is healthy", n)
+		}
+	})
+}
