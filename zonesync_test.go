@@ -17,11 +17,13 @@ func TestProviderCallFailedNamesTheOperation(t *testing.T) {
 		name   string
 		method memory.Method
 		policy Policy
+		down   []string // endpoints taken down after the first write
 		want   Operation
 	}{
-		{"read at start-up", memory.MethodGetRecords, basePol, OpGet},
-		{"write of a failover", memory.MethodSetRecords, basePol, OpSet},
-		{"delete when all are down", memory.MethodDeleteRecords, Policy{Interval: basePol.Interval, Timeout: basePol.Timeout, AllDown: PublishNothing}, OpDelete},
+		{"read at start-up", memory.MethodGetRecords, basePol, nil, OpGet},
+		{"write of a failover", memory.MethodSetRecords, basePol, []string{"192.0.2.10", "192.0.2.11"}, OpSet},
+		{"delete when all are down", memory.MethodDeleteRecords, Policy{Interval: basePol.Interval, Timeout: basePol.Timeout, AllDown: PublishNothing},
+			[]string{"192.0.2.10", "192.0.2.11", "192.0.2.20"}, OpDelete},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -33,7 +35,7 @@ func TestProviderCallFailedNamesTheOperation(t *testing.T) {
 				h.settled()
 				if tc.method != memory.MethodGetRecords {
 					p.FailNext(tc.method, 1, errProvider)
-					for _, v := range []string{"192.0.2.10", "192.0.2.11", "192.0.2.20"} {
+					for _, v := range tc.down {
 						sb.set(v, true)
 					}
 				}
