@@ -225,8 +225,9 @@ func (m *Manager) observe(res checkResult, sched *schedule, dirty map[*recordRun
 	}
 }
 
-// decideRecord makes a new decision for r at now and publishes it to the
-// zone's desired state; it reports whether the desired state changed.
+// decideRecord ends r's overrides that expired by now, makes a new
+// decision for r and publishes it to the zone's desired state; it reports
+// whether the desired state changed.
 func (m *Manager) decideRecord(r *recordRun, now time.Time, sched *schedule) bool {
 	var events []Event
 	id := r.spec.id
