@@ -698,6 +698,27 @@ func TestRecordsShareChecks(t *testing.T) {
 	}
 }
 
+// failedOver runs a Manager for cfg (holding www on p, checked by sb)
+// until the primary tier is down and p holds the backup, and returns it
+// stopped.
+func failedOver(t *testing.T, cfg Config, sb *switchboard, p *memory.Provider) *Manager {
+	t.Helper()
+	old, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.jitter = func(time.Duration) time.Duration { return 0 }
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- old.Run(ctx) }()
+	sb.set("192.0.2.10", true)
+	sb.set("192.0.2.11", true)
+	(&harness{t: t}).holds(p, time.Minute, backup)
+	cancel()
+	<-done
+	return old
+}
+
 // A Manager that carries over from a stopped one knows its endpoints at
 // once: no unknown phase, no write, and the failback delay keeps running.
 func TestCarryOver(t *testing.T) {
@@ -705,19 +726,7 @@ func TestCarryOver(t *testing.T) {
 		sb := newSwitchboard()
 		p := memZone(t)
 		cfg := oneZone(p, wwwRecord(sb, basePol))
-		old, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		old.jitter = func(time.Duration) time.Duration { return 0 }
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error)
-		go func() { done <- old.Run(ctx) }()
-		sb.set("192.0.2.10", true)
-		sb.set("192.0.2.11", true)
-		(&harness{t: t}).holds(p, time.Minute, backup)
-		cancel()
-		<-done
+		old := failedOver(t, cfg, sb, p)
 		p.ResetCalls()
 
 		m, err := New(cfg)
@@ -731,8 +740,9 @@ func TestCarryOver(t *testing.T) {
 		if !st.Decided || !equal(st.Published, backup) || st.Endpoints[0].Health != HealthDown || st.Endpoints[2].Health != HealthUp {
 			t.Fatalf("before Run: got %+v, want the old Manager's knowledge", st)
 		}
-		ctx, cancel = context.WithCancel(t.Context())
+		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
+		done := make(chan error)
 		go func() { done <- m.Run(ctx) }()
 		time.Sleep(time.Second)
 		synctest.Wait()
@@ -754,19 +764,7 @@ func TestCarryOverWithoutTheActiveTier(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		sb := newSwitchboard()
 		p := memZone(t)
-		old, err := New(oneZone(p, wwwRecord(sb, basePol)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		old.jitter = func(time.Duration) time.Duration { return 0 }
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error)
-		go func() { done <- old.Run(ctx) }()
-		sb.set("192.0.2.10", true)
-		sb.set("192.0.2.11", true)
-		(&harness{t: t}).holds(p, time.Minute, backup)
-		cancel()
-		<-done
+		old := failedOver(t, oneZone(p, wwwRecord(sb, basePol)), sb, p)
 
 		rec := wwwRecord(sb, basePol)
 		rec.Endpoints[2] = Endpoint{Value: "192.0.2.30", Priority: 2} // priority 1 is gone
@@ -779,7 +777,8 @@ func TestCarryOverWithoutTheActiveTier(t *testing.T) {
 		}
 		h := &harness{t: t, m: m}
 		m.cfg.OnEvent = func(e Event) { h.mu.Lock(); h.events = append(h.events, e); h.mu.Unlock() }
-		ctx, cancel = context.WithCancel(t.Context())
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
 		go func() { done <- m.Run(ctx) }()
 		defer func() { cancel(); <-done }()
 		h.holds(p, time.Minute, []string{"192.0.2.30"})
