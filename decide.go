@@ -90,7 +90,7 @@ type tier struct {
 // tiersOf counts the endpoints of each priority, most preferred (lowest)
 // first.
 func tiersOf(eps []candidate) []tier {
-	var tiers []tier
+	tiers := make([]tier, 0, len(eps))
 	for _, c := range eps {
 		i := slices.IndexFunc(tiers, func(t tier) bool { return t.priority == c.priority })
 		if i < 0 {
