@@ -121,13 +121,13 @@ func (o Operation) MarshalText() ([]byte, error) { return []byte(o.String()), ni
 //	record-decided        Record, Values, Previous, TTL, Reason
 //	all-down              Record, Values, TTL, Reason
 //	record-written        Record, Provider, Values, Previous, TTL, CallDuration
-//	provider-call-failed  Provider, Operation, Failures, Err (Record is zero: the call is for the whole zone)
+//	provider-call-failed  Provider, Operation, Failures, Err (no Record: a call is for a zone)
 //	drift-repaired        Record, Provider, Values, Previous, TTL
 //	override-set          Record, Endpoint, Override, OverrideUntil, Reason
 //	override-ended        Record, Endpoint, Override, OverrideUntil, Reason
 //	propagated            Record, Nameserver, Values, Elapsed
 //	propagation-slow      Record, Nameserver, Values, Previous, Elapsed, Err
-//	                      (or Record, Values, Err when the zone's servers could not be found)
+//	                      (Record, Values, Err when no server of the zone was found)
 //	suspected             Record, Endpoint, Err
 //	suspicion-ended       Record, Endpoint, Health, Reason, Elapsed, Err
 type Event struct {
