@@ -13,10 +13,10 @@ import (
 func (m *Manager) adopt(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, z := range m.zones {
-		for _, w := range z.writers {
+		for _, w := range z.syncs {
 			wg.Go(func() {
 				if err := w.read(ctx); err != nil {
-					w.report("read", err)
+					w.failed(OpGet, err)
 				}
 			})
 		}
@@ -27,11 +27,11 @@ func (m *Manager) adopt(ctx context.Context) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, z := range m.zones {
-		i := slices.IndexFunc(z.writers, func(w *writer) bool { return !w.stale })
+		i := slices.IndexFunc(z.syncs, func(w *zoneSync) bool { return !w.stale })
 		if i < 0 {
 			continue // no provider could be read: records start from nothing
 		}
-		held := z.writers[i].known
+		held := z.syncs[i].known
 		for _, r := range z.records {
 			if s, ok := held[r.spec.key]; ok && len(s.values) > 0 && !r.carried {
 				r.dec = adopted(r.spec, s, now)

@@ -8,11 +8,11 @@ import "maps"
 // scratch and adopting what DNS holds. Records are matched by RecordID,
 // endpoints by value; an endpoint new to a kept record starts unknown.
 // Call it after old's Run has returned and before m's Run; it returns
-// ErrRunning if m has started. failoverd uses it to keep health state
-// across a configuration reload for the records that did not change.
+// ErrStarted if m's Run has been called. failoverd uses it to keep health
+// state across a configuration reload for the records that did not change.
 func (m *Manager) CarryOver(old *Manager, keep func(RecordID) bool) error {
 	if m.started.Load() {
-		return ErrRunning
+		return ErrStarted
 	}
 	old.mu.Lock()
 	defer old.mu.Unlock()

@@ -13,7 +13,7 @@ const (
 	DefaultReconcileInterval = time.Minute
 	DefaultRetryBackoff      = time.Second
 	DefaultMaxRetryBackoff   = time.Minute
-	DefaultWriteTimeout      = 30 * time.Second
+	DefaultProviderTimeout   = 30 * time.Second
 	DefaultMaxChecks         = 1024
 
 	DefaultPropagationTimeout  = 5 * time.Minute
@@ -46,9 +46,11 @@ type Config struct {
 	// MaxRetryBackoff caps the wait between retries. Zero means
 	// DefaultMaxRetryBackoff.
 	MaxRetryBackoff time.Duration
-	// WriteTimeout bounds one call to a provider. Zero means
-	// DefaultWriteTimeout.
-	WriteTimeout time.Duration
+	// ProviderTimeout bounds one call to a provider: a read (GetRecords)
+	// or a write (SetRecords, DeleteRecords). A write is bounded by it
+	// alone, not cancelled when Run's context ends. Zero means
+	// DefaultProviderTimeout.
+	ProviderTimeout time.Duration
 	// MaxChecks bounds how many checks run at once across all records.
 	// Zero means DefaultMaxChecks.
 	MaxChecks int
@@ -158,8 +160,8 @@ func (c Config) withDefaults() Config {
 	if c.MaxRetryBackoff == 0 {
 		c.MaxRetryBackoff = DefaultMaxRetryBackoff
 	}
-	if c.WriteTimeout == 0 {
-		c.WriteTimeout = DefaultWriteTimeout
+	if c.ProviderTimeout == 0 {
+		c.ProviderTimeout = DefaultProviderTimeout
 	}
 	if c.MaxChecks == 0 {
 		c.MaxChecks = DefaultMaxChecks

@@ -132,7 +132,7 @@ func fastConfig(b *backends, providers ...failover.Provider) failover.Config {
 		ReconcileInterval: 500 * time.Millisecond,
 		RetryBackoff:      100 * time.Millisecond,
 		MaxRetryBackoff:   500 * time.Millisecond,
-		WriteTimeout:      5 * time.Second,
+		ProviderTimeout:   5 * time.Second,
 	}
 }
 
@@ -260,9 +260,9 @@ func TestEndToEndPropagation(t *testing.T) {
 				continue // the first decision's checks
 			}
 			switch {
-			case e.Kind == failover.EventPropagated && e.Endpoint == bind.Addr:
-				propagated = e.Duration > 0
-			case e.Kind == failover.EventPropagationSlow && e.Endpoint == secondary.Addr():
+			case e.Kind == failover.EventPropagated && e.Nameserver == bind.Addr:
+				propagated = e.Elapsed > 0
+			case e.Kind == failover.EventPropagationSlow && e.Nameserver == secondary.Addr():
 				slow = slices.Equal(e.Previous, []string{"127.0.0.2"})
 			default:
 				t.Fatalf("unexpected %v", e)

@@ -3,69 +3,73 @@ package failover
 import (
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
 )
 
-// EventKind says what an [Event] reports.
+// EventKind says what an [Event] reports. The table in Event's doc says
+// which fields each kind sets.
 type EventKind int
 
 const (
-	// EventEndpointUp: an endpoint became healthy (Endpoint, Health).
+	// EventEndpointUp: an endpoint became healthy.
 	EventEndpointUp EventKind = iota + 1
 	// EventEndpointDown: an endpoint became unhealthy; Err is the last
 	// check's error.
 	EventEndpointDown
-	// EventRecordDecided: what a record publishes changed (Values, TTL,
-	// Previous, Reason). Every provider is then written.
+	// EventRecordDecided: what a record publishes, or its TTL, changed.
+	// Every provider of the zone is then written.
 	EventRecordDecided
 	// EventAllDown: no endpoint of a record is healthy; Reason says what
 	// the record publishes meanwhile.
 	EventAllDown
-	// EventRecordWritten: a provider now holds the record's decided values
-	// (Provider, Values, TTL, Duration of the call).
+	// EventRecordWritten: a provider now holds the record's decided
+	// values.
 	EventRecordWritten
-	// EventWriteFailed: reading or writing a provider failed (Provider,
-	// Err, Attempt); it is retried after a backoff.
-	EventWriteFailed
+	// EventProviderCallFailed: a call to a provider for a zone failed:
+	// reading the zone (OpGet) or writing it (OpSet, OpDelete). The zone
+	// is read back and the call retried after a backoff.
+	EventProviderCallFailed
 	// EventDriftRepaired: a provider held something else than the decided
-	// values (Previous: what it held), and the Manager wrote them back.
+	// values (Previous), and the Manager wrote them back.
 	EventDriftRepaired
-	// EventOverrideSet: an operator forced an endpoint up or down
-	// (Override, Until).
+	// EventOverrideSet: an operator forced an endpoint up or down.
 	EventOverrideSet
-	// EventOverrideExpired: an override reached its expiry, or was cleared.
-	EventOverrideExpired
-	// EventPropagated: an authoritative server of the zone (Endpoint)
-	// answers the record's decided Values; Duration is the time since the
-	// decision.
+	// EventOverrideEnded: an override reached its expiry, or an operator
+	// cleared it (Reason says which); the checks decide again.
+	EventOverrideEnded
+	// EventPropagated: an authoritative server of the zone answers the
+	// record's decided values.
 	EventPropagated
-	// EventPropagationSlow: an authoritative server (Endpoint) still did not
-	// answer the decided Values after PropagationTimeout; Previous is what
-	// it answered last, Err why it could not be asked, if it could not.
+	// EventPropagationSlow: an authoritative server still did not answer
+	// the decided values after PropagationTimeout, or the zone's servers
+	// could not be found.
 	EventPropagationSlow
-	// EventSuspected: a Watcher noticed trouble with an endpoint (Err); it
-	// is being checked at once to confirm or lift the suspicion.
+	// EventSuspected: a Watcher noticed trouble with an endpoint; it is
+	// being checked at once to confirm or lift the suspicion.
 	EventSuspected
-	// EventSuspicionEnded: the checks after a suspicion decided it (Reason:
-	// confirmed or lifted); Duration is the time from the notice.
+	// EventSuspicionEnded: the checks after a suspicion decided it:
+	// confirmed (Health is HealthDown) or lifted (a check passed).
 	EventSuspicionEnded
 )
 
 var eventKindNames = map[EventKind]string{
-	EventEndpointUp:      "endpoint-up",
-	EventEndpointDown:    "endpoint-down",
-	EventRecordDecided:   "record-decided",
-	EventAllDown:         "all-down",
-	EventRecordWritten:   "record-written",
-	EventWriteFailed:     "write-failed",
-	EventDriftRepaired:   "drift-repaired",
-	EventOverrideSet:     "override-set",
-	EventOverrideExpired: "override-expired",
-	EventPropagated:      "propagated",
-	EventPropagationSlow: "propagation-slow",
-	EventSuspected:       "suspected",
-	EventSuspicionEnded:  "suspicion-ended",
+	EventEndpointUp:         "endpoint-up",
+	EventEndpointDown:       "endpoint-down",
+	EventRecordDecided:      "record-decided",
+	EventAllDown:            "all-down",
+	EventRecordWritten:      "record-written",
+	EventProviderCallFailed: "provider-call-failed",
+	EventDriftRepaired:      "drift-repaired",
+	EventOverrideSet:        "override-set",
+	EventOverrideEnded:      "override-ended",
+	EventPropagated:         "propagated",
+	EventPropagationSlow:    "propagation-slow",
+	EventSuspected:          "suspected",
+	EventSuspicionEnded:     "suspicion-ended",
 }
 
 // String returns the kind in kebab case, such as "endpoint-down".
@@ -79,72 +83,188 @@ func (k EventKind) String() string {
 // MarshalText encodes k as its String form.
 func (k EventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
-// Event reports one thing the Manager saw or did. Fields that do not apply
-// to a Kind are zero.
+// Operation is a call the Manager makes to a provider, as reported by
+// [EventProviderCallFailed].
+type Operation int
+
+const (
+	// OpNone: the event is not about a provider call.
+	OpNone Operation = iota
+	// OpGet reads the zone (libdns GetRecords).
+	OpGet
+	// OpSet writes RRsets (libdns SetRecords).
+	OpSet
+	// OpDelete deletes RRsets decided empty (libdns DeleteRecords).
+	OpDelete
+)
+
+var operationNames = [...]string{"none", "get", "set", "delete"}
+
+// String returns "none", "get", "set" or "delete".
+func (o Operation) String() string {
+	if o < 0 || int(o) >= len(operationNames) {
+		return fmt.Sprintf("Operation(%d)", int(o))
+	}
+	return operationNames[o]
+}
+
+// MarshalText encodes o as its String form.
+func (o Operation) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// Event reports one thing the Manager saw or did. Every event sets Kind,
+// Time, Zone and DryRun; the other fields are set by these kinds only, and
+// are zero otherwise:
+//
+//	Kind                  also sets
+//	endpoint-up           Record, Endpoint, Health, CheckDuration
+//	endpoint-down         Record, Endpoint, Health, CheckDuration, Err
+//	record-decided        Record, Values, Previous, TTL, Reason
+//	all-down              Record, Values, TTL, Reason
+//	record-written        Record, Provider, Values, Previous, TTL, CallDuration
+//	provider-call-failed  Provider, Operation, Failures, Err (no Record: a call is for a zone)
+//	drift-repaired        Record, Provider, Values, Previous, TTL
+//	override-set          Record, Endpoint, Override, OverrideUntil, Reason
+//	override-ended        Record, Endpoint, Override, OverrideUntil, Reason
+//	propagated            Record, Nameserver, Values, Elapsed
+//	propagation-slow      Record, Nameserver, Values, Previous, Elapsed, Err
+//	                      (Record, Values, Err when no server of the zone was found)
+//	suspected             Record, Endpoint, Err
+//	suspicion-ended       Record, Endpoint, Health, Reason, Elapsed, Err
 type Event struct {
-	Kind     EventKind
-	Time     time.Time
-	Record   RecordID
-	Endpoint string        // endpoint value
-	Provider string        // provider name
-	Health   Health        // endpoint events
-	Values   []string      // what the record publishes now
-	Previous []string      // what it published before
-	TTL      time.Duration // TTL of Values
-	Reason   string        // why a decision was made
-	Override Override      // override events
-	Until    time.Time     // override expiry; zero means none
-	Duration time.Duration // check latency or write duration
-	Attempt  int           // failed attempts in a row, for EventWriteFailed
-	Err      error
+	Kind EventKind
+	// Time is when the Manager saw or did it.
+	Time time.Time
+	// Zone is the zone's name, with its trailing dot.
+	Zone string
+	// Record is the record the event is about.
+	Record RecordID
+	// Endpoint is the endpoint's value, such as "192.0.2.10".
+	Endpoint string
+	// Health is the endpoint's health after the event.
+	Health Health
+	// CheckDuration is how long the check that changed the endpoint's
+	// health took.
+	CheckDuration time.Duration
+	// Provider names the provider called, as in ProviderStatus.Name.
+	Provider string
+	// Operation is the provider call that failed.
+	Operation Operation
+	// Failures counts the failed calls in a row to the provider for the
+	// zone, this one included (as ProviderStatus.Failures).
+	Failures int
+	// Nameserver is the authoritative server asked, as "host:port".
+	Nameserver string
+	// Values is what the record publishes: as decided (record-decided,
+	// all-down), as written (record-written, drift-repaired), as expected
+	// from the server (propagated, propagation-slow).
+	Values []string
+	// Previous is what was there before: the record's previous decision
+	// (record-decided), what the provider held (record-written,
+	// drift-repaired), what the server last answered (propagation-slow).
+	Previous []string
+	// TTL is the TTL of Values: as decided, or as written (raised to the
+	// provider's floor).
+	TTL time.Duration
+	// Reason says why, for people: why a record publishes Values, why an
+	// override ended ("expired", "cleared by operator"), how a suspicion
+	// ended. Its wording is not a contract.
+	Reason string
+	// Override is the override set, or the one that ended.
+	Override Override
+	// OverrideUntil is that override's expiry; zero means none.
+	OverrideUntil time.Time
+	// CallDuration is how long the provider took to write.
+	CallDuration time.Duration
+	// Elapsed is how long what the event concludes took: from the decision
+	// to the server's answer (propagated, propagation-slow), from the
+	// watcher's notice to the verdict (suspicion-ended).
+	Elapsed time.Duration
+	// Err is what went wrong: the last check's error (endpoint-down,
+	// suspicion-ended), the provider's (provider-call-failed), what the
+	// watcher saw (suspected), why the server could not be asked
+	// (propagation-slow).
+	Err error
 	// DryRun marks events of a Manager in dry-run mode: nothing was
 	// written.
 	DryRun bool
 }
 
-// String formats e on one line for logs and terminals.
+// String formats e on one line for logs and terminals: its kind, its
+// record (or zone), then every field it sets as key=value.
 func (e Event) String() string {
-	s := fmt.Sprintf("%s %s", e.Kind, e.Record)
-	if e.Endpoint != "" {
-		s += " endpoint=" + e.Endpoint
+	var b strings.Builder
+	b.WriteString(e.Kind.String())
+	for _, a := range e.attrs() {
+		b.WriteByte(' ')
+		if a.Key == "record" {
+			b.WriteString(a.Value.String())
+			continue
+		}
+		v := a.Value.String()
+		if a.Value.Kind() == slog.KindString && needsQuoting(v) {
+			v = strconv.Quote(v)
+		}
+		b.WriteString(a.Key + "=" + v)
 	}
-	if e.Provider != "" {
-		s += " provider=" + e.Provider
-	}
-	if e.Values != nil {
-		s += fmt.Sprintf(" values=%v ttl=%v", e.Values, e.TTL)
-	}
-	if e.Previous != nil {
-		s += fmt.Sprintf(" previous=%v", e.Previous)
-	}
-	if e.Reason != "" {
-		s += fmt.Sprintf(" reason=%q", e.Reason)
-	}
-	if e.Err != nil {
-		s += fmt.Sprintf(" err=%q", e.Err)
-	}
-	if e.DryRun {
-		s += " dry-run"
-	}
-	return s
+	return b.String()
 }
 
-func (e Event) logAttrs() []slog.Attr {
-	attrs := []slog.Attr{slog.String("record", e.Record.String())}
+// needsQuoting reports whether s must be quoted to read as one value.
+func needsQuoting(s string) bool {
+	return s == "" || strings.ContainsFunc(s, func(r rune) bool {
+		return r == ' ' || r == '"' || r == '=' || !unicode.IsPrint(r)
+	})
+}
+
+// attrs returns the fields e sets, in a fixed order, for String and the
+// log.
+func (e Event) attrs() []slog.Attr {
+	var attrs []slog.Attr
 	add := func(a slog.Attr) { attrs = append(attrs, a) }
-	if e.Endpoint != "" {
-		add(slog.String("endpoint", e.Endpoint))
+	str := func(key, v string) {
+		if v != "" {
+			add(slog.String(key, v))
+		}
 	}
-	if e.Provider != "" {
-		add(slog.String("provider", e.Provider))
+	dur := func(key string, d time.Duration) {
+		if d != 0 {
+			add(slog.Duration(key, d))
+		}
+	}
+	if e.Record != (RecordID{}) {
+		add(slog.String("record", e.Record.String()))
+	} else {
+		str("zone", e.Zone)
+	}
+	str("endpoint", e.Endpoint)
+	if e.Health != HealthUnknown {
+		add(slog.String("health", e.Health.String()))
+	}
+	str("nameserver", e.Nameserver)
+	str("provider", e.Provider)
+	if e.Operation != OpNone {
+		add(slog.String("op", e.Operation.String()))
+	}
+	if e.Failures != 0 {
+		add(slog.Int("failures", e.Failures))
 	}
 	if e.Values != nil {
 		add(slog.Any("values", e.Values))
-		add(slog.Duration("ttl", e.TTL))
 	}
-	if e.Reason != "" {
-		add(slog.String("reason", e.Reason))
+	dur("ttl", e.TTL)
+	if e.Previous != nil {
+		add(slog.Any("previous", e.Previous))
 	}
+	if e.Override != NoOverride {
+		add(slog.String("override", e.Override.String()))
+	}
+	if !e.OverrideUntil.IsZero() {
+		add(slog.String("until", e.OverrideUntil.Format(time.RFC3339)))
+	}
+	dur("check_duration", e.CheckDuration)
+	dur("call_duration", e.CallDuration)
+	dur("elapsed", e.Elapsed)
+	str("reason", e.Reason)
 	if e.Err != nil {
 		add(slog.String("err", e.Err.Error()))
 	}
@@ -157,7 +277,7 @@ func (e Event) logAttrs() []slog.Attr {
 // slogLevel is the level events of kind k are logged at.
 func slogLevel(k EventKind) slog.Level {
 	switch k {
-	case EventEndpointDown, EventAllDown, EventWriteFailed, EventDriftRepaired, EventPropagationSlow:
+	case EventEndpointDown, EventAllDown, EventProviderCallFailed, EventDriftRepaired, EventPropagationSlow:
 		return slog.LevelWarn
 	}
 	return slog.LevelInfo

@@ -62,9 +62,10 @@ import (
 	"time"
 )
 
-// ErrRunning is returned by Run when the Manager is already running or has
-// run before.
-var ErrRunning = errors.New("failover: Run called twice")
+// ErrStarted means the Manager has already been started: Run returns it
+// when Run was called before (whether or not that Run has returned), and
+// CarryOver returns it when Run was called before it.
+var ErrStarted = errors.New("failover: the Manager has already been started")
 
 // Manager runs checks, decides what each record publishes and writes it to
 // the providers. Create one with [New]; it is safe for concurrent use.
@@ -86,8 +87,8 @@ type Manager struct {
 	// started after it was due. It is called from many goroutines.
 	onCheckStart func(lag time.Duration)
 
-	// mu guards what Status, the operator methods and the writers share
-	// with the loop: the status fields of records, endpoints and writers,
+	// mu guards what Status, the operator methods and the zone syncs share
+	// with the loop: the status fields of records, endpoints and zone syncs,
 	// overrides, failback requests, poked and each zone's desired RRsets.
 	// The loop is the only goroutine that changes record and endpoint
 	// state, and does so under mu.
@@ -99,7 +100,7 @@ type Manager struct {
 type zoneRun struct {
 	spec    *zoneSpec
 	records []*recordRun
-	writers []*writer
+	syncs   []*zoneSync
 	desired map[rrKey]rrset // guarded by Manager.mu
 }
 
@@ -174,7 +175,7 @@ func New(cfg Config) (*Manager, error) {
 			m.byID[rs.id] = r
 		}
 		for _, p := range zs.providers {
-			z.writers = append(z.writers, newWriter(m, z, p))
+			z.syncs = append(z.syncs, newZoneSync(m, z, p))
 		}
 		m.zones = append(m.zones, z)
 	}
@@ -184,11 +185,11 @@ func New(cfg Config) (*Manager, error) {
 // Run reads every zone, adopts what it holds, then checks endpoints and
 // writes decisions until ctx is done. It returns nil after everything it
 // started has stopped: checks are cancelled, a write in flight is allowed
-// to finish (bounded by WriteTimeout), and every queued event has been
-// delivered. Run may be called once; a second call returns ErrRunning.
+// to finish (bounded by ProviderTimeout), and every queued event has been
+// delivered. Run may be called once; a second call returns ErrStarted.
 func (m *Manager) Run(ctx context.Context) error {
 	if !m.started.CompareAndSwap(false, true) {
-		return ErrRunning
+		return ErrStarted
 	}
 	delivered := make(chan struct{})
 	go func() {
@@ -207,7 +208,7 @@ func (m *Manager) Run(ctx context.Context) error {
 
 	m.adopt(ctx)
 	for _, z := range m.zones {
-		for _, w := range z.writers {
+		for _, w := range z.syncs {
 			wg.Go(func() { w.run(ctx) })
 		}
 	}
@@ -215,10 +216,14 @@ func (m *Manager) Run(ctx context.Context) error {
 	return nil
 }
 
-// emit queues events for delivery, stamping the dry-run mark.
+// emit queues events for delivery, stamping the dry-run mark and, on
+// events about a record, its zone.
 func (m *Manager) emit(events ...Event) {
 	for i := range events {
 		events[i].DryRun = m.cfg.DryRun
+		if events[i].Zone == "" {
+			events[i].Zone = events[i].Record.Zone
+		}
 	}
 	m.events.push(events...)
 }
@@ -226,7 +231,7 @@ func (m *Manager) emit(events ...Event) {
 // deliver logs e and hands it to OnEvent.
 func (m *Manager) deliver(e Event) {
 	level := slogLevel(e.Kind)
-	m.cfg.Logger.LogAttrs(context.Background(), level, e.Kind.String(), e.logAttrs()...)
+	m.cfg.Logger.LogAttrs(context.Background(), level, e.Kind.String(), e.attrs()...)
 	if m.cfg.OnEvent != nil {
 		m.cfg.OnEvent(e)
 	}

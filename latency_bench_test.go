@@ -131,7 +131,7 @@ func measureFailover(b *testing.B, watching bool) {
 			toDecision = append(toDecision, decided.Time.Sub(killed))
 			toAck = append(toAck, written.Time.Sub(decided.Time))
 			toAnswer = append(toAnswer, answered.Sub(killed))
-			engine = append(engine, written.Time.Add(-written.Duration).Sub(down.Time))
+			engine = append(engine, written.Time.Add(-written.CallDuration).Sub(down.Time))
 			if watching {
 				proc = backendProcess(b, primary)
 			} else if err := back.start("127.0.0.2"); err != nil {

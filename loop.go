@@ -134,7 +134,7 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 			}
 		}
 		for z := range zones {
-			for _, w := range z.writers {
+			for _, w := range z.syncs {
 				w.notify()
 			}
 		}
@@ -212,7 +212,7 @@ func (m *Manager) observe(res checkResult, sched *schedule, dirty map[*recordRun
 			if state.health == HealthDown {
 				kind = EventEndpointDown
 			}
-			m.emit(Event{Kind: kind, Time: now, Record: ep.rec.spec.id, Endpoint: pr.target, Health: state.health, Duration: res.latency, Err: res.err})
+			m.emit(Event{Kind: kind, Time: now, Record: ep.rec.spec.id, Endpoint: pr.target, Health: state.health, CheckDuration: res.latency, Err: res.err})
 		}
 		if changed || (p.LowerTTLOnFailing && wasFailing != (state.failures > 0)) {
 			dirty[ep.rec] = true
@@ -225,8 +225,9 @@ func (m *Manager) observe(res checkResult, sched *schedule, dirty map[*recordRun
 	}
 }
 
-// decideRecord makes a new decision for r at now and publishes it to the
-// zone's desired state; it reports whether the desired state changed.
+// decideRecord ends r's overrides that expired by now, makes a new
+// decision for r and publishes it to the zone's desired state; it reports
+// whether the desired state changed.
 func (m *Manager) decideRecord(r *recordRun, now time.Time, sched *schedule) bool {
 	var events []Event
 	id := r.spec.id
@@ -238,7 +239,7 @@ func (m *Manager) decideRecord(r *recordRun, now time.Time, sched *schedule) boo
 	r.failbackRequested = false
 	for i, ep := range r.eps {
 		if ep.override != NoOverride && !ep.overrideUntil.IsZero() && !now.Before(ep.overrideUntil) {
-			events = append(events, Event{Kind: EventOverrideExpired, Time: now, Record: id, Endpoint: ep.ep.Value, Override: ep.override, Until: ep.overrideUntil, Reason: "expired"})
+			events = append(events, Event{Kind: EventOverrideEnded, Time: now, Record: id, Endpoint: ep.ep.Value, Override: ep.override, OverrideUntil: ep.overrideUntil, Reason: "expired"})
 			ep.override, ep.overrideUntil = NoOverride, time.Time{}
 		}
 		st := ep.probe.state

@@ -384,8 +384,8 @@ func TestWriteRetriedUntilItSucceeds(t *testing.T) {
 		if n := p.Calls(memory.MethodGetRecords); n != 2 {
 			t.Fatalf("got %d GetRecords calls, want 2 (a read-back after each failure)", n)
 		}
-		if n := len(h.of(EventWriteFailed)); n != 2 {
-			t.Fatalf("got %d write-failed events, want 2", n)
+		if n := len(h.of(EventProviderCallFailed)); n != 2 {
+			t.Fatalf("got %d provider-call-failed events, want 2", n)
 		}
 		if n := len(h.of(EventRecordWritten)); n != 2 {
 			t.Fatalf("got %d record-written events, want 2 (start-up and failover)", n)
@@ -533,10 +533,10 @@ func TestOverrideBeatsChecksAndExpires(t *testing.T) {
 			t.Fatalf("drain took %v, want at once", took)
 		}
 		h.holds(p, 10*time.Minute, primary)
-		if n := len(h.of(EventOverrideExpired)); n != 1 {
-			t.Fatalf("got %d override-expired events, want 1", n)
+		if ended := h.of(EventOverrideEnded); len(ended) != 1 || ended[0].Override != ForceDown || ended[0].Reason != "expired" {
+			t.Fatalf("got override-ended events %v, want one: force-down expired", ended)
 		}
-		if got := h.last(EventOverrideExpired).Time.Sub(h.last(EventOverrideSet).Time); got != 5*time.Minute {
+		if got := h.last(EventOverrideEnded).Time.Sub(h.last(EventOverrideSet).Time); got != 5*time.Minute {
 			t.Fatalf("drain ended after %v, want 5m", got)
 		}
 
@@ -553,6 +553,9 @@ func TestOverrideBeatsChecksAndExpires(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.holds(p, time.Second, []string{"192.0.2.11"})
+		if e := h.last(EventOverrideEnded); e.Override != ForceUp || e.Reason != "cleared by operator" {
+			t.Fatalf("after clearing: got %v, want force-up cleared by operator", e)
+		}
 
 		if err := h.m.SetOverride(www, "192.0.2.99", ForceDown, 0); err == nil {
 			t.Fatal("override of an unknown endpoint: got nil error")
@@ -582,8 +585,8 @@ func TestRunWaitsForWriteInFlight(t *testing.T) {
 		if got, _ := held(p, "www", "A"); !equal(got, primary) {
 			t.Fatalf("after Run returned: got %v, want the write in flight finished (%v)", got, primary)
 		}
-		if err := m.Run(t.Context()); err != ErrRunning {
-			t.Fatalf("second Run: got %v, want ErrRunning", err)
+		if err := m.Run(t.Context()); err != ErrStarted {
+			t.Fatalf("second Run: got %v, want ErrStarted", err)
 		}
 		// synctest.Test fails if any goroutine Run started is still alive.
 	})
@@ -695,6 +698,27 @@ func TestRecordsShareChecks(t *testing.T) {
 	}
 }
 
+// failedOver runs a Manager for cfg (holding www on p, checked by sb)
+// until the primary tier is down and p holds the backup, and returns it
+// stopped.
+func failedOver(t *testing.T, cfg Config, sb *switchboard, p *memory.Provider) *Manager {
+	t.Helper()
+	old, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.jitter = func(time.Duration) time.Duration { return 0 }
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- old.Run(ctx) }()
+	sb.set("192.0.2.10", true)
+	sb.set("192.0.2.11", true)
+	(&harness{t: t}).holds(p, time.Minute, backup)
+	cancel()
+	<-done
+	return old
+}
+
 // A Manager that carries over from a stopped one knows its endpoints at
 // once: no unknown phase, no write, and the failback delay keeps running.
 func TestCarryOver(t *testing.T) {
@@ -702,19 +726,7 @@ func TestCarryOver(t *testing.T) {
 		sb := newSwitchboard()
 		p := memZone(t)
 		cfg := oneZone(p, wwwRecord(sb, basePol))
-		old, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		old.jitter = func(time.Duration) time.Duration { return 0 }
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error)
-		go func() { done <- old.Run(ctx) }()
-		sb.set("192.0.2.10", true)
-		sb.set("192.0.2.11", true)
-		(&harness{t: t}).holds(p, time.Minute, backup)
-		cancel()
-		<-done
+		old := failedOver(t, cfg, sb, p)
 		p.ResetCalls()
 
 		m, err := New(cfg)
@@ -728,18 +740,50 @@ func TestCarryOver(t *testing.T) {
 		if !st.Decided || !equal(st.Published, backup) || st.Endpoints[0].Health != HealthDown || st.Endpoints[2].Health != HealthUp {
 			t.Fatalf("before Run: got %+v, want the old Manager's knowledge", st)
 		}
-		ctx, cancel = context.WithCancel(t.Context())
+		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
+		done := make(chan error)
 		go func() { done <- m.Run(ctx) }()
 		time.Sleep(time.Second)
 		synctest.Wait()
 		if n := p.Calls(memory.MethodSetRecords); n != 0 {
 			t.Fatalf("got %d writes after carrying over, want 0", n)
 		}
-		if err := m.CarryOver(old, func(RecordID) bool { return true }); err != ErrRunning {
-			t.Fatalf("CarryOver while running: got %v, want ErrRunning", err)
+		if err := m.CarryOver(old, func(RecordID) bool { return true }); err != ErrStarted {
+			t.Fatalf("CarryOver while running: got %v, want ErrStarted", err)
 		}
 		cancel()
 		<-done
+	})
+}
+
+// A record carried over into a configuration that no longer has its
+// active tier moves to a tier that exists once its endpoints are known: it
+// neither counts as all down nor keeps publishing a removed endpoint.
+func TestCarryOverWithoutTheActiveTier(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb := newSwitchboard()
+		p := memZone(t)
+		old := failedOver(t, oneZone(p, wwwRecord(sb, basePol)), sb, p)
+
+		rec := wwwRecord(sb, basePol)
+		rec.Endpoints[2] = Endpoint{Value: "192.0.2.30", Priority: 2} // priority 1 is gone
+		m, err := New(oneZone(p, rec))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.CarryOver(old, func(RecordID) bool { return true }); err != nil {
+			t.Fatal(err)
+		}
+		h := &harness{t: t, m: m}
+		m.cfg.OnEvent = func(e Event) { h.mu.Lock(); h.events = append(h.events, e); h.mu.Unlock() }
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- m.Run(ctx) }()
+		defer func() { cancel(); <-done }()
+		h.holds(p, time.Minute, []string{"192.0.2.30"})
+		if n := len(h.of(EventAllDown)); n != 0 {
+			t.Fatalf("got %d all-down events, want 0: priority 2 is healthy", n)
+		}
 	})
 }

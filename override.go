@@ -79,18 +79,18 @@ func (m *Manager) SetOverride(rec RecordID, value string, o Override, d time.Dur
 		until = now.Add(d)
 	}
 	m.mu.Lock()
-	prev := ep.override
+	prev, prevUntil := ep.override, ep.overrideUntil
 	ep.override, ep.overrideUntil = o, until
 	m.mu.Unlock()
 
-	kind := EventOverrideSet
+	e := Event{Kind: EventOverrideSet, Time: now, Record: r.spec.id, Endpoint: norm, Override: o, OverrideUntil: until, Reason: "set by operator"}
 	if o == NoOverride {
 		if prev == NoOverride {
 			return nil
 		}
-		kind = EventOverrideExpired
+		e.Kind, e.Override, e.OverrideUntil, e.Reason = EventOverrideEnded, prev, prevUntil, "cleared by operator"
 	}
-	m.emit(Event{Kind: kind, Time: now, Record: r.spec.id, Endpoint: norm, Override: o, Until: until, Reason: "set by operator"})
+	m.emit(e)
 	m.poke(r)
 	return nil
 }

@@ -41,14 +41,14 @@ func (m *Manager) askUntilPropagated(ctx context.Context, r *recordRun, server s
 	for {
 		got, err := askServer(ctx, server, r.spec.id)
 		if err == nil && sameValues(got, values) {
-			m.emit(Event{Kind: EventPropagated, Time: time.Now(), Record: r.spec.id, Endpoint: server, Values: values, Duration: time.Since(decidedAt)})
+			m.emit(Event{Kind: EventPropagated, Time: time.Now(), Record: r.spec.id, Nameserver: server, Values: values, Elapsed: time.Since(decidedAt)})
 			return
 		}
 		if ctx.Err() != nil {
 			return
 		}
 		if !time.Now().Before(deadline) {
-			m.emit(Event{Kind: EventPropagationSlow, Time: time.Now(), Record: r.spec.id, Endpoint: server, Values: values, Previous: got, Err: err, Duration: time.Since(decidedAt)})
+			m.emit(Event{Kind: EventPropagationSlow, Time: time.Now(), Record: r.spec.id, Nameserver: server, Values: values, Previous: got, Err: err, Elapsed: time.Since(decidedAt)})
 			return
 		}
 		t := time.NewTimer(m.cfg.PropagationInterval)

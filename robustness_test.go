@@ -147,7 +147,7 @@ func TestCheckerPanicCrashesWithItsStack(t *testing.T) {
 }
 
 // After Run returns, nothing it started is left: checks, watchers and
-// their connections, writers, event delivery, propagation checks. (The synctest tests check this too: a
+// their connections, zone syncs, event delivery, propagation checks. (The synctest tests check this too: a
 // bubble fails if a goroutine outlives it.)
 func TestRunLeavesNoGoroutine(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))

@@ -90,7 +90,7 @@ func (m *Manager) Status() Status {
 	st := Status{DryRun: m.cfg.DryRun}
 	for _, z := range m.zones {
 		zs := ZoneStatus{Name: z.spec.name}
-		for _, w := range z.writers {
+		for _, w := range z.syncs {
 			ps := w.status
 			ps.Pending = slices.Clone(ps.Pending)
 			zs.Providers = append(zs.Providers, ps)

@@ -87,7 +87,7 @@ func validate(cfg Config) ([]*zoneSpec, error) {
 		v    time.Duration
 	}{
 		{"ReconcileInterval", cfg.ReconcileInterval}, {"RetryBackoff", cfg.RetryBackoff},
-		{"MaxRetryBackoff", cfg.MaxRetryBackoff}, {"WriteTimeout", cfg.WriteTimeout},
+		{"MaxRetryBackoff", cfg.MaxRetryBackoff}, {"ProviderTimeout", cfg.ProviderTimeout},
 		{"PropagationTimeout", cfg.PropagationTimeout}, {"PropagationInterval", cfg.PropagationInterval},
 	} {
 		if d.v < 0 {

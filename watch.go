@@ -87,7 +87,7 @@ func (m *Manager) settleSuspicion(pr *probeRun, res checkResult, now time.Time) 
 		reason = "confirmed: down"
 	}
 	for _, ep := range pr.eps {
-		m.emit(Event{Kind: EventSuspicionEnded, Time: now, Record: ep.rec.spec.id, Endpoint: pr.target, Reason: reason, Duration: now.Sub(pr.suspectedAt), Err: res.err})
+		m.emit(Event{Kind: EventSuspicionEnded, Time: now, Record: ep.rec.spec.id, Endpoint: pr.target, Health: pr.state.health, Reason: reason, Elapsed: now.Sub(pr.suspectedAt), Err: res.err})
 	}
 	pr.suspectedAt = time.Time{}
 	m.mu.Lock()

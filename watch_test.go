@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -167,7 +166,7 @@ func TestWatchingToleratesIdleConnectionsClosed(t *testing.T) {
 		rec.mu.Lock()
 		defer rec.mu.Unlock()
 		for _, e := range rec.events {
-			if e.Kind == EventSuspicionEnded && strings.HasPrefix(e.Reason, "lifted") {
+			if e.Kind == EventSuspicionEnded && e.Health != HealthDown {
 				n++
 			}
 		}

@@ -22,13 +22,13 @@ type Collector struct {
 	mu     sync.Mutex
 	source func() failover.Status
 
-	changes     *prometheus.CounterVec
-	writes      *prometheus.CounterVec
-	writeFails  *prometheus.CounterVec
-	drift       *prometheus.CounterVec
-	transitions *prometheus.CounterVec
-	suspicions  *prometheus.CounterVec
-	propagation *prometheus.HistogramVec
+	changes      *prometheus.CounterVec
+	writes       *prometheus.CounterVec
+	callFailures *prometheus.CounterVec
+	drift        *prometheus.CounterVec
+	transitions  *prometheus.CounterVec
+	suspicions   *prometheus.CounterVec
+	propagation  *prometheus.HistogramVec
 
 	endpointUp   *prometheus.Desc
 	checkLatency *prometheus.Desc
@@ -47,12 +47,12 @@ var (
 // New returns a Collector with no Status source yet (see SetSource).
 func New() *Collector {
 	return &Collector{
-		changes:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "failover_record_changes_total", Help: "Decisions that changed what a record publishes."}, recordLabels),
-		writes:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "failover_record_writes_total", Help: "Records written to a provider."}, []string{"zone", "provider"}),
-		writeFails:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "failover_provider_failures_total", Help: "Failed reads or writes of a zone on a provider."}, []string{"zone", "provider", "op"}),
-		drift:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "failover_drift_repaired_total", Help: "Records found changed on a provider and written back."}, []string{"zone", "record", "type", "provider"}),
-		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "failover_endpoint_transitions_total", Help: "Endpoints marked up or down."}, append(endpointLabels, "to")),
-		suspicions:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "failover_endpoint_suspicions_total", Help: "Suspicions raised by watchers."}, endpointLabels),
+		changes:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "failover_record_changes_total", Help: "Decisions that changed what a record publishes."}, recordLabels),
+		writes:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "failover_record_writes_total", Help: "Records written to a provider."}, []string{"zone", "provider"}),
+		callFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "failover_provider_failures_total", Help: "Failed calls to a provider for a zone, by operation: get, set or delete."}, []string{"zone", "provider", "op"}),
+		drift:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "failover_drift_repaired_total", Help: "Records found changed on a provider and written back."}, []string{"zone", "record", "type", "provider"}),
+		transitions:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "failover_endpoint_transitions_total", Help: "Endpoints marked up or down."}, append(endpointLabels, "to")),
+		suspicions:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "failover_endpoint_suspicions_total", Help: "Suspicions raised by watchers."}, endpointLabels),
 		propagation: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "failover_propagation_seconds", Help: "Time from a decision until an authoritative server answers it.",
 			Buckets: []float64{.01, .05, .1, .5, 1, 5, 10, 30, 60, 300}}, []string{"zone", "server"}),
 
@@ -82,8 +82,8 @@ func (c *Collector) Observe(e failover.Event) {
 		if !e.DryRun {
 			c.writes.WithLabelValues(r.Zone, e.Provider).Inc()
 		}
-	case failover.EventWriteFailed:
-		c.writeFails.WithLabelValues(r.Zone, e.Provider, e.Reason).Inc()
+	case failover.EventProviderCallFailed:
+		c.callFailures.WithLabelValues(e.Zone, e.Provider, e.Operation.String()).Inc()
 	case failover.EventDriftRepaired:
 		c.drift.WithLabelValues(r.Zone, r.Name, r.Type, e.Provider).Inc()
 	case failover.EventEndpointUp, failover.EventEndpointDown:
@@ -91,12 +91,12 @@ func (c *Collector) Observe(e failover.Event) {
 	case failover.EventSuspected:
 		c.suspicions.WithLabelValues(r.Zone, r.Name, r.Type, e.Endpoint).Inc()
 	case failover.EventPropagated:
-		c.propagation.WithLabelValues(r.Zone, e.Endpoint).Observe(e.Duration.Seconds())
+		c.propagation.WithLabelValues(r.Zone, e.Nameserver).Observe(e.Elapsed.Seconds())
 	}
 }
 
 func (c *Collector) vecs() []prometheus.Collector {
-	return []prometheus.Collector{c.changes, c.writes, c.writeFails, c.drift, c.transitions, c.suspicions, c.propagation}
+	return []prometheus.Collector{c.changes, c.writes, c.callFailures, c.drift, c.transitions, c.suspicions, c.propagation}
 }
 
 // Describe sends the descriptions of every metric.

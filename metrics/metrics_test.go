@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -79,5 +80,47 @@ failover_provider_in_sync{provider="memory.Provider",zone="example.com."} 1
 	}
 	if n, err := testutil.GatherAndCount(reg); err != nil || n < 10 {
 		t.Fatalf("gathered %d series (%v), want every metric", n, err)
+	}
+}
+
+// Failed provider calls are counted per zone, provider and operation;
+// propagation times per zone and nameserver.
+func TestCollectorCountsEventsByTheirFields(t *testing.T) {
+	c := metrics.New()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c)
+	for _, e := range []failover.Event{
+		{Kind: failover.EventProviderCallFailed, Zone: "example.com.", Provider: "cloudflare", Operation: failover.OpGet, Failures: 1},
+		{Kind: failover.EventProviderCallFailed, Zone: "example.com.", Provider: "cloudflare", Operation: failover.OpGet, Failures: 2},
+		{Kind: failover.EventProviderCallFailed, Zone: "example.com.", Provider: "cloudflare", Operation: failover.OpSet, Failures: 1},
+		{Kind: failover.EventPropagated, Zone: "example.com.", Record: failover.RecordID{Zone: "example.com.", Name: "www", Type: "A"}, Nameserver: "192.0.2.53:53", Elapsed: 2 * time.Second},
+	} {
+		c.Observe(e)
+	}
+	want := `
+# HELP failover_provider_failures_total Failed calls to a provider for a zone, by operation: get, set or delete.
+# TYPE failover_provider_failures_total counter
+failover_provider_failures_total{op="get",provider="cloudflare",zone="example.com."} 2
+failover_provider_failures_total{op="set",provider="cloudflare",zone="example.com."} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "failover_provider_failures_total"); err != nil {
+		t.Fatal(err)
+	}
+	var buckets strings.Builder
+	for _, le := range []string{"0.01", "0.05", "0.1", "0.5", "1", "5", "10", "30", "60", "300", "+Inf"} {
+		n := 1
+		if le == "0.01" || le == "0.05" || le == "0.1" || le == "0.5" || le == "1" {
+			n = 0
+		}
+		fmt.Fprintf(&buckets, "failover_propagation_seconds_bucket{server=\"192.0.2.53:53\",zone=\"example.com.\",le=\"%s\"} %d\n", le, n)
+	}
+	want = `
+# HELP failover_propagation_seconds Time from a decision until an authoritative server answers it.
+# TYPE failover_propagation_seconds histogram
+` + buckets.String() + `failover_propagation_seconds_sum{server="192.0.2.53:53",zone="example.com."} 2
+failover_propagation_seconds_count{server="192.0.2.53:53",zone="example.com."} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "failover_propagation_seconds"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -38,7 +38,7 @@ const (
 
 // DefaultKinds are the events worth waking someone for: a record changed
 // (failover, failback), all endpoints down, a provider failing.
-var DefaultKinds = []failover.EventKind{failover.EventRecordDecided, failover.EventAllDown, failover.EventWriteFailed}
+var DefaultKinds = []failover.EventKind{failover.EventRecordDecided, failover.EventAllDown, failover.EventProviderCallFailed}
 
 // Webhook is one destination.
 type Webhook struct {
@@ -55,18 +55,20 @@ type Webhook struct {
 
 // Payload is the Generic format's body.
 type Payload struct {
-	Kind     string    `json:"kind"`
-	Time     time.Time `json:"time"`
-	Record   string    `json:"record"`
-	Endpoint string    `json:"endpoint,omitempty"`
-	Provider string    `json:"provider,omitempty"`
-	Values   []string  `json:"values,omitempty"`
-	Previous []string  `json:"previous,omitempty"`
-	TTL      float64   `json:"ttl_seconds,omitempty"`
-	Reason   string    `json:"reason,omitempty"`
-	Error    string    `json:"error,omitempty"`
-	DryRun   bool      `json:"dry_run,omitempty"`
-	Text     string    `json:"text"`
+	Kind      string    `json:"kind"`
+	Time      time.Time `json:"time"`
+	Zone      string    `json:"zone"`
+	Record    string    `json:"record,omitempty"` // empty for provider-call-failed, which is about the zone
+	Endpoint  string    `json:"endpoint,omitempty"`
+	Provider  string    `json:"provider,omitempty"`
+	Operation string    `json:"operation,omitempty"` // the provider call that failed: get, set or delete
+	Values    []string  `json:"values,omitempty"`
+	Previous  []string  `json:"previous,omitempty"`
+	TTL       float64   `json:"ttl_seconds,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+	Error     string    `json:"error,omitempty"`
+	DryRun    bool      `json:"dry_run,omitempty"`
+	Text      string    `json:"text"`
 }
 
 // Notifier queues events and delivers them. Create it with New.
@@ -207,8 +209,14 @@ func (h Webhook) body(e failover.Event) ([]byte, error) {
 	case Discord:
 		return json.Marshal(map[string]string{"content": text})
 	}
-	p := Payload{Kind: e.Kind.String(), Time: e.Time, Record: e.Record.String(), Endpoint: e.Endpoint, Provider: e.Provider,
+	p := Payload{Kind: e.Kind.String(), Time: e.Time, Zone: e.Zone, Endpoint: e.Endpoint, Provider: e.Provider,
 		Values: e.Values, Previous: e.Previous, TTL: e.TTL.Seconds(), Reason: e.Reason, DryRun: e.DryRun, Text: text}
+	if e.Record != (failover.RecordID{}) {
+		p.Record = e.Record.String()
+	}
+	if e.Operation != failover.OpNone {
+		p.Operation = e.Operation.String()
+	}
 	if e.Err != nil {
 		p.Error = e.Err.Error()
 	}
@@ -226,8 +234,8 @@ func Text(e failover.Event) string {
 		fmt.Fprintf(&b, "%s now points to %s (was %s): %s", e.Record, strings.Join(e.Values, ", "), strings.Join(e.Previous, ", "), e.Reason)
 	case failover.EventAllDown:
 		fmt.Fprintf(&b, "ALL endpoints of %s are down: %s", e.Record, e.Reason)
-	case failover.EventWriteFailed:
-		fmt.Fprintf(&b, "writing zone %s to %s failed (attempt %d): %v", e.Record.Zone, e.Provider, e.Attempt, e.Err)
+	case failover.EventProviderCallFailed:
+		fmt.Fprintf(&b, "%s call for zone %s on %s failed (%d in a row): %v", e.Operation, e.Zone, e.Provider, e.Failures, e.Err)
 	default:
 		b.WriteString(e.String())
 	}

@@ -16,7 +16,7 @@ import (
 )
 
 var failoverEvent = failover.Event{
-	Kind: failover.EventRecordDecided, Time: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC),
+	Kind: failover.EventRecordDecided, Time: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC), Zone: "example.com.",
 	Record: failover.RecordID{Zone: "example.com.", Name: "www", Type: "A"},
 	Values: []string{"198.51.100.7"}, Previous: []string{"192.0.2.10"}, TTL: 30 * time.Second, Reason: "failover to priority 1",
 }
@@ -76,7 +76,7 @@ func TestFormatsAndRetries(t *testing.T) {
 	waitFor(t, "all three delivered", func() bool { return len(generic.got()) == 1 && len(slack.got()) == 1 && len(discord.got()) == 1 })
 
 	var p Payload
-	if err := json.Unmarshal([]byte(generic.got()[0]), &p); err != nil || p.Kind != "record-decided" || p.Record != "www.example.com. A" || p.Values[0] != "198.51.100.7" || p.TTL != 30 {
+	if err := json.Unmarshal([]byte(generic.got()[0]), &p); err != nil || p.Kind != "record-decided" || p.Zone != "example.com." || p.Record != "www.example.com. A" || p.Values[0] != "198.51.100.7" || p.TTL != 30 {
 		t.Fatalf("generic payload %+v (%v)", p, err)
 	}
 	want := "www.example.com. A now points to 198.51.100.7 (was 192.0.2.10): failover to priority 1"
@@ -114,8 +114,27 @@ func TestSlowWebhookNeverBlocks(t *testing.T) {
 }
 
 func TestText(t *testing.T) {
-	e := failover.Event{Kind: failover.EventWriteFailed, Record: failover.RecordID{Zone: "example.com."}, Provider: "cloudflare", Attempt: 2, Err: errors.New("HTTP 500"), DryRun: true}
-	if got, want := Text(e), "[dry run] writing zone example.com. to cloudflare failed (attempt 2): HTTP 500"; got != want {
+	e := failover.Event{Kind: failover.EventProviderCallFailed, Zone: "example.com.", Provider: "cloudflare", Operation: failover.OpSet, Failures: 2, Err: errors.New("HTTP 500"), DryRun: true}
+	if got, want := Text(e), "[dry run] set call for zone example.com. on cloudflare failed (2 in a row): HTTP 500"; got != want {
 		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+// A provider call failure is about a zone: its payload names the zone and
+// the call, and no record.
+func TestGenericPayloadOfProviderCallFailed(t *testing.T) {
+	e := failover.Event{Kind: failover.EventProviderCallFailed, Zone: "example.com.", Provider: "cloudflare", Operation: failover.OpGet, Failures: 1, Err: errors.New("HTTP 500")}
+	body, err := Webhook{}.body(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]any{"kind": "provider-call-failed", "zone": "example.com.", "provider": "cloudflare", "operation": "get", "error": "HTTP 500", "record": nil} {
+		if got[key] != want {
+			t.Errorf("%s: got %v, want %v", key, got[key], want)
+		}
 	}
 }

@@ -280,7 +280,7 @@ func describe(e failover.Event) string {
 	case failover.EventRecordDecided:
 		return fmt.Sprintf("decided %s -> %s TTL %v (%s)", e.Record, strings.Join(e.Values, ", "), e.TTL, e.Reason)
 	case failover.EventRecordWritten:
-		return fmt.Sprintf("written to %s in %v", e.Provider, e.Duration.Round(time.Microsecond))
+		return fmt.Sprintf("written to %s in %v", e.Provider, e.CallDuration.Round(time.Microsecond))
 	}
 	return e.String()
 }

@@ -10,18 +10,20 @@ import (
 	"github.com/libdns/libdns"
 )
 
-// writer keeps one provider of one zone in line with the zone's desired
-// RRsets. It is the only goroutine that writes to that (zone, provider), so
-// writes to it are serialised; every change waiting when it writes goes into
-// one SetRecords call.
-type writer struct {
+// zoneSync keeps one provider of one zone in line with the zone's desired
+// RRsets: it reads the zone (at start-up, after a failed call and every
+// ReconcileInterval), writes what differs, repairs drift, and backs off
+// after a failed call. It is the only goroutine that writes to that (zone,
+// provider), so writes to it are serialised; every change waiting when it
+// writes goes into one SetRecords call.
+type zoneSync struct {
 	m       *Manager
 	zone    *zoneRun
 	p       providerSpec
 	managed map[rrKey]bool
 	wake    chan struct{} // capacity 1
 
-	// owned by the writer goroutine (and by adopt, before it starts)
+	// owned by the zoneSync goroutine (and by adopt, before it starts)
 	known    map[rrKey]rrset // what the provider holds, as last read or written
 	stale    bool            // known may be wrong: read before writing
 	drift    map[rrKey]rrset // RRsets found changed behind our back, until repaired
@@ -31,8 +33,8 @@ type writer struct {
 	status ProviderStatus
 }
 
-func newWriter(m *Manager, z *zoneRun, p providerSpec) *writer {
-	w := &writer{m: m, zone: z, p: p, managed: map[rrKey]bool{}, wake: make(chan struct{}, 1), stale: true, drift: map[rrKey]rrset{}}
+func newZoneSync(m *Manager, z *zoneRun, p providerSpec) *zoneSync {
+	w := &zoneSync{m: m, zone: z, p: p, managed: map[rrKey]bool{}, wake: make(chan struct{}, 1), stale: true, drift: map[rrKey]rrset{}}
 	for _, r := range z.records {
 		w.managed[r.spec.key] = true
 	}
@@ -40,8 +42,8 @@ func newWriter(m *Manager, z *zoneRun, p providerSpec) *writer {
 	return w
 }
 
-// notify tells the writer that the desired state changed. It never blocks.
-func (w *writer) notify() {
+// notify tells the zoneSync that the desired state changed. It never blocks.
+func (w *zoneSync) notify() {
 	select {
 	case w.wake <- struct{}{}:
 	default:
@@ -55,8 +57,9 @@ type change struct {
 	ttl  time.Duration // TTL to write, raised to the provider's floor
 }
 
-// run writes until ctx is done. A write already started is finished first.
-func (w *writer) run(ctx context.Context) {
+// run reads, writes and reconciles until ctx is done. A write already
+// started is finished first.
+func (w *zoneSync) run(ctx context.Context) {
 	m := w.m
 	var reconcile <-chan time.Time
 	if !m.cfg.DryRun {
@@ -71,7 +74,7 @@ func (w *writer) run(ctx context.Context) {
 		if w.stale {
 			if err := w.read(ctx); err != nil {
 				w.pending() // Status shows what is behind, judged by what was last known
-				w.report("read", err)
+				w.failed(OpGet, err)
 				w.backoff(ctx)
 				continue
 			}
@@ -87,9 +90,9 @@ func (w *writer) run(ctx context.Context) {
 			}
 			continue
 		}
-		if err := w.write(ctx, changes); err != nil {
+		if op, err := w.write(ctx, changes); err != nil {
 			w.stale = true // the zone's state is unknown until read back
-			w.report("write", err)
+			w.failed(op, err)
 			w.backoff(ctx)
 			continue
 		}
@@ -97,10 +100,10 @@ func (w *writer) run(ctx context.Context) {
 	}
 }
 
-// read replaces what the writer knows with what the provider holds, and
+// read replaces what the zoneSync knows with what the provider holds, and
 // notes the managed RRsets that changed behind the Manager's back: those it
 // believed in line with the decision that are no longer.
-func (w *writer) read(ctx context.Context) error {
+func (w *zoneSync) read(ctx context.Context) error {
 	held, err := w.get(ctx)
 	if err != nil {
 		return err
@@ -119,8 +122,8 @@ func (w *writer) read(ctx context.Context) error {
 }
 
 // get reads the managed RRsets of the zone from the provider.
-func (w *writer) get(ctx context.Context) (map[rrKey]rrset, error) {
-	cctx, cancel := context.WithTimeout(ctx, w.m.cfg.WriteTimeout)
+func (w *zoneSync) get(ctx context.Context) (map[rrKey]rrset, error) {
+	cctx, cancel := context.WithTimeout(ctx, w.m.cfg.ProviderTimeout)
 	defer cancel()
 	recs, err := w.p.p.GetRecords(cctx, w.zone.spec.name)
 	if err != nil {
@@ -131,7 +134,7 @@ func (w *writer) get(ctx context.Context) (map[rrKey]rrset, error) {
 
 // pending returns the decided RRsets the provider does not hold yet, and
 // updates the provider's status.
-func (w *writer) pending() []change {
+func (w *zoneSync) pending() []change {
 	m := w.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -152,9 +155,10 @@ func (w *writer) pending() []change {
 
 // write makes the provider hold changes: one SetRecords call for every
 // non-empty RRset and, for RRsets decided empty, one DeleteRecords call.
-// It is not cancelled by ctx once started, only bounded by WriteTimeout, so
-// that stopping the Manager never interrupts a write.
-func (w *writer) write(ctx context.Context, changes []change) error {
+// It is not cancelled by ctx once started, only bounded by
+// ProviderTimeout, so that stopping the Manager never interrupts a write.
+// When a call fails it returns which one.
+func (w *zoneSync) write(ctx context.Context, changes []change) (Operation, error) {
 	m := w.m
 	zone := w.zone.spec.name
 	var set, del []libdns.Record
@@ -167,20 +171,20 @@ func (w *writer) write(ctx context.Context, changes []change) error {
 	}
 	start := time.Now()
 	if !m.cfg.DryRun {
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.WriteTimeout)
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.ProviderTimeout)
 		defer cancel()
 		if len(set) > 0 {
 			if _, err := w.p.p.SetRecords(wctx, zone, set); err != nil {
-				return fmt.Errorf("writing %d records to zone %s on %s: %w", len(set), zone, w.p.name, err)
+				return OpSet, fmt.Errorf("writing %d records to zone %s on %s: %w", len(set), zone, w.p.name, err)
 			}
 		}
 		if len(del) > 0 {
 			deleter, ok := w.p.p.(libdns.RecordDeleter)
 			if !ok { // New refuses this configuration; kept as a guard
-				return fmt.Errorf("deleting from zone %s on %s: %w", zone, w.p.name, errors.ErrUnsupported)
+				return OpDelete, fmt.Errorf("deleting from zone %s on %s: %w", zone, w.p.name, errors.ErrUnsupported)
 			}
 			if _, err := deleter.DeleteRecords(wctx, zone, del); err != nil {
-				return fmt.Errorf("deleting %d records from zone %s on %s: %w", len(del), zone, w.p.name, err)
+				return OpDelete, fmt.Errorf("deleting %d records from zone %s on %s: %w", len(del), zone, w.p.name, err)
 			}
 		}
 	}
@@ -191,7 +195,7 @@ func (w *writer) write(ctx context.Context, changes []change) error {
 	for _, c := range changes {
 		key := c.rec.spec.key
 		before := w.known[key]
-		events = append(events, Event{Kind: EventRecordWritten, Time: time.Now(), Record: c.rec.spec.id, Provider: w.p.name, Values: slices.Clone(c.want.values), Previous: before.values, TTL: c.ttl, Duration: took})
+		events = append(events, Event{Kind: EventRecordWritten, Time: time.Now(), Record: c.rec.spec.id, Provider: w.p.name, Values: slices.Clone(c.want.values), Previous: before.values, TTL: c.ttl, CallDuration: took})
 		if drifted, ok := w.drift[key]; ok {
 			events = append(events, Event{Kind: EventDriftRepaired, Time: time.Now(), Record: c.rec.spec.id, Provider: w.p.name, Values: slices.Clone(c.want.values), Previous: drifted.values, TTL: c.ttl})
 			delete(w.drift, key)
@@ -205,11 +209,11 @@ func (w *writer) write(ctx context.Context, changes []change) error {
 	m.mu.Unlock()
 	w.pending() // Status is current before anyone hears of the write
 	m.emit(events...)
-	return nil
+	return OpNone, nil
 }
 
-// report records a failed call in the status and as an event.
-func (w *writer) report(op string, err error) {
+// failed records a failed call in the status and as an event.
+func (w *zoneSync) failed(op Operation, err error) {
 	m := w.m
 	w.failures++
 	now := time.Now()
@@ -217,13 +221,13 @@ func (w *writer) report(op string, err error) {
 	w.status.InSync = false
 	w.status.LastError, w.status.LastErrorAt, w.status.Failures = err.Error(), now, w.failures
 	m.mu.Unlock()
-	m.emit(Event{Kind: EventWriteFailed, Time: now, Record: RecordID{Zone: w.zone.spec.name}, Provider: w.p.name, Attempt: w.failures, Err: err, Reason: op})
+	m.emit(Event{Kind: EventProviderCallFailed, Time: now, Zone: w.zone.spec.name, Provider: w.p.name, Operation: op, Failures: w.failures, Err: err})
 }
 
 // backoff waits before the next attempt after w.failures failed calls in a
 // row: exponential, with jitter, capped by MaxRetryBackoff, or until ctx is
 // done.
-func (w *writer) backoff(ctx context.Context) {
+func (w *zoneSync) backoff(ctx context.Context) {
 	m := w.m
 	backoff := m.cfg.RetryBackoff << min(w.failures-1, 30)
 	if backoff <= 0 || backoff > m.cfg.MaxRetryBackoff {
