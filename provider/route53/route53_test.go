@@ -18,7 +18,7 @@ import (
 const zone = "example.com."
 
 // isolate keeps the test away from the machine's AWS files and variables.
-func isolate(t *testing.T) {
+func isolate(t testing.TB) {
 	t.Helper()
 	dir := t.TempDir()
 	empty := filepath.Join(dir, "empty")
@@ -31,7 +31,7 @@ func isolate(t *testing.T) {
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 }
 
-func setup(t *testing.T, opts Options) (*Provider, *route53fake.Server) {
+func setup(t testing.TB, opts Options) (*Provider, *route53fake.Server) {
 	t.Helper()
 	isolate(t)
 	fake := route53fake.Start(zone)
