@@ -3,10 +3,10 @@ package cloudflare
 import (
 	"fmt"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/dnsfailover/failover/internal/dnstext"
 	"github.com/libdns/libdns"
 )
 
@@ -71,7 +71,7 @@ func (r record) data() string {
 	case "MX":
 		return fmt.Sprintf("%d %s", pri, fqdn(r.Content))
 	case "TXT":
-		return unquote(r.Content)
+		return dnstext.Unquote(r.Content)
 	case "SRV":
 		if r.Data != nil {
 			return fmt.Sprintf("%d %d %d %s", num("priority"), num("weight"), num("port"), fqdn(str("target")))
@@ -156,47 +156,3 @@ func (r record) canonical() string {
 }
 
 func fqdn(name string) string { return strings.TrimSuffix(name, ".") + "." }
-
-// unquote returns the text of TXT content as Cloudflare returns it: one or
-// more quoted strings, joined; content that is not quoted is returned as
-// is.
-func unquote(s string) string {
-	if !strings.HasPrefix(s, `"`) {
-		return s
-	}
-	var b strings.Builder
-	for rest := strings.TrimSpace(s); rest != ""; rest = strings.TrimSpace(rest) {
-		if rest[0] != '"' {
-			return s
-		}
-		i := 1
-		for ; i < len(rest) && rest[i] != '"'; i++ {
-			if rest[i] != '\\' || i+1 >= len(rest) {
-				b.WriteByte(rest[i])
-				continue
-			}
-			if i+3 < len(rest) && isDigits(rest[i+1:i+4]) { // \DDD
-				n, _ := strconv.Atoi(rest[i+1 : i+4])
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-			i++
-			b.WriteByte(rest[i])
-		}
-		if i >= len(rest) {
-			return s // unterminated
-		}
-		rest = rest[i+1:]
-	}
-	return b.String()
-}
-
-func isDigits(s string) bool {
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}

@@ -22,7 +22,7 @@ func BenchmarkRequestsPerFailover(b *testing.B) {
 				var recs []libdns.Record
 				for i := range n {
 					name := fmt.Sprintf("r%d.%s", i, zone)
-					fake.Put(zone, route53fake.RecordSet{Name: name, Type: "A", TTL: 60, Values: []string{"192.0.2.10"}})
+					fake.Put(fake.ZoneID(zone), route53fake.RecordSet{Name: name, Type: "A", TTL: 60, Values: []string{"192.0.2.10"}})
 					recs = append(recs, a(fmt.Sprintf("r%d", i), "192.0.2.20", time.Minute))
 				}
 				if _, err := p.GetRecords(b.Context(), zone); err != nil {
