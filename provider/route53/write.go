@@ -33,19 +33,11 @@ func (p *Provider) SetRecords(ctx context.Context, zone string, recs []libdns.Re
 	if len(recs) == 0 {
 		return nil, nil
 	}
-	z, err := p.zone(ctx, zone)
+	z, err := p.zoneRead(ctx, zone, false)
 	if err != nil {
 		return nil, err
 	}
 	order, sets := group(recs, zone)
-	z.mu.Lock()
-	read := z.read
-	z.mu.Unlock()
-	if !read {
-		if _, err := p.read(ctx, z); err != nil {
-			return nil, wrap("reading", zone, err)
-		}
-	}
 	if err := z.refuse(order); err != nil {
 		return nil, wrap("writing to", zone, err)
 	}
@@ -66,12 +58,9 @@ func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns
 	if len(recs) == 0 {
 		return nil, nil
 	}
-	z, err := p.zone(ctx, zone)
+	z, err := p.zoneRead(ctx, zone, true)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := p.read(ctx, z); err != nil {
-		return nil, wrap("reading", zone, err)
 	}
 	order, sets := group(recs, zone)
 	if err := z.refuse(order); err != nil {
@@ -108,12 +97,9 @@ func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns
 	if len(recs) == 0 {
 		return nil, nil
 	}
-	z, err := p.zone(ctx, zone)
+	z, err := p.zoneRead(ctx, zone, true)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := p.read(ctx, z); err != nil {
-		return nil, wrap("reading", zone, err)
 	}
 	z.mu.Lock()
 	remain := map[pair][]string{}
@@ -167,6 +153,24 @@ func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns
 		return nil, wrap("deleting from", zone, err)
 	}
 	return out, nil
+}
+
+// zoneRead returns zone's hosted zone after a full read of it: a new read
+// when fresh, else the last one (made now if there was none).
+func (p *Provider) zoneRead(ctx context.Context, zone string, fresh bool) (*hostedZone, error) {
+	z, err := p.zone(ctx, zone)
+	if err != nil {
+		return nil, err
+	}
+	z.mu.Lock()
+	read := z.read
+	z.mu.Unlock()
+	if fresh || !read {
+		if _, err := p.read(ctx, z); err != nil {
+			return nil, wrap("reading", zone, err)
+		}
+	}
+	return z, nil
 }
 
 // group gathers recs into record sets by (name, type), in order of first
