@@ -122,7 +122,8 @@ type Endpoint struct {
 // and replacing RRsets. Providers must be safe for concurrent use.
 //
 // Optional extras are found by type assertion: [MinTTLProvider] for a TTL
-// floor, libdns.RecordDeleter to delete an RRset (needed only by
+// floor, [AutomaticTTLProvider] for records whose TTL the provider
+// chooses, libdns.RecordDeleter to delete an RRset (needed only by
 // [PublishNothing]), and a Name() string method to name the provider in
 // events and Status.
 type Provider interface {
@@ -135,6 +136,17 @@ type Provider interface {
 // provider to at least MinTTL.
 type MinTTLProvider interface {
 	MinTTL() time.Duration
+}
+
+// AutomaticTTLProvider is implemented by providers where a record can
+// have a TTL the provider chooses whatever is written (Cloudflare's
+// proxied records report TTL 1, "automatic"), and that read such a record
+// with TTL AutomaticTTL. The Manager does not manage the TTL of an RRset
+// read with it: any TTL it wants matches, so the RRset is written when its
+// values change, never for its TTL alone (Status shows the TTL decided,
+// which the provider does not serve).
+type AutomaticTTLProvider interface {
+	AutomaticTTL() time.Duration
 }
 
 // RecordID names one managed record.

@@ -38,7 +38,7 @@ func BenchmarkWriteEconomy(b *testing.B) {
 				case "cloudflare", "cloudflare-batch":
 					fake := cloudflarefake.Start("token", "example.com.")
 					defer fake.Close()
-					opts := cloudflare.Options{Endpoint: fake.URL, RequestsPerSecond: -1} // counted, not paced
+					opts := cloudflare.Options{Endpoint: fake.URL, RateLimit: -1} // counted, not paced
 					if name == "cloudflare-batch" {
 						opts.BatchSize = 200
 					}

@@ -15,6 +15,7 @@ import (
 type rrset struct {
 	values []string
 	ttl    time.Duration
+	auto   bool // the provider chooses the TTL (see AutomaticTTLProvider)
 	held   []libdns.Record
 }
 
@@ -25,12 +26,12 @@ func newRRset(values []string, ttl time.Duration) rrset {
 }
 
 // matches reports whether s already holds want, with want's TTL raised to
-// floor.
+// floor; any TTL matches when the provider chooses s's.
 func (s rrset) matches(want rrset, floor time.Duration) bool {
 	if len(want.values) == 0 {
 		return len(s.values) == 0
 	}
-	return slices.Equal(s.values, want.values) && s.ttl == max(want.ttl, floor)
+	return slices.Equal(s.values, want.values) && (s.auto || s.ttl == max(want.ttl, floor))
 }
 
 // records returns s as libdns records named name, of type typ, with TTL

@@ -63,6 +63,7 @@ type providerSpec struct {
 	p     Provider
 	name  string
 	floor time.Duration
+	auto  time.Duration // TTL read on RRsets whose TTL the provider chooses; 0: none
 }
 
 type recordSpec struct {
@@ -133,7 +134,7 @@ func validate(cfg Config) ([]*zoneSpec, error) {
 			if _, ok := p.(libdns.RecordDeleter); needDeleter && !ok {
 				zoneErr(fieldError{field, fmt.Sprintf("%T does not implement libdns.RecordDeleter, needed by AllDown: nothing", p)})
 			}
-			zs.providers = append(zs.providers, providerSpec{p: p, name: providerName(p, pi), floor: providerFloor(p)})
+			zs.providers = append(zs.providers, providerSpec{p: p, name: providerName(p, pi), floor: providerFloor(p), auto: providerAutoTTL(p)})
 		}
 		if len(z.Records) == 0 {
 			zoneErr(fieldError{"Records", "no record"})
@@ -349,6 +350,13 @@ func providerName(p Provider, i int) string {
 }
 
 // providerFloor returns the provider's minimum TTL, or 0.
+func providerAutoTTL(p Provider) time.Duration {
+	if a, ok := p.(AutomaticTTLProvider); ok {
+		return max(a.AutomaticTTL(), 0)
+	}
+	return 0
+}
+
 func providerFloor(p Provider) time.Duration {
 	if f, ok := p.(MinTTLProvider); ok {
 		return max(f.MinTTL(), 0)

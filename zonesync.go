@@ -129,7 +129,14 @@ func (w *zoneSync) get(ctx context.Context) (map[rrKey]rrset, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading zone %s from %s: %w", w.zone.spec.name, w.p.name, err)
 	}
-	return managedRRsets(w.zone.spec.name, recs, w.managed), nil
+	sets := managedRRsets(w.zone.spec.name, recs, w.managed)
+	for key, s := range sets {
+		if w.p.auto > 0 && s.ttl == w.p.auto {
+			s.auto = true
+			sets[key] = s
+		}
+	}
+	return sets, nil
 }
 
 // pending returns the decided RRsets the provider does not hold yet, and

@@ -1,9 +1,47 @@
-// Package cloudflarefake is a local fake of the Cloudflare v4 DNS API, as
-// far as libdns providers use it: zone lookup, DNS record list (paged, with
-// filters), create, patch and delete, the JSON envelope, bearer tokens, the
-// TTL rules, duplicate and CNAME conflicts, and faults on demand (429 with
-// Retry-After, 500). It counts requests so tests can tell what an
-// operation costs.
+// Package cloudflarefake is a local fake of the Cloudflare API v4, as far
+// as DNS providers use it. It speaks the real API's shapes (the JSON
+// envelope {"success","errors","messages","result","result_info"}, bearer
+// tokens, paged lists) and reproduces the behaviours that hurt a client
+// that ignores them, each following the Cloudflare API v4 documentation
+// named beside it:
+//
+//   - A record's proxied, comment, tags and settings belong to the record
+//     (DNS records: "Create DNS Record", "Update DNS Record"): PATCH keeps
+//     the fields it is not given, a PUT or a batch put resets them, and a
+//     record created without proxied is DNS-only, so create-then-delete
+//     loses them.
+//   - Proxied records have an automatic TTL and report TTL 1 whatever was
+//     sent ("ttl: Setting to 1 means 'automatic'"; proxied records are
+//     always automatic). A DNS-only TTL must be 1 or 60–86,400 s (error
+//     9021); only A, AAAA and CNAME records can be proxied (error 9004).
+//   - A CNAME is alone at its name ("A, AAAA, and CNAME records cannot
+//     exist on the same name"): a record beside a CNAME, or a CNAME beside
+//     any record, another CNAME included, is refused with error 81053. An
+//     identical record is refused with 81058.
+//   - MX wants its preference in the priority field, and its content is a
+//     host name (a "10 mx.example.com" content is refused); SRV, CAA,
+//     HTTPS and SVCB want the structured data object, from which the
+//     content is derived ("data" in "Create DNS Record").
+//   - TXT content is returned quoted ("TXT content is wrapped in quotation
+//     marks"); content is compared exactly, so a change of case is a
+//     change.
+//   - The batch endpoint POST /zones/{id}/dns_records/batch ("Batch DNS
+//     Records") applies deletes, patches, puts and posts in that order, in
+//     one transaction: all or nothing. At most 200 records per batch
+//     (Batch record changes: "Free: 200", 3,500 on paid plans; see
+//     SetBatchLimit).
+//   - Rate limit ("Rate limits": 1,200 requests per five minutes per user):
+//     a request beyond 1,200 in any 5-minute window is refused with HTTP
+//     429 and Retry-After (see SetRateLimit).
+//   - Lists are paged (per_page at most 100 here, result_info with
+//     total_count) and filtered by exact type and name.
+//
+// Error codes the documentation gives (9021, 81044, 81053, 81058, 9004,
+// 10000) are used as given; the others (9100 for a missing priority, 9101
+// for missing data, 9102 for an invalid content, 9103 for an oversized
+// batch, 971 for the rate limit) are the fake's own choice. Faults can be
+// injected (FailNext), and every request is counted, so tests can tell
+// what an operation costs.
 package cloudflarefake
 
 import (
@@ -15,18 +53,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
-
-// Record is a DNS record as Cloudflare holds it: Name is fully qualified
-// without a trailing dot.
-type Record struct {
-	ID      string `json:"id"`
-	Type    string `json:"type"`
-	Name    string `json:"name"`
-	Content string `json:"content"`
-	TTL     int    `json:"ttl"`
-	ZoneID  string `json:"zone_id"`
-}
 
 // Fault makes a request fail instead of being served.
 type Fault struct {
@@ -34,39 +62,105 @@ type Fault struct {
 	RetryAfter int // seconds, sent with 429
 }
 
-// Server is the fake. Create it with Start.
+// Server is the fake. Create it with Start (listening on loopback) or New
+// (in process only, for testing/synctest bubbles).
 type Server struct {
 	URL   string // base URL, such as http://127.0.0.1:PORT/client/v4
 	Token string // the bearer token it accepts
 
 	srv *httptest.Server
 
-	mu       sync.Mutex
-	zones    map[string]string // name (no trailing dot) -> id
-	records  map[string]Record // by id
-	nextID   int
-	requests map[string]int // "METHOD kind" -> count
-	faults   []func(*http.Request) *Fault
+	mu         sync.Mutex
+	zones      map[string]string  // name (no trailing dot) -> id
+	records    map[string]*Record // by id
+	nextID     int
+	requests   map[string]int // "METHOD kind" -> count
+	faults     []func(*http.Request) *Fault
+	rateLimit  int
+	rateWindow time.Duration
+	served     []time.Time // times of the requests served inside the window
+	batchLimit int
 }
 
-// Start starts a fake holding the given zones (names with or without a
-// trailing dot) and accepting token.
-func Start(token string, zones ...string) *Server {
-	s := &Server{Token: token, zones: map[string]string{}, records: map[string]Record{}, requests: map[string]int{}}
-	for i, z := range zones {
-		s.zones[strings.TrimSuffix(z, ".")] = fmt.Sprintf("zone%03d", i+1)
+// DefaultRateLimit and DefaultRateWindow are Cloudflare's global API rate
+// limit: 1,200 requests per 5 minutes.
+const (
+	DefaultRateLimit  = 1200
+	DefaultRateWindow = 5 * time.Minute
+)
+
+// DefaultBatchLimit is how many record changes one batch may hold on a
+// Free plan.
+const DefaultBatchLimit = 200
+
+// New returns a fake holding the given zones (names with or without a
+// trailing dot) and accepting token, served in process by Transport: it
+// opens no socket, so it runs inside a testing/synctest bubble. URL is a
+// placeholder that only Transport can reach.
+func New(token string, zones ...string) *Server {
+	s := &Server{
+		Token: token, URL: "https://cloudflare.fake/client/v4",
+		zones: map[string]string{}, records: map[string]*Record{}, requests: map[string]int{},
+		rateLimit: DefaultRateLimit, rateWindow: DefaultRateWindow, batchLimit: DefaultBatchLimit,
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	for i, z := range zones {
+		s.zones[strings.ToLower(strings.TrimSuffix(z, "."))] = fmt.Sprintf("zone%03d", i+1)
+	}
+	return s
+}
+
+// Start is New, listening on loopback: URL is then the real base URL.
+func Start(token string, zones ...string) *Server {
+	s := New(token, zones...)
+	s.srv = httptest.NewServer(s)
 	s.URL = s.srv.URL + "/client/v4"
 	return s
 }
 
-// Close stops the fake.
-func (s *Server) Close() { s.srv.Close() }
+// Close stops the fake's listener, if it has one.
+func (s *Server) Close() {
+	if s.srv != nil {
+		s.srv.Close()
+	}
+}
+
+// Transport returns a RoundTripper that serves every request in process,
+// whatever its host.
+func (s *Server) Transport() http.RoundTripper { return inProcess{s} }
+
+type inProcess struct{ s *Server }
+
+func (t inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
+	if err := r.Context().Err(); err != nil {
+		return nil, err
+	}
+	w := httptest.NewRecorder()
+	t.s.ServeHTTP(w, r)
+	resp := w.Result()
+	resp.Request = r
+	return resp, nil
+}
+
+// SetRateLimit makes the fake refuse, with 429, a request beyond n in any
+// window. n <= 0 turns the limit off.
+func (s *Server) SetRateLimit(n int, window time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rateLimit, s.rateWindow, s.served = n, window, nil
+}
+
+// SetBatchLimit sets how many record changes one batch request may hold
+// (3,500 on paid plans). n <= 0 means no limit.
+func (s *Server) SetBatchLimit(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.batchLimit = n
+}
 
 // Requests returns how many requests of a kind were served, such as "GET
 // zones", "GET dns_records", "POST dns_records", "PATCH dns_records",
-// "DELETE dns_records"; "" counts all of them.
+// "PUT dns_records", "DELETE dns_records", "POST batch"; "" counts all of
+// them.
 func (s *Server) Requests(kind string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -103,42 +197,81 @@ func (s *Server) FailNext(n int, match func(*http.Request) bool, f Fault) {
 }
 
 // Add puts a record straight into the fake (name relative to zone, "@"
-// for the apex), as an edit in the dashboard would.
-func (s *Server) Add(zone, name, typ, content string, ttl int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	z := strings.TrimSuffix(zone, ".")
-	s.create(Record{Type: typ, Name: fqdn(name, z), Content: content, TTL: ttl, ZoneID: s.zones[z]})
+// for the apex), as an edit in the dashboard would, and returns its ID. It
+// panics on a record the API would refuse: that is a bug in the test.
+func (s *Server) Add(zone, name, typ, content string, ttl int) string {
+	return s.AddRecord(zone, Record{Name: name, Type: typ, Content: content, TTL: ttl}).ID
 }
 
-// Records returns the records of zone as "name type content ttl" lines,
-// sorted.
-func (s *Server) Records(zone string) []string {
+// AddRecord puts r straight into zone (r.Name relative to it, "@" for the
+// apex), with its proxied, comment, tags, settings, priority or data, as
+// the dashboard would, and returns it as stored. It panics on a record the
+// API would refuse: that is a bug in the test.
+func (s *Server) AddRecord(zone string, r Record) Record {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id := s.zones[strings.TrimSuffix(zone, ".")]
-	var out []string
+	z := strings.ToLower(strings.TrimSuffix(zone, "."))
+	r.ZoneID = s.zones[z]
+	r.Name = fqdn(r.Name, z)
+	if e := s.normalize(&r); e != nil {
+		panic(fmt.Sprintf("cloudflarefake: AddRecord(%+v): %d %s", r, e.Code, e.Message))
+	}
+	return *s.create(r)
+}
+
+// Get returns the records of zone, sorted by name, type and content.
+func (s *Server) Get(zone string) []Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.zones[strings.ToLower(strings.TrimSuffix(zone, "."))]
+	var out []Record
 	for _, r := range s.records {
 		if r.ZoneID == id {
-			out = append(out, fmt.Sprintf("%s %s %s %d", r.Name, r.Type, r.Content, r.TTL))
+			out = append(out, r.clone())
 		}
+	}
+	slices.SortFunc(out, func(a, b Record) int {
+		return strings.Compare(a.Name+" "+a.Type+" "+a.Content, b.Name+" "+b.Type+" "+b.Content)
+	})
+	return out
+}
+
+// Records returns the records of zone as "name type content ttl" lines
+// (with " proxied" at the end of proxied ones), sorted.
+func (s *Server) Records(zone string) []string {
+	var out []string
+	for _, r := range s.Get(zone) {
+		line := fmt.Sprintf("%s %s %s %d", r.Name, r.Type, r.Content, r.TTL)
+		if r.Priority != nil {
+			line = fmt.Sprintf("%s %s %d %s %d", r.Name, r.Type, *r.Priority, r.Content, r.TTL)
+		}
+		if r.Proxied {
+			line += " proxied"
+		}
+		out = append(out, line)
 	}
 	slices.Sort(out)
 	return out
 }
 
 func fqdn(name, zone string) string {
-	if name == "@" || name == "" {
+	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	switch {
+	case name == "@" || name == "" || name == zone:
 		return zone
+	case strings.HasSuffix(name, "."+zone):
+		return name
 	}
 	return name + "." + zone
 }
 
-func (s *Server) create(r Record) Record {
+func (s *Server) create(r Record) *Record {
 	s.nextID++
 	r.ID = fmt.Sprintf("rec%06d", s.nextID)
-	s.records[r.ID] = r
-	return r
+	now := time.Now().UTC().Format(time.RFC3339)
+	r.CreatedOn, r.ModifiedOn = now, now
+	s.records[r.ID] = &r
+	return &r
 }
 
 type apiError struct {
@@ -166,7 +299,27 @@ func reply(w http.ResponseWriter, status int, result any, info *resultInfo, errs
 	json.NewEncoder(w).Encode(body)
 }
 
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+// limited reports whether the request must be refused by the rate limit,
+// and how many seconds until it would pass; otherwise it counts it.
+func (s *Server) limited(now time.Time) (bool, int) {
+	if s.rateLimit <= 0 {
+		return false, 0
+	}
+	i := 0
+	for i < len(s.served) && !s.served[i].After(now.Add(-s.rateWindow)) {
+		i++
+	}
+	s.served = s.served[i:]
+	if len(s.served) >= s.rateLimit {
+		wait := s.served[0].Add(s.rateWindow).Sub(now)
+		return true, int((wait + time.Second - 1) / time.Second)
+	}
+	s.served = append(s.served, now)
+	return false, 0
+}
+
+// ServeHTTP serves one API request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/client/v4/")
 	parts := strings.Split(path, "/")
 	kind := parts[0]
@@ -188,44 +341,30 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if limited, after := s.limited(time.Now()); limited {
+		w.Header().Set("Retry-After", strconv.Itoa(after))
+		reply(w, http.StatusTooManyRequests, nil, nil, apiError{Code: 971, Message: "Please wait and consider throttling your request speed"})
+		return
+	}
 	if r.Header.Get("Authorization") != "Bearer "+s.Token {
 		reply(w, http.StatusForbidden, nil, nil, apiError{Code: 10000, Message: "Authentication error"})
+		return
+	}
+	if len(parts) >= 2 && parts[0] == "zones" && !slices.Contains(mapValues(s.zones), parts[1]) {
+		reply(w, http.StatusNotFound, nil, nil, apiError{Code: 7003, Message: "Could not route to /zones/" + parts[1] + ", perhaps your object identifier is invalid?"})
 		return
 	}
 	switch {
 	case len(parts) == 1 && parts[0] == "zones" && r.Method == http.MethodGet:
 		s.listZones(w, r)
-	case len(parts) == 3 && parts[0] == "zones" && parts[2] == "dns_records":
-		zoneID := parts[1]
-		if !slices.Contains(mapValues(s.zones), zoneID) {
-			reply(w, http.StatusNotFound, nil, nil, apiError{Code: 7003, Message: "Could not route to /zones/" + zoneID})
-			return
-		}
-		switch r.Method {
-		case http.MethodGet:
-			s.listRecords(w, r, zoneID)
-		case http.MethodPost:
-			s.createRecord(w, r, zoneID)
-		default:
-			reply(w, http.StatusMethodNotAllowed, nil, nil, apiError{Code: 10405, Message: "method not allowed"})
-		}
+	case len(parts) == 3 && parts[0] == "zones" && parts[2] == "dns_records" && r.Method == http.MethodGet:
+		s.listRecords(w, r, parts[1])
+	case len(parts) == 3 && parts[0] == "zones" && parts[2] == "dns_records" && r.Method == http.MethodPost:
+		s.createRecord(w, r, parts[1])
 	case len(parts) == 4 && parts[0] == "zones" && parts[2] == "dns_records" && parts[3] == "batch" && r.Method == http.MethodPost:
 		s.batch(w, r, parts[1])
 	case len(parts) == 4 && parts[0] == "zones" && parts[2] == "dns_records":
-		rec, ok := s.records[parts[3]]
-		if !ok || rec.ZoneID != parts[1] {
-			reply(w, http.StatusNotFound, nil, nil, apiError{Code: 81044, Message: "Record does not exist."})
-			return
-		}
-		switch r.Method {
-		case http.MethodPatch:
-			s.patchRecord(w, r, rec)
-		case http.MethodDelete:
-			delete(s.records, rec.ID)
-			reply(w, http.StatusOK, map[string]string{"id": rec.ID}, nil)
-		default:
-			reply(w, http.StatusMethodNotAllowed, nil, nil, apiError{Code: 10405, Message: "method not allowed"})
-		}
+		s.recordByID(w, r, parts[1], parts[3])
 	default:
 		reply(w, http.StatusNotFound, nil, nil, apiError{Code: 7000, Message: "No route for that URI"})
 	}
@@ -240,185 +379,95 @@ func mapValues(m map[string]string) []string {
 }
 
 func (s *Server) listZones(w http.ResponseWriter, r *http.Request) {
-	name := strings.TrimSuffix(r.URL.Query().Get("name"), ".")
-	var out []map[string]string
-	for z, id := range s.zones {
+	name := strings.ToLower(strings.TrimSuffix(r.URL.Query().Get("name"), "."))
+	var names []string
+	for z := range s.zones {
 		if name == "" || name == z {
-			out = append(out, map[string]string{"id": id, "name": z})
+			names = append(names, z)
 		}
 	}
-	reply(w, http.StatusOK, out, &resultInfo{Page: 1, PerPage: 20, Count: len(out), TotalCount: len(out)})
+	slices.Sort(names)
+	page, perPage := paging(r, 20, 50)
+	start := min((page-1)*perPage, len(names))
+	end := min(start+perPage, len(names))
+	out := []map[string]string{}
+	for _, z := range names[start:end] {
+		out = append(out, map[string]string{"id": s.zones[z], "name": z})
+	}
+	reply(w, http.StatusOK, out, &resultInfo{Page: page, PerPage: perPage, Count: len(out), TotalCount: len(names)})
+}
+
+// paging reads page and per_page, with per_page's default and maximum.
+func paging(r *http.Request, def, most int) (page, perPage int) {
+	q := r.URL.Query()
+	page, _ = strconv.Atoi(q.Get("page"))
+	perPage, err := strconv.Atoi(q.Get("per_page"))
+	if err != nil {
+		perPage = def
+	}
+	return max(page, 1), min(max(perPage, 1), most)
 }
 
 func (s *Server) listRecords(w http.ResponseWriter, r *http.Request, zoneID string) {
 	q := r.URL.Query()
-	var all []Record
+	name := strings.ToLower(strings.TrimSuffix(q.Get("name"), "."))
+	all := []Record{}
 	for _, rec := range s.records {
 		if rec.ZoneID != zoneID ||
 			q.Get("type") != "" && rec.Type != q.Get("type") ||
-			q.Get("name") != "" && !strings.EqualFold(rec.Name, strings.TrimSuffix(q.Get("name"), ".")) ||
-			q.Get("content.exact") != "" && rec.Content != q.Get("content.exact") ||
-			q.Get("content.contains") != "" && !strings.Contains(rec.Content, q.Get("content.contains")) {
+			name != "" && rec.Name != name ||
+			q.Get("content.exact") != "" && rec.Content != q.Get("content.exact") {
 			continue
 		}
-		all = append(all, rec)
+		all = append(all, rec.clone())
 	}
 	slices.SortFunc(all, func(a, b Record) int { return strings.Compare(a.ID, b.ID) })
-	page, _ := strconv.Atoi(q.Get("page"))
-	perPage, _ := strconv.Atoi(q.Get("per_page"))
-	page, perPage = max(page, 1), min(max(perPage, 1), 100)
-	if q.Get("per_page") == "" {
-		perPage = 100
-	}
+	page, perPage := paging(r, 100, 100)
 	start := min((page-1)*perPage, len(all))
 	end := min(start+perPage, len(all))
 	reply(w, http.StatusOK, all[start:end], &resultInfo{Page: page, PerPage: perPage, Count: end - start, TotalCount: len(all)})
 }
 
-// check applies Cloudflare's rules to a record about to be stored.
-func (s *Server) check(rec Record) *apiError {
-	if rec.TTL != 1 && (rec.TTL < 60 || rec.TTL > 86400) {
-		return &apiError{Code: 9021, Message: "Invalid TTL. Must be between 60 and 86400 seconds, or 1 for Automatic."}
-	}
-	for _, other := range s.records {
-		if other.ID == rec.ID || other.ZoneID != rec.ZoneID || !strings.EqualFold(other.Name, rec.Name) {
-			continue
-		}
-		if other.Type == rec.Type && other.Content == rec.Content {
-			return &apiError{Code: 81058, Message: "An identical record already exists."}
-		}
-		if (other.Type == "CNAME") != (rec.Type == "CNAME") {
-			return &apiError{Code: 81053, Message: "An A, AAAA, or CNAME record with that host already exists."}
-		}
-	}
-	return nil
-}
-
 func (s *Server) createRecord(w http.ResponseWriter, r *http.Request, zoneID string) {
-	var rec Record
-	if err := json.NewDecoder(r.Body).Decode(&rec); err != nil || rec.Type == "" || rec.Name == "" || rec.Content == "" {
+	var in input
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 		reply(w, http.StatusBadRequest, nil, nil, apiError{Code: 9207, Message: "Request body is invalid."})
 		return
 	}
-	rec.ZoneID = zoneID
-	rec.Name = s.absolute(rec.Name, zoneID)
-	if rec.TTL == 0 {
-		rec.TTL = 1
-	}
-	if e := s.check(rec); e != nil {
+	rec, e := s.build(Record{ZoneID: zoneID}, in, true)
+	if e != nil {
 		reply(w, http.StatusBadRequest, nil, nil, *e)
 		return
 	}
 	reply(w, http.StatusOK, s.create(rec), nil)
 }
 
-func (s *Server) patchRecord(w http.ResponseWriter, r *http.Request, rec Record) {
-	var patch Record
-	if err := json.NewDecoder(r.Body).Decode(&patch); err != nil {
-		reply(w, http.StatusBadRequest, nil, nil, apiError{Code: 9207, Message: "Request body is invalid."})
+func (s *Server) recordByID(w http.ResponseWriter, r *http.Request, zoneID, id string) {
+	old, ok := s.records[id]
+	if !ok || old.ZoneID != zoneID {
+		reply(w, http.StatusNotFound, nil, nil, apiError{Code: 81044, Message: "Record does not exist."})
 		return
 	}
-	if patch.Type != "" {
-		rec.Type = patch.Type
-	}
-	if patch.Name != "" {
-		rec.Name = s.absolute(patch.Name, rec.ZoneID)
-	}
-	if patch.Content != "" {
-		rec.Content = patch.Content
-	}
-	if patch.TTL != 0 {
-		rec.TTL = patch.TTL
-	}
-	if e := s.check(rec); e != nil {
-		reply(w, http.StatusBadRequest, nil, nil, *e)
-		return
-	}
-	s.records[rec.ID] = rec
-	reply(w, http.StatusOK, rec, nil)
-}
-
-// batch applies deletes, patches and posts, in that order, all or nothing,
-// as Cloudflare's batch endpoint does.
-func (s *Server) batch(w http.ResponseWriter, r *http.Request, zoneID string) {
-	var req struct {
-		Deletes []struct {
-			ID string `json:"id"`
-		} `json:"deletes"`
-		Patches []Record `json:"patches"`
-		Posts   []Record `json:"posts"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		reply(w, http.StatusBadRequest, nil, nil, apiError{Code: 9207, Message: "Request body is invalid."})
-		return
-	}
-	saved, savedID := map[string]Record{}, s.nextID
-	for k, v := range s.records {
-		saved[k] = v
-	}
-	undo := func(e apiError) {
-		s.records, s.nextID = saved, savedID
-		reply(w, http.StatusBadRequest, nil, nil, e)
-	}
-	var result struct {
-		Deletes []Record `json:"deletes"`
-		Patches []Record `json:"patches"`
-		Posts   []Record `json:"posts"`
-	}
-	for _, d := range req.Deletes {
-		rec, ok := s.records[d.ID]
-		if !ok || rec.ZoneID != zoneID {
-			undo(apiError{Code: 81044, Message: "Record does not exist."})
+	switch r.Method {
+	case http.MethodGet:
+		reply(w, http.StatusOK, old.clone(), nil)
+	case http.MethodDelete:
+		delete(s.records, id)
+		reply(w, http.StatusOK, map[string]string{"id": id}, nil)
+	case http.MethodPatch, http.MethodPut:
+		var in input
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			reply(w, http.StatusBadRequest, nil, nil, apiError{Code: 9207, Message: "Request body is invalid."})
 			return
 		}
-		delete(s.records, d.ID)
-		result.Deletes = append(result.Deletes, rec)
-	}
-	for _, p := range req.Patches {
-		rec, ok := s.records[p.ID]
-		if !ok || rec.ZoneID != zoneID {
-			undo(apiError{Code: 81044, Message: "Record does not exist."})
+		rec, e := s.build(old.clone(), in, r.Method == http.MethodPut)
+		if e != nil {
+			reply(w, http.StatusBadRequest, nil, nil, *e)
 			return
 		}
-		if p.Content != "" {
-			rec.Content = p.Content
-		}
-		if p.TTL != 0 {
-			rec.TTL = p.TTL
-		}
-		if e := s.check(rec); e != nil {
-			undo(*e)
-			return
-		}
-		s.records[rec.ID] = rec
-		result.Patches = append(result.Patches, rec)
+		s.records[id] = &rec
+		reply(w, http.StatusOK, rec.clone(), nil)
+	default:
+		reply(w, http.StatusMethodNotAllowed, nil, nil, apiError{Code: 10405, Message: "Method not allowed"})
 	}
-	for _, p := range req.Posts {
-		p.ZoneID, p.Name = zoneID, s.absolute(p.Name, zoneID)
-		if e := s.check(p); e != nil {
-			undo(*e)
-			return
-		}
-		result.Posts = append(result.Posts, s.create(p))
-	}
-	reply(w, http.StatusOK, result, nil)
-}
-
-// absolute returns name fully qualified in the zone, without trailing dot,
-// as Cloudflare stores it (it accepts relative names, "@" and FQDNs).
-func (s *Server) absolute(name, zoneID string) string {
-	var zone string
-	for z, id := range s.zones {
-		if id == zoneID {
-			zone = z
-		}
-	}
-	name = strings.TrimSuffix(name, ".")
-	switch {
-	case name == "@" || name == zone:
-		return zone
-	case strings.HasSuffix(name, "."+zone):
-		return name
-	}
-	return name + "." + zone
 }

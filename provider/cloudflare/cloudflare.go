@@ -1,49 +1,64 @@
 // Package cloudflare is a libdns provider for Cloudflare that the failover
-// Manager can rely on. It wraps github.com/libdns/cloudflare v0.2.2 (for
-// AppendRecords, DeleteRecords and ListZones) and replaces what would break
-// failover:
+// Manager can rely on. It speaks Cloudflare's API v4 itself (no upstream
+// libdns package: github.com/libdns/cloudflare v0.2.2 loses proxying,
+// comments and tags on every change, cannot change a CNAME, and keeps one
+// value of a multi-value RRset, libdns/cloudflare#31):
 //
-//   - SetRecords replaces whole RRsets. Upstream handles input records one
-//     by one, so setting two A values leaves only the last, and a name that
-//     already has two values fails with "unexpectedly found more than 1
-//     record" (libdns/cloudflare#31). Here, for each (name, type), the
-//     missing values are created first, values whose TTL changes are
-//     patched, and stale values are deleted last, by ID, so the name is
-//     never left empty.
-//   - Requests are paced (4 per second, bursts of 100, by default) to stay
-//     within Cloudflare's 1,200 requests per 5 minutes, and retried on 429
-//     (all methods, honouring Retry-After) and on 5xx (GET, PATCH, DELETE:
-//     a POST that failed may have been applied, so it is left to the
-//     caller, who reads the zone back).
-//   - GetRecords reads every page and survives a response without
-//     result_info, which crashes upstream.
-//   - The HTTP client has timeouts; upstream's default has none.
-//   - MinTTL reports Cloudflare's TTL floor (60 s, 30 s on Enterprise), so
-//     the Manager raises lower TTLs instead of having writes rejected.
-//   - The token never appears in errors, logs or fmt output.
+//   - SetRecords replaces whole RRsets by changing values in place: a value
+//     that changes is a PATCH of the record it replaces, which keeps the
+//     record's proxied, comment, tags and settings (an orange-cloud record
+//     stays proxied, so the origin's address is never exposed). Records
+//     are created or deleted only when the number of values changes, and
+//     created ones copy proxied, comment, tags and settings from the
+//     RRset's records. A CNAME is changed in place (Cloudflare refuses a
+//     second record beside one, error 81053). Nothing is written for a
+//     value already held: values compare exactly, TXT unquoted, MX with its
+//     priority field, SRV, CAA, HTTPS and SVCB by their data object.
+//   - Proxied records have an automatic TTL: Cloudflare reports TTL 1
+//     whatever was sent. GetRecords reports them with TTL 1 s, and
+//     AutomaticTTL tells the Manager that such a TTL is not its to manage,
+//     so a proxied record is written when its values change, never for its
+//     TTL. A DNS-only record on automatic reads as 300 s, what it is served
+//     with.
+//   - At most 1,200 requests go out in any 5 minutes (Cloudflare's limit
+//     per user), retries included, whatever the burst. 429 is retried on
+//     every method, honouring Retry-After; 5xx on GET, PATCH and DELETE (a
+//     POST that failed may have been applied, so it is left to the caller,
+//     who reads the zone back).
+//   - With BatchSize, writes go through the batch endpoint: a 500-record
+//     failover is 3 requests of 200 changes (Free plans allow 200 a batch,
+//     paid plans 3,500), each applied atomically.
+//   - GetRecords reads every page; the HTTP client has timeouts; MinTTL
+//     reports Cloudflare's TTL floor (60 s, 30 s on Enterprise), so the
+//     Manager raises lower TTLs instead of having writes rejected.
+//   - Requests go to Options.Endpoint. Errors name the operation and the
+//     zone, unwrap to their cause (errors.Is(err,
+//     context.DeadlineExceeded), errors.As(err, **APIError)), and never
+//     show the token; neither does fmt.
 package cloudflare
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
 
-	upstream "github.com/libdns/cloudflare"
 	"github.com/libdns/libdns"
-	"golang.org/x/time/rate"
 )
 
 // DefaultEndpoint is Cloudflare's API.
 const DefaultEndpoint = "https://api.cloudflare.com/client/v4"
+
+// DefaultRateLimit and DefaultRateWindow are Cloudflare's API rate limit:
+// 1,200 requests per 5 minutes per user.
+const (
+	DefaultRateLimit  = 1200
+	DefaultRateWindow = 5 * time.Minute
+)
 
 // Provider is a Cloudflare DNS provider. Create it with New; it is safe for
 // concurrent use.
@@ -52,8 +67,8 @@ type Provider struct {
 	batchSize int
 	endpoint  string
 	token     string
+	zoneToken string
 	http      *retryClient
-	up        *upstream.Provider
 
 	mu    sync.Mutex
 	zones map[string]string // zone FQDN -> Cloudflare zone ID
@@ -69,8 +84,8 @@ type Options struct {
 	// HTTPClient sends the requests. Nil means a client with a 30 s
 	// timeout.
 	HTTPClient *http.Client
-	// Endpoint is the API's base URL. Empty means DefaultEndpoint; tests
-	// point it at a fake.
+	// Endpoint is the API's base URL, under which every request goes.
+	// Empty means DefaultEndpoint; tests point it at a fake.
 	Endpoint string
 	// MaxRetries is how many times a request is retried after a 429 or a
 	// 5xx. Zero means 3; negative means none.
@@ -78,24 +93,27 @@ type Options struct {
 	// MaxRetryWait caps one wait between retries, including a server's
 	// Retry-After. Zero means 60 s.
 	MaxRetryWait time.Duration
-	// RequestsPerSecond paces the requests of this provider (retries
-	// included), with bursts of up to Burst. Zero means 4 per second with
-	// bursts of 100: Cloudflare allows 1,200 requests per 5 minutes per
-	// token. Negative means no pacing.
-	RequestsPerSecond float64
-	// Burst is how many requests may go at once. Zero means 100.
-	Burst int
+	// RateLimit is how many requests this provider sends at most in any
+	// RateWindow, retries included; a request beyond it waits. Zero means
+	// DefaultRateLimit (1,200); negative means no limit. The limit is
+	// Cloudflare's per user: share it between providers with one token by
+	// lowering it.
+	RateLimit int
+	// RateWindow is the window of RateLimit. Zero means DefaultRateWindow
+	// (5 minutes).
+	RateWindow time.Duration
 	// BatchSize, when positive, makes SetRecords send its changes through
 	// Cloudflare's batch endpoint (POST /zones/{id}/dns_records/batch, each
 	// request applied atomically), at most BatchSize record changes per
-	// request: a 500-record failover is then a few requests instead of a
-	// thousand. Zero means per-record requests. The batch shape is tested
-	// against this package's fake, not yet against the live API.
+	// request (200 on Free plans, 3,500 on paid plans): a 500-record
+	// failover is then 3 requests instead of 500. Zero means per-record
+	// requests. The batch shape is tested against this package's fake,
+	// not yet against the live API.
 	BatchSize int
 }
 
 // New returns a provider that authenticates with apiToken (a scoped API
-// token with Zone.DNS:Edit, not a global API key).
+// token with Zone.DNS:Edit, not a global API key). It makes no request.
 func New(apiToken string, opts Options) (*Provider, error) {
 	if apiToken == "" {
 		return nil, errors.New("cloudflare: empty API token")
@@ -104,8 +122,11 @@ func New(apiToken string, opts Options) (*Provider, error) {
 	if endpoint == "" {
 		endpoint = DefaultEndpoint
 	}
-	if _, err := url.Parse(endpoint); err != nil {
-		return nil, fmt.Errorf("cloudflare: endpoint %q: %w", opts.Endpoint, err)
+	if u, err := url.Parse(endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("cloudflare: Endpoint %q: want an http(s) URL such as %s", opts.Endpoint, DefaultEndpoint)
+	}
+	if opts.BatchSize < 0 {
+		return nil, fmt.Errorf("cloudflare: BatchSize %d: want 0 (per-record requests) or more", opts.BatchSize)
 	}
 	client := opts.HTTPClient
 	if client == nil {
@@ -122,29 +143,29 @@ func New(apiToken string, opts Options) (*Provider, error) {
 	if wait <= 0 {
 		wait = 60 * time.Second
 	}
-	rc := &retryClient{client: client, endpoint: endpoint, maxRetries: retries, maxWait: wait}
-	if opts.RequestsPerSecond >= 0 {
-		perSecond, burst := opts.RequestsPerSecond, opts.Burst
-		if perSecond == 0 {
-			perSecond = 4
+	rc := &retryClient{client: client, maxRetries: retries, maxWait: wait}
+	if opts.RateLimit >= 0 {
+		n, window := opts.RateLimit, opts.RateWindow
+		if n == 0 {
+			n = DefaultRateLimit
 		}
-		if burst <= 0 {
-			burst = 100
+		if window <= 0 {
+			window = DefaultRateWindow
 		}
-		rc.limit = rate.NewLimiter(rate.Limit(perSecond), burst)
+		rc.limit = newWindowLimiter(n, window)
 	}
 	p := &Provider{
-		minTTL:   60 * time.Second,
-		endpoint: endpoint,
-		token:    apiToken,
-		http:     rc,
-		up:       &upstream.Provider{APIToken: apiToken, ZoneToken: opts.ZoneToken, HTTPClient: rc},
-		zones:    map[string]string{},
+		minTTL:    60 * time.Second,
+		batchSize: opts.BatchSize,
+		endpoint:  endpoint,
+		token:     apiToken,
+		zoneToken: opts.ZoneToken,
+		http:      rc,
+		zones:     map[string]string{},
 	}
 	if opts.Enterprise {
 		p.minTTL = 30 * time.Second
 	}
-	p.batchSize = max(opts.BatchSize, 0)
 	return p, nil
 }
 
@@ -161,9 +182,16 @@ func (p *Provider) GoString() string { return "cloudflare" }
 // than 1, "automatic"): 60 s, or 30 s for Enterprise.
 func (p *Provider) MinTTL() time.Duration { return p.minTTL }
 
+// AutomaticTTL returns 1 s: the TTL that GetRecords reports for a proxied
+// record, whose TTL Cloudflare chooses whatever is sent. The Manager does
+// not manage the TTL of a record read with it (see
+// failover.AutomaticTTLProvider).
+func (p *Provider) AutomaticTTL() time.Duration { return time.Second }
+
 // GetRecords returns every record of zone (an FQDN with a trailing dot),
-// reading every page. (Upstream's crashes on a response without
-// result_info, and looks the zone up on its own.)
+// reading every page, as libdns's typed records where libdns has a type.
+// Proxied records have TTL 1 s (automatic), DNS-only records on automatic
+// 300 s.
 func (p *Provider) GetRecords(ctx context.Context, zone string) ([]libdns.Record, error) {
 	zoneID, err := p.zoneID(ctx, zone)
 	if err != nil {
@@ -175,238 +203,120 @@ func (p *Provider) GetRecords(ctx context.Context, zone string) ([]libdns.Record
 	}
 	out := make([]libdns.Record, 0, len(recs))
 	for _, r := range recs {
-		data := r.Content
-		switch r.Type {
-		case "CNAME", "MX", "NS":
-			data = strings.TrimSuffix(data, ".") + "."
-		case "TXT":
-			if len(data) >= 2 && strings.HasPrefix(data, `"`) && strings.HasSuffix(data, `"`) {
-				data = data[1 : len(data)-1]
-			}
-		}
-		if r.Type == "MX" && r.Priority != nil {
-			data = fmt.Sprintf("%d %s", *r.Priority, data)
-		}
-		rr := libdns.RR{Name: libdns.RelativeName(r.Name, zone), TTL: time.Duration(r.TTL) * time.Second, Type: r.Type, Data: data}
-		if typed, err := rr.Parse(); err == nil {
-			out = append(out, typed)
-		} else {
-			out = append(out, rr)
-		}
+		out = append(out, r.typed(zone))
 	}
 	return out, nil
 }
 
-// AppendRecords creates recs in zone.
+// AppendRecords creates recs in zone, DNS-only, and returns them as
+// created. It is not atomic: after an error, some may have been created.
 func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	out, err := p.up.AppendRecords(ctx, zone, recs)
-	return out, p.wrap("creating records in", zone, err)
-}
-
-// DeleteRecords deletes the records of zone that match recs by name, type
-// and value (Cloudflare ignores the TTL; an empty value deletes nothing).
-func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	out, err := p.up.DeleteRecords(ctx, zone, recs)
-	return out, p.wrap("deleting records from", zone, err)
-}
-
-// ListZones returns the zones the token can see.
-func (p *Provider) ListZones(ctx context.Context) ([]libdns.Zone, error) {
-	out, err := p.up.ListZones(ctx)
-	return out, p.wrap("listing zones of", "the account", err)
-}
-
-// wrap names the operation and zone in err, and makes sure the token is
-// not in it.
-func (p *Provider) wrap(op, zone string, err error) error {
-	if err == nil {
-		return nil
+	var out []libdns.Record
+	for _, r := range recs {
+		c, err := toRecord(r.RR(), zone)
+		if err != nil {
+			return out, p.wrap("creating records in", zone, err)
+		}
+		zoneID, err := p.zoneID(ctx, zone)
+		if err != nil {
+			return out, err
+		}
+		var created record
+		if _, err := p.call(ctx, p.token, http.MethodPost, "/zones/"+zoneID+"/dns_records", c, &created); err != nil {
+			return out, p.wrap("creating records in", zone, err)
+		}
+		out = append(out, created.typed(zone))
 	}
-	msg := strings.ReplaceAll(err.Error(), p.token, "[token]")
-	return fmt.Errorf("cloudflare: %s %s: %s", op, zone, msg)
+	return out, nil
 }
 
-// record is a DNS record in Cloudflare's API.
-type record struct {
-	ID       string  `json:"id,omitempty"`
-	Type     string  `json:"type"`
-	Name     string  `json:"name"`
-	Content  string  `json:"content"`
-	TTL      int     `json:"ttl"`
-	Priority *uint16 `json:"priority,omitempty"`
-}
-
-// SetRecords makes zone hold exactly recs for every (name, type) pair of
-// recs. With per-record requests, values whose TTL changes are patched,
-// missing values are created, and stale values are deleted last, so a name
-// is never empty on the way; it is not atomic: after an error the pairs may
-// be partly replaced, so read the zone back before trying again. With
-// BatchSize, each batch request is atomic.
-func (p *Provider) SetRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+// DeleteRecords deletes the records of zone that match recs and returns
+// them. A record matches on name and type, on its value unless the
+// input's is empty, and on its TTL as GetRecords reports it unless the
+// input's is zero; an empty type matches any. The zone is read once (or
+// one RRset, when recs name only one). It is not atomic: after an error,
+// some may have been deleted.
+func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	if len(recs) == 0 {
+		return nil, nil
+	}
 	zoneID, err := p.zoneID(ctx, zone)
 	if err != nil {
 		return nil, err
 	}
-	type pair struct{ name, typ string }
-	var order []pair
-	want := map[pair][]record{}
+	pairs := map[pair]bool{}
 	for _, r := range recs {
 		rr := r.RR()
-		k := pair{libdns.AbsoluteName(rr.Name, zone), rr.Type}
-		if _, ok := want[k]; !ok {
-			order = append(order, k)
-		}
-		want[k] = append(want[k], record{Type: rr.Type, Name: strings.TrimSuffix(k.name, "."), Content: content(rr), TTL: int(rr.TTL / time.Second)})
+		pairs[pair{strings.ToLower(libdns.AbsoluteName(rr.Name, zone)), strings.ToUpper(rr.Type)}] = true
 	}
-	// One RRset: list it alone. Several: list the zone once (100 records a
-	// page) rather than one request per RRset.
-	held := map[pair][]record{}
-	if len(order) > 1 {
-		all, err := p.list(ctx, zoneID, "", "")
-		if err != nil {
-			return nil, p.wrap("listing records of", zone, err)
+	var read []pair // nil: the whole zone
+	for k := range pairs {
+		if len(pairs) == 1 && k.typ != "" {
+			read = []pair{k}
 		}
-		for _, r := range all {
-			k := pair{strings.ToLower(r.Name) + ".", r.Type}
-			held[k] = append(held[k], r)
-		}
+	}
+	held, err := p.held(ctx, zoneID, read)
+	if err != nil {
+		return nil, p.wrap("listing records of", zone, err)
 	}
 	var out []libdns.Record
-	var batch []change
-	for _, k := range order {
-		have := held[pair{strings.ToLower(k.name), k.typ}]
-		if len(order) == 1 {
-			var err error
-			if have, err = p.list(ctx, zoneID, k.typ, k.name); err != nil {
-				return out, p.wrap("reading "+k.name+" "+k.typ+" in", zone, err)
+	gone := map[string]bool{}
+	for _, r := range recs {
+		rr := r.RR()
+		name := strings.ToLower(libdns.AbsoluteName(rr.Name, zone))
+		var value string
+		if rr.Data != "" {
+			c, err := toRecord(rr, zone)
+			if err != nil {
+				return out, p.wrap("deleting records from", zone, err)
+			}
+			value = c.canonical()
+		}
+		for k, hs := range held {
+			if k.name != name || rr.Type != "" && k.typ != strings.ToUpper(rr.Type) {
+				continue
+			}
+			for _, h := range hs {
+				if gone[h.ID] || value != "" && h.canonical() != value || rr.TTL != 0 && time.Duration(h.ttl())*time.Second != rr.TTL {
+					continue
+				}
+				if _, err := p.call(ctx, p.token, http.MethodDelete, "/zones/"+zoneID+"/dns_records/"+h.ID, nil, nil); err != nil {
+					return out, p.wrap("deleting records from", zone, err)
+				}
+				gone[h.ID] = true
+				out = append(out, h.typed(zone))
 			}
 		}
-		c := diff(have, want[k])
-		if p.batchSize > 0 {
-			batch = append(batch, c)
-		} else if err := p.apply(ctx, zoneID, c); err != nil {
-			return out, p.wrap("writing "+k.name+" "+k.typ+" in", zone, err)
-		}
-		for _, r := range recs {
-			if rr := r.RR(); libdns.AbsoluteName(rr.Name, zone) == k.name && rr.Type == k.typ {
-				out = append(out, r)
-			}
-		}
-	}
-	if err := p.applyBatches(ctx, zoneID, batch); err != nil {
-		return nil, p.wrap("writing a batch to", zone, err)
 	}
 	return out, nil
 }
 
-// change is what turns one RRset into the wanted one.
-type change struct {
-	patches []record // held values whose TTL changes (with their ID)
-	posts   []record // wanted values not held
-	deletes []record // held values not wanted
+// ListZones returns the zones the token (or the ZoneToken) can see.
+func (p *Provider) ListZones(ctx context.Context) ([]libdns.Zone, error) {
+	var out []libdns.Zone
+	for page := 1; ; page++ {
+		var zones []struct {
+			Name string `json:"name"`
+		}
+		info, err := p.call(ctx, p.lookupToken(), http.MethodGet, fmt.Sprintf("/zones?page=%d&per_page=50", page), nil, &zones)
+		if err != nil {
+			return out, p.wrap("listing zones of", "the account", err)
+		}
+		for _, z := range zones {
+			out = append(out, libdns.Zone{Name: strings.TrimSuffix(z.Name, ".") + "."})
+		}
+		if info == nil || len(zones) == 0 || page*info.PerPage >= info.TotalCount {
+			return out, nil
+		}
+	}
 }
 
-func (c change) size() int { return len(c.patches) + len(c.posts) + len(c.deletes) }
-
-// diff compares the records held for one RRset with the wanted ones.
-func diff(have, want []record) change {
-	var c change
-	for _, h := range have {
-		i := indexContent(want, h.Content)
-		switch {
-		case i < 0:
-			c.deletes = append(c.deletes, h)
-		case h.TTL != want[i].TTL:
-			w := want[i]
-			c.patches = append(c.patches, record{ID: h.ID, Type: w.Type, Name: w.Name, Content: w.Content, TTL: w.TTL})
-		}
+// lookupToken is the token that reads zones: ZoneToken when given.
+func (p *Provider) lookupToken() string {
+	if p.zoneToken != "" {
+		return p.zoneToken
 	}
-	for _, w := range want {
-		if indexContent(have, w.Content) < 0 {
-			c.posts = append(c.posts, w)
-		}
-	}
-	return c
-}
-
-// apply makes one RRset change with per-record requests: patches, then
-// creations, then deletions, so the name is never empty on the way.
-func (p *Provider) apply(ctx context.Context, zoneID string, c change) error {
-	for _, r := range c.patches {
-		if err := p.call(ctx, http.MethodPatch, "/zones/"+zoneID+"/dns_records/"+r.ID, record{Type: r.Type, Name: r.Name, Content: r.Content, TTL: r.TTL}, nil); err != nil {
-			return err
-		}
-	}
-	for _, r := range c.posts {
-		if err := p.call(ctx, http.MethodPost, "/zones/"+zoneID+"/dns_records", r, nil); err != nil {
-			return err
-		}
-	}
-	for _, r := range c.deletes {
-		if err := p.call(ctx, http.MethodDelete, "/zones/"+zoneID+"/dns_records/"+r.ID, nil, nil); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// applyBatches sends the changes through the batch endpoint, each request
-// atomic on Cloudflare's side, never splitting an RRset's change between
-// two requests (unless it alone is larger than a batch).
-func (p *Provider) applyBatches(ctx context.Context, zoneID string, changes []change) error {
-	type id struct {
-		ID string `json:"id"`
-	}
-	var body struct {
-		Deletes []id     `json:"deletes,omitempty"`
-		Patches []record `json:"patches,omitempty"`
-		Posts   []record `json:"posts,omitempty"`
-	}
-	n := 0
-	flush := func() error {
-		if n == 0 {
-			return nil
-		}
-		err := p.call(ctx, http.MethodPost, "/zones/"+zoneID+"/dns_records/batch", body, nil)
-		body.Deletes, body.Patches, body.Posts, n = nil, nil, nil, 0
-		return err
-	}
-	for _, c := range changes {
-		if n > 0 && n+c.size() > p.batchSize {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-		for _, r := range c.deletes {
-			body.Deletes = append(body.Deletes, id{r.ID})
-		}
-		body.Patches = append(body.Patches, c.patches...)
-		body.Posts = append(body.Posts, c.posts...)
-		n += c.size()
-	}
-	return flush()
-}
-
-// content is the record's value as Cloudflare stores it.
-func content(rr libdns.RR) string {
-	switch rr.Type {
-	case "CNAME", "MX", "NS":
-		return strings.TrimSuffix(rr.Data, ".")
-	case "A", "AAAA":
-		if ip, err := netip.ParseAddr(rr.Data); err == nil {
-			return ip.String()
-		}
-	}
-	return rr.Data
-}
-
-func indexContent(recs []record, c string) int {
-	for i, r := range recs {
-		if strings.EqualFold(r.Content, c) {
-			return i
-		}
-	}
-	return -1
+	return p.token
 }
 
 // zoneID looks the zone up once and remembers its ID.
@@ -421,7 +331,7 @@ func (p *Provider) zoneID(ctx context.Context, zone string) (string, error) {
 		ID   string `json:"id"`
 		Name string `json:"name"`
 	}
-	if err := p.call(ctx, http.MethodGet, "/zones?name="+url.QueryEscape(strings.TrimSuffix(zone, ".")), nil, &zones); err != nil {
+	if _, err := p.call(ctx, p.lookupToken(), http.MethodGet, "/zones?name="+url.QueryEscape(strings.TrimSuffix(zone, ".")), nil, &zones); err != nil {
 		return "", p.wrap("looking up zone", zone, err)
 	}
 	if len(zones) != 1 {
@@ -431,84 +341,4 @@ func (p *Provider) zoneID(ctx context.Context, zone string) (string, error) {
 	p.zones[zone] = zones[0].ID
 	p.mu.Unlock()
 	return zones[0].ID, nil
-}
-
-// list returns the records of one (name, type), or of the whole zone when
-// both are empty, reading every page.
-func (p *Provider) list(ctx context.Context, zoneID, typ, name string) ([]record, error) {
-	var all []record
-	for page := 1; ; page++ {
-		q := url.Values{"page": {fmt.Sprint(page)}, "per_page": {"100"}}
-		if typ != "" {
-			q.Set("type", typ)
-			q.Set("name", strings.TrimSuffix(name, "."))
-		}
-		var recs []record
-		info, err := p.callInfo(ctx, http.MethodGet, "/zones/"+zoneID+"/dns_records?"+q.Encode(), nil, &recs)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, recs...)
-		if info == nil || len(recs) == 0 || page*info.PerPage >= info.TotalCount {
-			return all, nil
-		}
-	}
-}
-
-type resultInfo struct {
-	PerPage    int `json:"per_page"`
-	TotalCount int `json:"total_count"`
-}
-
-func (p *Provider) call(ctx context.Context, method, path string, body, result any) error {
-	_, err := p.callInfo(ctx, method, path, body, result)
-	return err
-}
-
-// callInfo sends one API request and decodes the envelope.
-func (p *Provider) callInfo(ctx context.Context, method, path string, body, result any) (*resultInfo, error) {
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, DefaultEndpoint+path, r)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+p.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := p.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var env struct {
-		Success bool            `json:"success"`
-		Result  json.RawMessage `json:"result"`
-		Errors  []struct {
-			Code    int    `json:"code"`
-			Message string `json:"message"`
-		} `json:"errors"`
-		ResultInfo *resultInfo `json:"result_info"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&env); err != nil {
-		return nil, fmt.Errorf("%s %s: HTTP %d: decoding the response: %w", method, strings.SplitN(path, "?", 2)[0], resp.StatusCode, err)
-	}
-	if resp.StatusCode >= 400 || !env.Success {
-		var msgs []string
-		for _, e := range env.Errors {
-			msgs = append(msgs, fmt.Sprintf("%d %s", e.Code, e.Message))
-		}
-		return nil, fmt.Errorf("%s %s: HTTP %d: %s", method, strings.SplitN(path, "?", 2)[0], resp.StatusCode, strings.Join(msgs, "; "))
-	}
-	if result != nil && len(env.Result) > 0 {
-		if err := json.Unmarshal(env.Result, result); err != nil {
-			return nil, err
-		}
-	}
-	return env.ResultInfo, nil
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/dnsfailover/failover/internal/cloudflarefake"
 	"github.com/dnsfailover/failover/provider/providertest"
-	upstream "github.com/libdns/cloudflare"
 	"github.com/libdns/libdns"
 )
 
@@ -44,24 +43,6 @@ func TestContract(t *testing.T) {
 	providertest.Run(t, zone, p)
 }
 
-// The fake reproduces upstream's bug, which is why SetRecords is ours.
-func TestUpstreamSetRecordsBugReproduced(t *testing.T) {
-	fake := cloudflarefake.Start(token, zone)
-	defer fake.Close()
-	up := &upstream.Provider{APIToken: token, HTTPClient: &retryClient{client: http.DefaultClient, endpoint: fake.URL}}
-	if _, err := up.SetRecords(t.Context(), zone, []libdns.Record{a("www", "192.0.2.1", time.Minute), a("www", "192.0.2.2", time.Minute)}); err != nil {
-		t.Fatal(err)
-	}
-	if got := fake.Records(zone); len(got) != 1 {
-		t.Fatalf("upstream set two values: got %q, want only the last one kept (the bug)", got)
-	}
-	fake.Add(zone, "www", "A", "192.0.2.3", 60)
-	_, err := up.SetRecords(t.Context(), zone, []libdns.Record{a("www", "192.0.2.9", time.Minute)})
-	if err == nil || !strings.Contains(err.Error(), "more than 1 record") {
-		t.Fatalf("upstream on a name with two values: got %v, want its 'more than 1 record' error", err)
-	}
-}
-
 func TestSetRecordsReplacesRRsets(t *testing.T) {
 	p, fake := setup(t, Options{})
 	ctx := t.Context()
@@ -76,14 +57,14 @@ func TestSetRecordsReplacesRRsets(t *testing.T) {
 	if _, err := p.SetRecords(ctx, zone, []libdns.Record{a("www", "192.0.2.3", time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"www.example.com A 192.0.2.3 60", "www.example.com TXT keep 300"}
+	want := []string{"www.example.com A 192.0.2.3 60", `www.example.com TXT "keep" 300`}
 	if got := fake.Records(zone); !slices.Equal(got, want) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
-	// One failover of a two-value RRset: list, create the new value, delete
-	// the two old ones.
-	if n := fake.Requests(""); n != 4 {
-		t.Fatalf("got %d requests, want 4 (1 list, 1 create, 2 deletes)", n)
+	// One failover of a two-value RRset to one value: list, change one
+	// value in place, delete the other.
+	if got, want := fake.Requests(""), 3; got != want {
+		t.Fatalf("got %d requests, want %d (1 list, 1 PATCH, 1 DELETE)", got, want)
 	}
 
 	fake.ResetRequests()
@@ -102,22 +83,23 @@ func TestFailureInTheMiddleNeverEmptiesTheName(t *testing.T) {
 	p, fake := setup(t, Options{MaxRetries: -1})
 	ctx := t.Context()
 	fake.Add(zone, "www", "A", "192.0.2.1", 60)
+	fake.Add(zone, "www", "A", "192.0.2.3", 60)
 	isDelete := func(r *http.Request) bool { return r.Method == http.MethodDelete }
 	fake.FailNext(1, isDelete, cloudflarefake.Fault{Status: http.StatusInternalServerError})
 	_, err := p.SetRecords(ctx, zone, []libdns.Record{a("www", "192.0.2.2", time.Minute)})
 	if err == nil || !strings.Contains(err.Error(), "HTTP 500") {
 		t.Fatalf("got %v, want the 500", err)
 	}
-	// The new value was added before the old one was to be deleted.
-	want := []string{"www.example.com A 192.0.2.1 60", "www.example.com A 192.0.2.2 60"}
+	// One value was changed in place before the other was to be deleted.
+	want := []string{"www.example.com A 192.0.2.2 60", "www.example.com A 192.0.2.3 60"}
 	if got := fake.Records(zone); !slices.Equal(got, want) {
 		t.Fatalf("after the failure: got %q, want both values, never none", got)
 	}
 	if _, err := p.SetRecords(ctx, zone, []libdns.Record{a("www", "192.0.2.2", time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	if got := fake.Records(zone); !slices.Equal(got, want[1:]) {
-		t.Fatalf("after the retry: got %q, want %q", got, want[1:])
+	if got := fake.Records(zone); !slices.Equal(got, want[:1]) {
+		t.Fatalf("after the retry: got %q, want %q", got, want[:1])
 	}
 }
 
@@ -231,20 +213,25 @@ func (okTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
 }
 
-func TestRequestsArePaced(t *testing.T) {
+// With RateLimit 3 per second, requests start in threes, a second apart.
+func TestRequestsWaitForTheWindow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p, err := New(token, Options{HTTPClient: &http.Client{Transport: okTransport{}}, RequestsPerSecond: 10, Burst: 1})
+		start := time.Now()
+		var got []time.Duration
+		p, err := New(token, Options{RateLimit: 3, RateWindow: time.Second, HTTPClient: &http.Client{Transport: recorder(func() {
+			got = append(got, time.Since(start))
+		})}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		start := time.Now()
-		for range 5 { // a zone lookup, then one list per call
+		for range 6 { // a zone lookup, then one list per call
 			if _, err := p.GetRecords(t.Context(), zone); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if got, want := time.Since(start), 500*time.Millisecond; got != want {
-			t.Fatalf("6 requests at 10/s with a burst of 1 took %v, want %v", got, want)
+		s := time.Second
+		if want := []time.Duration{0, 0, 0, s, s, s, 2 * s}; !slices.Equal(got, want) {
+			t.Fatalf("requests started at %v, want %v", got, want)
 		}
 	})
 }
@@ -277,13 +264,15 @@ func TestBatchWrites(t *testing.T) {
 	ctx := t.Context()
 	for _, n := range []string{"a", "b", "c"} {
 		fake.Add(zone, n, "A", "192.0.2.1", 60)
+		fake.Add(zone, n, "A", "192.0.2.9", 60)
 	}
 	if _, err := p.zoneID(ctx, zone); err != nil {
 		t.Fatal(err)
 	}
 	fake.ResetRequests()
-	// Three RRsets of two changes each (a create and a delete): two
-	// batches of at most 3 changes, never splitting an RRset.
+	// Three RRsets of two changes each (a value changed in place, one
+	// deleted): three batches of at most 3 changes, never splitting an
+	// RRset.
 	if _, err := p.SetRecords(ctx, zone, []libdns.Record{a("a", "192.0.2.2", time.Minute), a("b", "192.0.2.2", time.Minute), a("c", "192.0.2.2", time.Minute)}); err != nil {
 		t.Fatal(err)
 	}

@@ -7,30 +7,19 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
-// retryClient sends requests to the endpoint (rewriting Cloudflare's
-// default base URL, which upstream hard-codes), paced by limit, and retries
-// them after a 429, or a 5xx for methods that are safe to repeat.
+// retryClient sends requests within the rate limit, and retries them
+// after a 429, or a 5xx for methods that are safe to repeat.
 type retryClient struct {
 	client     *http.Client
-	endpoint   string
 	maxRetries int
 	maxWait    time.Duration
-	limit      *rate.Limiter // nil: no pacing
+	limit      *windowLimiter // nil: no limit
 }
 
 // Do sends req, retrying as the package doc says.
 func (c *retryClient) Do(req *http.Request) (*http.Response, error) {
-	if c.endpoint != DefaultEndpoint && strings.HasPrefix(req.URL.String(), DefaultEndpoint) {
-		u, err := req.URL.Parse(c.endpoint + strings.TrimPrefix(req.URL.String(), DefaultEndpoint))
-		if err != nil {
-			return nil, err
-		}
-		req.URL, req.Host = u, u.Host
-	}
 	for attempt := 0; ; attempt++ {
 		r := req
 		if attempt > 0 && req.GetBody != nil {
@@ -42,7 +31,7 @@ func (c *retryClient) Do(req *http.Request) (*http.Response, error) {
 			r.Body = body
 		}
 		if c.limit != nil {
-			if err := c.limit.Wait(req.Context()); err != nil {
+			if err := c.limit.wait(req.Context()); err != nil {
 				return nil, err
 			}
 		}

@@ -1,14 +1,40 @@
 // Package route53 is a libdns provider for Amazon Route 53 that the
-// failover Manager can rely on. It wraps github.com/libdns/route53 v1.6.2,
-// which replaces whole RRsets with one UPSERT per (name, type) and retries
-// through the AWS SDK, and fixes what would hurt a long-running program:
+// failover Manager can rely on. It calls the Route 53 API through the AWS
+// SDK itself (github.com/libdns/route53 sends one request per RRset, reads
+// routing-policy sets as one RRset, ignores alias sets and returns \052 for
+// a wildcard):
 //
-//   - Upstream calls log.Fatalf, ending the whole process, when the AWS
-//     configuration cannot be loaded (a Profile that does not exist, say).
-//     New loads and checks the configuration itself and returns an error.
-//   - Upstream looks the hosted zone up on every call unless one ID is
-//     given for all zones. Here each zone is looked up once and its ID
-//     cached (or given per zone).
+//   - SetRecords, AppendRecords and DeleteRecords send one
+//     ChangeResourceRecordSets request per call, each applied atomically
+//     by Route 53, split only where the API's quotas require (1,000
+//     ResourceRecord elements and 32,000 characters of values per request,
+//     each counted twice in an UPSERT), every RRset whole in one request:
+//     a 500-record failover is one request.
+//   - Alias record sets are read (as a libdns.RR of their type whose Data
+//     is the alias target) and never modified: a write or delete of an
+//     RRset held as an alias is refused with an error naming it, and
+//     nothing is sent.
+//   - Routing-policy record sets (weighted, failover, latency, geolocation,
+//     multivalue: several sets at one name and type, told apart by their
+//     SetIdentifier) are not read: libdns has no way to tell them apart,
+//     and reading them as one RRset would be wrong. A write of an RRset
+//     held as routing-policy sets is refused with an error naming the
+//     record and its set identifiers, and nothing is sent (Route 53 would
+//     reject it). Manage such a name in the console, or manage another
+//     name.
+//   - Writes are checked against what the last read of the zone found
+//     (the Manager reads before it writes); a zone never read is read once
+//     first. DeleteRecords and AppendRecords read the zone once per call.
+//   - Throttling and PriorRequestNotComplete (Route 53 still applying a
+//     previous change of the zone) are retried with backoff, up to
+//     MaxRetries times.
+//   - Names are unescaped (\052 is *, other \NNN octal escapes too); TXT
+//     values are quoted and unquoted.
+//   - Each zone's hosted zone ID is looked up once, or taken from
+//     HostedZoneIDs (the way to reach a private zone that shares its name
+//     with a public one), and checked to be that zone's.
+//   - New loads and checks the AWS configuration and returns an error
+//     (upstream ends the process with log.Fatalf).
 //
 // The SDK's standard environment applies: credentials, AWS_REGION, and
 // AWS_ENDPOINT_URL_ROUTE_53 (how tests point it at a local fake).
@@ -23,11 +49,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	r53 "github.com/aws/aws-sdk-go-v2/service/route53"
-	"github.com/libdns/libdns"
-	upstream "github.com/libdns/route53"
 )
 
 // Options configure a Provider. Empty fields fall back to the AWS SDK's
@@ -39,14 +65,20 @@ type Options struct {
 	SecretAccessKey string
 	SessionToken    string
 	// HostedZoneIDs maps zone names (FQDNs with trailing dot) to hosted
-	// zone IDs, saving the lookup. Zones not listed are looked up once.
+	// zone IDs ("Z123…" or "/hostedzone/Z123…"). A zone listed is reached
+	// by that ID, which is checked once to be the zone's: the way to write
+	// to a private zone that has the name of a public one. Zones not listed
+	// are looked up by name once (a public zone first).
 	HostedZoneIDs map[string]string
 	// WaitForSync makes every write wait until Route 53 reports the change
 	// INSYNC on all its servers, up to MaxWait (zero: 1 minute).
 	WaitForSync bool
 	MaxWait     time.Duration
-	// MaxRetries for throttled or failed requests. Zero means 5.
+	// MaxRetries is how many times a request is retried after Throttling,
+	// PriorRequestNotComplete or a 5xx. Zero means 5; negative means none.
 	MaxRetries int
+	// MaxRetryWait caps one wait between retries. Zero means 20 s.
+	MaxRetryWait time.Duration
 }
 
 // Provider is a Route 53 DNS provider. Create it with New; it is safe for
@@ -56,7 +88,7 @@ type Provider struct {
 	client *r53.Client
 
 	mu    sync.Mutex
-	zones map[string]*upstream.Provider // by zone name, each with its hosted zone ID
+	zones map[string]*hostedZone // by zone name
 }
 
 // New loads and checks the AWS configuration and returns a provider, or an
@@ -75,23 +107,40 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 	case opts.AccessKeyID != "" || opts.SecretAccessKey != "":
 		return nil, errors.New("route53: AccessKeyID and SecretAccessKey go together: one is empty")
 	}
+	for zone, id := range opts.HostedZoneIDs {
+		if !strings.HasSuffix(zone, ".") || strings.TrimPrefix(id, "/hostedzone/") == "" {
+			return nil, fmt.Errorf("route53: HostedZoneIDs[%q] = %q: want a zone with trailing dot and an ID", zone, id)
+		}
+	}
 	cfg, err := config.LoadDefaultConfig(ctx, load...)
 	if err != nil {
 		return nil, fmt.Errorf("route53: loading the AWS configuration: %w", err)
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
-		opts.Region = cfg.Region
 	}
-	if opts.Region == "" {
-		opts.Region = cfg.Region
+	retries := opts.MaxRetries
+	switch {
+	case retries == 0:
+		retries = 5
+	case retries < 0:
+		retries = 0
 	}
-	for zone, id := range opts.HostedZoneIDs {
-		if !strings.HasSuffix(zone, ".") || id == "" {
-			return nil, fmt.Errorf("route53: HostedZoneIDs[%q] = %q: want a zone with trailing dot and an ID", zone, id)
-		}
+	wait := opts.MaxRetryWait
+	if wait <= 0 {
+		wait = 20 * time.Second
 	}
-	return &Provider{opts: opts, client: r53.NewFromConfig(cfg), zones: map[string]*upstream.Provider{}}, nil
+	client := r53.NewFromConfig(cfg, func(o *r53.Options) {
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = retries + 1
+			so.MaxBackoff = wait
+			// Route 53 allows 5 requests per second per account: a
+			// throttled write is retried, never refused by a client-side
+			// quota (the Manager bounds retries across calls).
+			so.RateLimiter = ratelimit.None
+		})
+	})
+	return &Provider{opts: opts, client: client, zones: map[string]*hostedZone{}}, nil
 }
 
 // Name returns "route53", the provider's name in events and Status.
@@ -103,37 +152,47 @@ func (p *Provider) String() string { return "route53" }
 // GoString is String: fmt's %#v shows no credentials either.
 func (p *Provider) GoString() string { return "route53" }
 
-// zone returns the upstream provider for zone, looking its hosted zone up
-// once.
-func (p *Provider) zone(ctx context.Context, zone string) (*upstream.Provider, error) {
+// hostedZone is one zone's ID and what its last full read found.
+type hostedZone struct {
+	id string // without /hostedzone/
+
+	mu      sync.Mutex
+	read    bool                // alias and routing are from a full read
+	alias   map[pair]string     // alias target by RRset
+	routing map[pair][]string   // set identifiers by RRset
+	simple  map[pair]recordSets // simple sets, from the last read
+}
+
+// zone returns zone's hosted zone, looking its ID up (or checking the
+// given one) once.
+func (p *Provider) zone(ctx context.Context, zone string) (*hostedZone, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if up, ok := p.zones[zone]; ok {
-		return up, nil
+	if z, ok := p.zones[zone]; ok {
+		return z, nil
 	}
-	id := p.opts.HostedZoneIDs[zone]
-	if id == "" {
+	var id string
+	if given := p.opts.HostedZoneIDs[zone]; given != "" {
+		id = strings.TrimPrefix(given, "/hostedzone/")
+		out, err := p.client.GetHostedZone(ctx, &r53.GetHostedZoneInput{Id: aws.String(id)})
+		if err != nil {
+			return nil, fmt.Errorf("route53: checking hosted zone %s of %s: %w", id, zone, err)
+		}
+		if name := aws.ToString(out.HostedZone.Name); !strings.EqualFold(strings.TrimSuffix(name, ".")+".", zone) {
+			return nil, fmt.Errorf("route53: HostedZoneIDs[%q] = %q is the hosted zone of %s, not of %s", zone, id, name, zone)
+		}
+	} else {
 		var err error
 		if id, err = p.lookup(ctx, zone); err != nil {
 			return nil, err
 		}
 	}
-	up := &upstream.Provider{
-		Region:             p.opts.Region,
-		Profile:            p.opts.Profile,
-		AccessKeyId:        p.opts.AccessKeyID,
-		SecretAccessKey:    p.opts.SecretAccessKey,
-		SessionToken:       p.opts.SessionToken,
-		MaxRetries:         p.opts.MaxRetries,
-		WaitForRoute53Sync: p.opts.WaitForSync,
-		Route53MaxWait:     p.opts.MaxWait,
-		HostedZoneID:       strings.TrimPrefix(id, "/hostedzone/"),
-	}
-	p.zones[zone] = up
-	return up, nil
+	z := &hostedZone{id: id}
+	p.zones[zone] = z
+	return z, nil
 }
 
-// lookup finds the public hosted zone named zone.
+// lookup finds the hosted zone named zone, public first.
 func (p *Provider) lookup(ctx context.Context, zone string) (string, error) {
 	out, err := p.client.ListHostedZonesByName(ctx, &r53.ListHostedZonesByNameInput{DNSName: aws.String(zone), MaxItems: aws.Int32(10)})
 	if err != nil {
@@ -141,59 +200,19 @@ func (p *Provider) lookup(ctx context.Context, zone string) (string, error) {
 	}
 	var private string
 	for _, z := range out.HostedZones {
-		if aws.ToString(z.Name) != zone {
+		if !strings.EqualFold(aws.ToString(z.Name), zone) {
 			continue
 		}
+		id := strings.TrimPrefix(aws.ToString(z.Id), "/hostedzone/")
 		if z.Config == nil || !z.Config.PrivateZone {
-			return aws.ToString(z.Id), nil
+			return id, nil
 		}
-		private = aws.ToString(z.Id)
+		private = id
 	}
 	if private != "" {
 		return private, nil
 	}
 	return "", fmt.Errorf("route53: no hosted zone named %s", zone)
-}
-
-// GetRecords returns every record of zone.
-func (p *Provider) GetRecords(ctx context.Context, zone string) ([]libdns.Record, error) {
-	up, err := p.zone(ctx, zone)
-	if err != nil {
-		return nil, err
-	}
-	recs, err := up.GetRecords(ctx, zone)
-	return recs, wrap("reading", zone, err)
-}
-
-// SetRecords replaces, for each (name, type) of recs, the record set with
-// recs: one UPSERT per set, each atomic; the call as a whole is not.
-func (p *Provider) SetRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	up, err := p.zone(ctx, zone)
-	if err != nil {
-		return nil, err
-	}
-	out, err := up.SetRecords(ctx, zone, recs)
-	return out, wrap("writing", zone, err)
-}
-
-// AppendRecords adds recs to zone.
-func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	up, err := p.zone(ctx, zone)
-	if err != nil {
-		return nil, err
-	}
-	out, err := up.AppendRecords(ctx, zone, recs)
-	return out, wrap("appending to", zone, err)
-}
-
-// DeleteRecords deletes recs from zone.
-func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	up, err := p.zone(ctx, zone)
-	if err != nil {
-		return nil, err
-	}
-	out, err := up.DeleteRecords(ctx, zone, recs)
-	return out, wrap("deleting from", zone, err)
 }
 
 func wrap(op, zone string, err error) error {
