@@ -326,7 +326,12 @@ func (d *decoder) validate(fc *fileConfig) {
 			d.report(problem{line: 1, col: 1, msg: e.Error()})
 			continue
 		}
-		d.failAt(configPath(fc, ce), ce.Msg)
+		p := d.nearest(configPath(fc, ce))
+		p.msg = ce.Msg
+		if ce.Record != "" && !strings.HasPrefix(p.path, "zones[") { // a default or a named check
+			p.msg += fmt.Sprintf(" (record %s in zone %s)", clip(ce.Record, 100), clip(ce.Zone, 100))
+		}
+		d.report(p)
 	}
 }
 
@@ -388,6 +393,7 @@ func format(file string, ps []problem, dropped int) error {
 		}
 		return a.col - b.col
 	})
+	ps = slices.Compact(ps) // a default's problem is found once per record using it
 	var errs []error
 	for _, p := range ps {
 		kind := ""

@@ -129,20 +129,25 @@ func (d *decoder) warn(n *yaml.Node, l loc, format string, args ...any) {
 // failAt reports a problem with the field at gopath, placed at the nearest
 // field the file gives (the field itself, or the struct holding it).
 func (d *decoder) failAt(gopath, msg string) {
-	p := gopath
-	for {
+	p := d.nearest(gopath)
+	p.msg = msg
+	d.report(p)
+}
+
+// nearest is where the field at gopath is in the file, or the nearest
+// struct holding it that the file gives.
+func (d *decoder) nearest(gopath string) problem {
+	for p := gopath; ; {
 		if pos, ok := d.at[p]; ok {
 			path := pos.path
 			if rest := strings.TrimPrefix(strings.TrimPrefix(gopath, p), "."); rest != "" {
 				path = join(path, snakePath(rest))
 			}
-			d.report(problem{line: pos.line, col: pos.col, path: path, msg: msg})
-			return
+			return problem{line: pos.line, col: pos.col, path: path}
 		}
 		i := strings.LastIndexAny(p, ".[")
 		if i < 0 {
-			d.report(problem{line: 1, col: 1, path: snakePath(gopath), msg: msg})
-			return
+			return problem{line: 1, col: 1, path: snakePath(gopath)}
 		}
 		p = p[:i]
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"unicode/utf8"
@@ -112,22 +111,30 @@ func scan(data []byte) *problem {
 	return nil
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
 
-// syntaxProblem places a YAML syntax error: yaml gives its line (the
-// column is that of the line's first character), or nothing (the end of
-// the file).
+// syntaxProblem places a YAML syntax error. yaml's own line is often that
+// of the enclosing block, not of the mistake, and it gives no column; so
+// the line is found as the first whose prefix of the file fails with the
+// same message (a binary search: a few parses), and the column is that of
+// the line's first character.
 func syntaxProblem(data []byte, err error) *problem {
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &problem{line: line, col: firstColumn(data, line), msg: m[2]}
+	msg := strings.TrimPrefix(yamlLine.ReplaceAllString(err.Error(), ""), "yaml: ")
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	fails := func(n int) bool {
+		var doc yaml.Node
+		err := yaml.NewDecoder(bytes.NewReader(bytes.Join(lines[:n], nil))).Decode(&doc)
+		return err != nil && !errors.Is(err, io.EOF) && strings.HasSuffix(err.Error(), msg)
 	}
-	line := bytes.Count(data, []byte("\n")) + 1
-	if bytes.HasSuffix(data, []byte("\n")) {
-		line--
+	lo, hi := 0, len(lines) // fails(hi); the answer is the first n with fails(n)
+	for lo+1 < hi {
+		if mid := (lo + hi) / 2; fails(mid) {
+			hi = mid
+		} else {
+			lo = mid
+		}
 	}
-	return &problem{line: max(line, 1), col: 1, msg: strings.TrimPrefix(msg, "yaml: ")}
+	return &problem{line: hi, col: firstColumn(data, hi), msg: msg}
 }
 
 // firstColumn is the column of the first non-blank character of line.
