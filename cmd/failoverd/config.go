@@ -407,7 +407,7 @@ func format(file string, ps []problem, dropped int) error {
 		errs = append(errs, fmt.Errorf("%s:%d:%d: %s%s%s", file, p.line, p.col, kind, path, clip(p.msg, 400)))
 	}
 	if dropped > 0 {
-		errs = append(errs, fmt.Errorf("%s: and %d more problems", file, dropped))
+		errs = append(errs, fmt.Errorf("%s: and more problems: only the first %d are shown", file, maxProblems))
 	}
 	return errors.Join(errs...)
 }

@@ -74,7 +74,7 @@ type rule struct {
 type decoder struct {
 	strict   bool // unset secrets are errors, not warnings
 	problems []problem
-	dropped  int                 // problems beyond maxProblems
+	dropped  int                 // problems beyond maxProblems; decoding stops at the first
 	at       map[string]position // by Go path
 
 	ctx      context.Context // for what a provider loads (the AWS configuration)
@@ -300,7 +300,7 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, l loc) {
 // are not plain scalars or are given twice.
 func (d *decoder) pairs(n *yaml.Node, l loc, f func(k, v *yaml.Node)) {
 	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
+	for i := 0; i+1 < len(n.Content) && d.dropped == 0; i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" {
 			d.fail(k, l, "a key must be a plain word, not %s", describe(k))

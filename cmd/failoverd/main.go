@@ -1,8 +1,14 @@
 // Command failoverd runs the failover engine from a YAML file, for people
 // who do not write Go.
 //
-//	failoverd check -c failover.yaml            # validate; touches no DNS
+//	failoverd check -c failover.yaml [-strict]  # validate; touches no DNS
+//	failoverd check -online -c failover.yaml    # and read each zone; writes nothing
 //	failoverd run -c failover.yaml [-dry-run]   # run until SIGINT or SIGTERM
+//
+// The file is decoded into the library's own types (failover.Config,
+// Policy, the checks of package check, …), each field a key in snake_case.
+// check without -strict reports a secret that is not available as a
+// warning, so that CI can check the file without production's secrets.
 //
 // SIGHUP reloads the file: a file that fails validation is rejected and the
 // running configuration stays; records whose configuration did not change
