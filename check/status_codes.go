@@ -49,6 +49,17 @@ func parseStatus(s string) (int, error) {
 	return n, nil
 }
 
+// UnmarshalText parses text as ParseStatusCodes does, so that a
+// configuration file can give the codes as "200-299,304".
+func (c *StatusCodes) UnmarshalText(text []byte) error {
+	codes, err := ParseStatusCodes(string(text))
+	if err != nil {
+		return err
+	}
+	*c = codes
+	return nil
+}
+
 // Contains reports whether code is in c (or, for a nil c, in 200–399).
 func (c StatusCodes) Contains(code int) bool {
 	if c == nil {

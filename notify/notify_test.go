@@ -138,3 +138,17 @@ func TestGenericPayloadOfProviderCallFailed(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatText(t *testing.T) {
+	for _, f := range []Format{Generic, Slack, Discord} {
+		text, _ := f.MarshalText()
+		var got Format
+		if err := got.UnmarshalText(text); err != nil || got != f {
+			t.Errorf("UnmarshalText(%q) = %v, %v; want %v", text, got, err, f)
+		}
+	}
+	var f Format
+	if err := f.UnmarshalText([]byte("teams")); err == nil {
+		t.Errorf("UnmarshalText(teams) = nil error, want an error")
+	}
+}

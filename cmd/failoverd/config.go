@@ -1,303 +1,442 @@
 package main
 
 import (
-	"bytes"
+	"context"
 	"errors"
 	"fmt"
-	"os"
+	"log/slog"
+	"net"
+	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
+	"github.com/dnsfailover/failover"
+	"github.com/dnsfailover/failover/httpapi"
+	"github.com/dnsfailover/failover/notify"
 	"go.yaml.in/yaml/v3"
 )
 
-// fileConfig is failoverd's YAML file: the library's Config with the same
-// names, in snake_case, plus the daemon's own settings.
+// fileConfig is failoverd's YAML file: the library's Config, with its
+// fields in snake_case, plus the daemon's own settings.
 type fileConfig struct {
-	Zones               []zoneConfig    `yaml:"zones"`
-	DryRun              bool            `yaml:"dry_run"`
-	ReconcileInterval   duration        `yaml:"reconcile_interval"`
-	PropagationTimeout  duration        `yaml:"propagation_timeout"`
-	PropagationInterval duration        `yaml:"propagation_interval"`
-	Status              statusConfig    `yaml:"status"`
-	Webhooks            []webhookConfig `yaml:"webhooks"`
-	Log                 logConfig       `yaml:"log"`
+	failover.Config `yaml:",inline"`
+	// Checks are named checks that records refer to by name ("check:
+	// web"); every record naming one shares the one checker value, so the
+	// engine checks each endpoint once for all of them.
+	Checks map[string]failover.Checker `yaml:"checks"`
+	// Defaults apply to every record; a record's own policy fields win.
+	Defaults defaults `yaml:"defaults"`
+	Status   status   `yaml:"status"`
+	// Webhooks are notified of failovers, all-down records and provider
+	// failures.
+	Webhooks []notify.Webhook `yaml:"webhooks"`
+	Log      logSettings      `yaml:"log"`
 }
 
-type statusConfig struct {
-	Listen    string `yaml:"listen"`     // address of /status, /, /metrics; empty: none
-	TokenEnv  string `yaml:"token_env"`  // environment variable holding the operator token
-	TokenFile string `yaml:"token_file"` // or a file holding it
+// defaults are what a record has when it does not say.
+type defaults struct {
+	Policy failover.Policy  `yaml:"policy"`
+	Check  failover.Checker `yaml:"check"`
 }
 
-type webhookConfig struct {
-	URL    string `yaml:"url"`
-	Format string `yaml:"format"` // generic, slack, discord
+// status is the listener of the status page, API and /metrics. Its
+// operator token comes from token_env or token_file.
+type status struct {
+	Listen          string `yaml:"listen"` // host:port; empty: none
+	httpapi.Options `yaml:",inline"`
 }
 
-type logConfig struct {
-	Format string `yaml:"format"` // text (default) or json
-	Level  string `yaml:"level"`  // debug, info (default), warn, error
+// logSettings are the daemon's log's format and level.
+type logSettings struct {
+	Format logFormat  `yaml:"format"`
+	Level  slog.Level `yaml:"level"`
 }
 
-type zoneConfig struct {
-	Name             string           `yaml:"name"`
-	Providers        []providerConfig `yaml:"providers"`
-	Records          []recordConfig   `yaml:"records"`
-	Nameservers      []string         `yaml:"nameservers"`
-	CheckPropagation bool             `yaml:"check_propagation"`
-}
+// logFormat is "text" or "json".
+type logFormat string
 
-// providerConfig names one provider. Secrets are never inline: they come
-// from an environment variable (…_env) or a file (…_file).
-type providerConfig struct {
-	Type string `yaml:"type"` // cloudflare, route53, rfc2136, powerdns
-
-	// cloudflare
-	APITokenEnv  string `yaml:"api_token_env"`
-	APITokenFile string `yaml:"api_token_file"`
-	Enterprise   bool   `yaml:"enterprise"`
-	// route53
-	Region       string `yaml:"region"`
-	Profile      string `yaml:"profile"`
-	HostedZoneID string `yaml:"hosted_zone_id"`
-	WaitForSync  bool   `yaml:"wait_for_sync"`
-	// rfc2136
-	Server     string `yaml:"server"`
-	KeyName    string `yaml:"key_name"`
-	KeyAlg     string `yaml:"key_alg"`
-	SecretEnv  string `yaml:"secret_env"`
-	SecretFile string `yaml:"secret_file"`
-	// powerdns
-	URL        string `yaml:"url"`
-	ServerID   string `yaml:"server_id"`
-	APIKeyEnv  string `yaml:"api_key_env"`
-	APIKeyFile string `yaml:"api_key_file"`
-}
-
-type recordConfig struct {
-	Name      string           `yaml:"name"`
-	Type      string           `yaml:"type"`
-	Endpoints []endpointConfig `yaml:"endpoints"`
-	Check     checkConfig      `yaml:"check"`
-	Policy    policyConfig     `yaml:"policy"`
-}
-
-type endpointConfig struct {
-	Value    string `yaml:"value"`
-	Priority int    `yaml:"priority"`
-}
-
-type checkConfig struct {
-	Type string `yaml:"type"` // http, https, tcp, tls, dns, icmp, exec, grpc, all, any, at_least
-
-	Checks  []checkConfig `yaml:"checks"`  // all, any, at_least
-	Need    int           `yaml:"need"`    // at_least
-	Service string        `yaml:"service"` // grpc
-
-	Port               int               `yaml:"port"`
-	Host               string            `yaml:"host"`
-	Path               string            `yaml:"path"`
-	Method             string            `yaml:"method"`
-	Headers            map[string]string `yaml:"headers"`
-	Body               string            `yaml:"body"`
-	ExpectStatus       string            `yaml:"expect_status"`
-	BodyContains       string            `yaml:"body_contains"`
-	BodyNotContains    string            `yaml:"body_not_contains"`
-	BodyMatches        string            `yaml:"body_matches"`
-	BodyNotMatches     string            `yaml:"body_not_matches"`
-	FollowRedirects    bool              `yaml:"follow_redirects"`
-	KeepAlive          bool              `yaml:"keep_alive"`
-	Watching           bool              `yaml:"watching"`
-	Send               string            `yaml:"send"`
-	Expect             string            `yaml:"expect"`
-	ExpectMatches      string            `yaml:"expect_matches"`
-	TLS                bool              `yaml:"tls"` // tcp: TLS on the connection
-	CAFile             string            `yaml:"ca_file"`
-	ExpiryWindow       duration          `yaml:"expiry_window"`
-	InsecureSkipVerify bool              `yaml:"insecure_skip_verify"`
-	Name               string            `yaml:"name"`        // dns
-	RecordType         string            `yaml:"record_type"` // dns
-	Rcode              string            `yaml:"rcode"`       // dns
-	Count              int               `yaml:"count"`       // icmp
-	MaxLost            int               `yaml:"max_lost"`    // icmp
-	Command            string            `yaml:"command"`     // exec
-	Args               []string          `yaml:"args"`        // exec
-	WarningFails       bool              `yaml:"warning_fails"`
-}
-
-type policyConfig struct {
-	Interval          duration `yaml:"interval"`
-	Timeout           duration `yaml:"timeout"`
-	Jitter            duration `yaml:"jitter"`
-	FailAfter         int      `yaml:"fail_after"`
-	RecoverAfter      int      `yaml:"recover_after"`
-	FastInterval      duration `yaml:"fast_interval"`
-	ConfirmInterval   duration `yaml:"confirm_interval"`
-	FailbackDelay     duration `yaml:"failback_delay"`
-	ManualFailback    bool     `yaml:"manual_failback"`
-	MinHealthy        int      `yaml:"min_healthy"`
-	MaxAnswers        int      `yaml:"max_answers"`
-	AllDown           string   `yaml:"all_down"`
-	Fallback          []string `yaml:"fallback"`
-	TTL               duration `yaml:"ttl"`
-	FailoverTTL       duration `yaml:"failover_ttl"`
-	StableAfter       duration `yaml:"stable_after"`
-	LowerTTLOnFailing bool     `yaml:"lower_ttl_on_failing"`
-}
-
-// duration is a time.Duration written as "30s" or "5m".
-type duration time.Duration
-
-func (d *duration) UnmarshalYAML(n *yaml.Node) error {
-	v, err := time.ParseDuration(n.Value)
-	if err != nil {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d:%d: %q is not a duration such as \"30s\" or \"5m\"", n.Line, n.Column, n.Value)}}
+// UnmarshalText accepts "text" and "json".
+func (f *logFormat) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "text", "json":
+		*f = logFormat(b)
+		return nil
+	default:
+		return fmt.Errorf("%s is not text or json", quote(string(b)))
 	}
-	*d = duration(v)
+}
+
+func init() {
+	typeHooks[reflect.TypeFor[fileConfig]()] = decodeFile
+	typeHooks[reflect.TypeFor[failover.Zone]()] = decodeZone
+	typeHooks[reflect.TypeFor[failover.Record]()] = decodeRecord
+	typeHooks[reflect.TypeFor[time.Duration]()] = decodeDuration
+	typeHooks[reflect.TypeFor[slog.Level]()] = decodeLevel
+	typeHooks[reflect.TypeFor[failover.EventKind]()] = decodeEventKind
+
+	fieldRules[reflect.TypeFor[failover.Config]()] = map[string]rule{
+		"OnEvent": {deny: true}, // a Go callback: the daemon wires metrics and webhooks
+		"Logger":  {deny: true}, // built from log:
+	}
+	fieldRules[reflect.TypeFor[fileConfig]()] = map[string]rule{
+		"Checks": {decode: decodeNamedChecks},
+	}
+	fieldRules[reflect.TypeFor[httpapi.Options]()] = map[string]rule{
+		"Token": {secret: true}, // token_env or token_file; unset: operator actions refused
+	}
+	fieldRules[reflect.TypeFor[notify.Webhook]()] = map[string]rule{
+		"URL":    {required: true},
+		"Client": {deny: true}, // a Go value: the default client with its timeout
+	}
+}
+
+// typeHooks decode the types YAML cannot write directly, by type.
+var typeHooks = map[reflect.Type]hook{}
+
+// fieldRules are the fields, by struct type and field name, that the file
+// writes differently or not at all. A field denied here is not
+// configuration (a callback, a client, an interface built by the daemon);
+// TestEveryFieldIsSettable fails on any other field the file cannot set.
+var fieldRules = map[reflect.Type]map[string]rule{}
+
+// decodeFile decodes the whole file. Named checks and defaults are read
+// first, wherever they are in the file, since records refer to them.
+func decodeFile(d *decoder, n *yaml.Node, v reflect.Value, l loc) {
+	if n.Kind != yaml.MappingNode {
+		d.fail(n, l, "want a mapping of settings, not %s", describe(n))
+		return
+	}
+	d.file = v.Addr().Interface().(*fileConfig)
+	ordered := *n
+	ordered.Content = nil
+	for _, first := range []bool{true, false} {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i].Value; (k == "checks" || k == "defaults") == first {
+				ordered.Content = append(ordered.Content, n.Content[i], n.Content[i+1])
+			}
+		}
+	}
+	d.structure(&ordered, v, l)
+}
+
+// zoneState is what decoding a zone's records needs of the zone.
+type zoneState struct {
+	name      string
+	providers string // fingerprint of the zone's providers
+	index     int
+}
+
+func decodeZone(d *decoder, n *yaml.Node, v reflect.Value, l loc) {
+	z := &zoneState{index: len(d.labels)}
+	d.labels = append(d.labels, nil)
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			switch n.Content[i].Value {
+			case "name":
+				z.name = n.Content[i+1].Value
+			case "providers":
+				z.providers = fingerprint(n.Content[i+1])
+			}
+		}
+	}
+	d.zone = z
+	d.structure(n, v, l)
+	d.zone = nil
+}
+
+// decodeRecord decodes a record over the defaults: its policy starts as
+// defaults.policy, its check as defaults.check. A problem found in a
+// default value is placed where the default is written.
+func decodeRecord(d *decoder, n *yaml.Node, v reflect.Value, l loc) {
+	r := v.Addr().Interface().(*failover.Record)
+	if d.file != nil {
+		r.Policy = d.file.Defaults.Policy
+		r.Policy.Fallback = slices.Clone(r.Policy.Fallback)
+		r.Check = d.file.Defaults.Check
+		if d.defaults == nil {
+			d.defaults = d.below("Defaults")
+		}
+		for _, e := range d.defaults {
+			d.at[l.gopath+e.suffix] = e.pos
+		}
+	}
+	d.structure(n, v, l)
+	if d.zone != nil && d.records != nil {
+		key := recordKey{strings.ToLower(d.zone.name), strings.ToLower(r.Name), strings.ToUpper(r.Type)}
+		d.records[key] = d.zone.providers + "\x00" + fingerprint(n) + "\x00" + d.shared
+	}
+}
+
+// below returns the positions recorded under gopath, relative to it.
+func (d *decoder) below(gopath string) []posEntry {
+	out := []posEntry{}
+	for k, p := range d.at {
+		if rest, ok := strings.CutPrefix(k, gopath); ok && (rest == "" || rest[0] == '.' || rest[0] == '[') {
+			out = append(out, posEntry{rest, p})
+		}
+	}
+	return out
+}
+
+func decodeDuration(d *decoder, n *yaml.Node, v reflect.Value, l loc) {
+	if !d.scalar(n, l) {
+		return
+	}
+	t, err := time.ParseDuration(n.Value)
+	if n.Value == "0" {
+		t, err = 0, nil
+	}
+	if err != nil {
+		d.fail(n, l, "%s is not a duration such as \"30s\" or \"5m\"", quote(n.Value))
+		return
+	}
+	v.SetInt(int64(t))
+}
+
+func decodeLevel(d *decoder, n *yaml.Node, v reflect.Value, l loc) {
+	if !d.scalar(n, l) {
+		return
+	}
+	var level slog.Level
+	switch n.Value {
+	case "debug":
+		level = slog.LevelDebug
+	case "info":
+		level = slog.LevelInfo
+	case "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	default:
+		d.fail(n, l, "%s is not debug, info, warn or error", quote(n.Value))
+		return
+	}
+	v.Set(reflect.ValueOf(level))
+}
+
+// decodeEventKind reads an event kind by the name its String method
+// gives, so that the names stay the library's.
+func decodeEventKind(d *decoder, n *yaml.Node, v reflect.Value, l loc) {
+	if !d.scalar(n, l) {
+		return
+	}
+	var names []string
+	for k := failover.EventKind(1); k < 256; k++ {
+		name := k.String()
+		if strings.HasPrefix(name, "EventKind(") {
+			continue
+		}
+		if name == n.Value {
+			v.Set(reflect.ValueOf(k))
+			return
+		}
+		names = append(names, name)
+	}
+	d.fail(n, l, "%s is not an event kind: %s", quote(n.Value), strings.Join(names, ", "))
+}
+
+// recordKey identifies a record across two versions of the file.
+type recordKey struct{ zone, name, typ string }
+
+// loaded is a configuration file read, decoded and validated.
+type loaded struct {
+	*fileConfig
+	// records holds, for each record, a fingerprint of everything in the
+	// file that configures it (its zone's providers, its own settings,
+	// the named checks and defaults), to tell a changed record on reload.
+	records map[recordKey]string
+	// providers names each zone's providers by their type, in order.
+	providers [][]string
+	warnings  []string
+}
+
+// unchanged reports, for a record, whether everything that configures it
+// is the same in before and after.
+func unchanged(before, after *loaded) func(failover.RecordID) bool {
+	return func(id failover.RecordID) bool {
+		k := recordKey{strings.ToLower(id.Zone), strings.ToLower(id.Name), strings.ToUpper(id.Type)}
+		old, ok := before.records[k]
+		return ok && old == after.records[k]
+	}
+}
+
+// load reads, decodes and validates the configuration file. With strict
+// false (failoverd check in CI), a secret that is not available is a
+// warning and a placeholder stands for it; the result must then not run.
+func load(ctx context.Context, file string, strict bool) (*loaded, error) {
+	data, err := readBounded(file, maxConfigBytes)
+	if err != nil {
+		return nil, err
+	}
+	return parse(ctx, file, data, strict)
+}
+
+// parse is load of a file's contents: every problem comes back at once,
+// one per line, as FILE:LINE:COL: PATH: message.
+func parse(ctx context.Context, file string, data []byte, strict bool) (*loaded, error) {
+	root, p := parseYAML(data)
+	if p != nil {
+		return nil, format(file, []problem{*p}, 0)
+	}
+	d := &decoder{strict: strict, at: map[string]position{}, named: map[string]namedCheck{}, records: map[recordKey]string{}, ctx: ctx}
+	d.shared = sharedFingerprint(root)
+	fc := &fileConfig{}
+	d.decode(root, reflect.ValueOf(fc).Elem(), loc{})
+	d.validate(fc)
+	var warnings []string
+	var errs []problem
+	for _, p := range d.problems {
+		if p.warning {
+			warnings = append(warnings, format(file, []problem{p}, 0).Error())
+		} else {
+			errs = append(errs, p)
+		}
+	}
+	if len(errs) > 0 || d.dropped > 0 {
+		return nil, format(file, errs, d.dropped)
+	}
+	return &loaded{fileConfig: fc, records: d.records, providers: d.labels, warnings: warnings}, nil
+}
+
+// validate checks what decoding cannot: the daemon's own settings, then
+// the library's validation, each problem placed in the file.
+func (d *decoder) validate(fc *fileConfig) {
+	if fc.Status.Listen != "" {
+		if err := checkListen(fc.Status.Listen); err != nil {
+			d.failAt("Status.Listen", err.Error())
+		}
+	}
+	for i, w := range fc.Webhooks {
+		if u, err := url.Parse(w.URL); w.URL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+			d.failAt(fmt.Sprintf("Webhooks[%d].URL", i), fmt.Sprintf("%s is not an http:// or https:// URL", quote(w.URL)))
+		}
+	}
+	if d.errors() > 0 {
+		return // the library would repeat what is already reported
+	}
+	cfg := fc.Config
+	cfg.Logger, cfg.OnEvent = nil, nil
+	_, err := failover.New(cfg)
+	for _, e := range unjoin(err) {
+		var ce *failover.ConfigError
+		if !errors.As(e, &ce) {
+			d.report(problem{line: 1, col: 1, msg: e.Error()})
+			continue
+		}
+		p := d.nearest(configPath(fc, ce))
+		p.msg = ce.Msg
+		if ce.Record != "" && !strings.HasPrefix(p.path, "zones[") { // a default or a named check
+			p.msg += fmt.Sprintf(" (record %s in zone %s)", clip(ce.Record, 100), clip(ce.Zone, 100))
+		}
+		d.report(p)
+	}
+}
+
+// checkListen checks a host:port address to listen on.
+func checkListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%s is not host:port", quote(addr))
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("%s: port %s is not 1-65535", quote(addr), quote(port))
+	}
+	if host != "" && net.ParseIP(host) == nil && strings.ContainsAny(host, " /") {
+		return fmt.Errorf("%s: %s is not a host", quote(addr), quote(host))
+	}
 	return nil
 }
 
-// positions maps field paths ("zones[0].records[2].endpoints[0].value") to
-// where they are in the file.
-type positions map[string][2]int
-
-// loadConfig reads and strictly parses file: every problem is reported at
-// once, each as "FILE:LINE:COL: PATH: message".
-func loadConfig(file string) (*fileConfig, positions, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, nil, err
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
 	}
-	return parseConfig(file, data)
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
-func parseConfig(file string, data []byte) (*fileConfig, positions, error) {
-	var doc yaml.Node
-	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", file, err)
+// configPath is the Go path, from the file's root, of the field a
+// ConfigError names: its Field is relative to its record, or zone, or to
+// the Config, whichever it names.
+func configPath(fc *fileConfig, ce *failover.ConfigError) string {
+	if ce.Zone == "" || strings.HasPrefix(ce.Field, "Zones[") {
+		return ce.Field
 	}
-	if len(doc.Content) == 0 {
-		return nil, nil, fmt.Errorf("%s: empty configuration", file)
+	zi := slices.IndexFunc(fc.Zones, func(z failover.Zone) bool { return z.Name == ce.Zone })
+	if zi < 0 {
+		return ce.Field
 	}
-	pos := positions{}
+	zone := fmt.Sprintf("Zones[%d]", zi)
+	if ce.Record == "" || strings.HasPrefix(ce.Field, "Records[") {
+		return zone + "." + ce.Field
+	}
+	ri := slices.IndexFunc(fc.Zones[zi].Records, func(r failover.Record) bool {
+		return strings.TrimSpace(r.Name+" "+r.Type) == ce.Record
+	})
+	if ri < 0 {
+		return zone + "." + ce.Field
+	}
+	return fmt.Sprintf("%s.Records[%d].%s", zone, ri, ce.Field)
+}
+
+// format turns problems into one error, one line each, in the order of
+// the file, each bounded in length.
+func format(file string, ps []problem, dropped int) error {
+	slices.SortStableFunc(ps, func(a, b problem) int {
+		if a.line != b.line {
+			return a.line - b.line
+		}
+		return a.col - b.col
+	})
+	ps = slices.Compact(ps) // a default's problem is found once per record using it
 	var errs []error
-	walk(file, doc.Content[0], reflect.TypeOf(fileConfig{}), "", pos, &errs)
-	var cfg fileConfig
-	if err := doc.Content[0].Decode(&cfg); err != nil {
-		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			for _, msg := range te.Errors {
-				errs = append(errs, pos.locate(file, msg))
-			}
-		} else {
-			errs = append(errs, fmt.Errorf("%s: %w", file, err))
+	for _, p := range ps {
+		kind := ""
+		if p.warning {
+			kind = "warning: "
 		}
+		path := ""
+		if p.path != "" {
+			path = clip(p.path, 200) + ": "
+		}
+		errs = append(errs, fmt.Errorf("%s:%d:%d: %s%s%s", file, p.line, p.col, kind, path, clip(p.msg, 400)))
 	}
-	if len(errs) > 0 {
-		return nil, nil, errors.Join(errs...)
+	if dropped > 0 {
+		errs = append(errs, fmt.Errorf("%s: and more problems: only the first %d are shown", file, maxProblems))
 	}
-	return &cfg, pos, nil
+	return errors.Join(errs...)
 }
 
-// walk records the position of every field and reports keys that t does
-// not have, with their position and path.
-func walk(file string, n *yaml.Node, t reflect.Type, path string, pos positions, errs *[]error) {
-	pos[path] = [2]int{n.Line, n.Column}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch {
-	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
-		fields := map[string]reflect.Type{}
-		for i := range t.NumField() {
-			if tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]; tag != "" {
-				fields[tag] = t.Field(i).Type
-			}
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			sub := strings.TrimPrefix(path+"."+k.Value, ".")
-			ft, ok := fields[k.Value]
-			if !ok {
-				*errs = append(*errs, fmt.Errorf("%s:%d:%d: %s: unknown field", file, k.Line, k.Column, sub))
-				continue
-			}
-			walk(file, v, ft, sub, pos, errs)
-		}
-	case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
-		for i, v := range n.Content {
-			walk(file, v, t.Elem(), fmt.Sprintf("%s[%d]", path, i), pos, errs)
-		}
-	}
-}
-
-// yamlPath turns a library field path ("Endpoints[1].Value",
-// "Policy.FailoverTTL") into the file's ("endpoints[1].value",
-// "policy.failover_ttl").
-func yamlPath(field string) string {
-	parts := strings.Split(field, ".")
-	for i, p := range parts {
-		name, index, _ := strings.Cut(p, "[")
-		parts[i] = snake(name)
-		if index != "" {
-			parts[i] += "[" + index
-		}
-	}
-	return strings.Join(parts, ".")
-}
-
-// snake turns a Go name into snake_case: FailoverTTL → failover_ttl.
-func snake(s string) string {
-	r := []rune(s)
+// fingerprint is n's content, without positions and comments.
+func fingerprint(n *yaml.Node) string {
 	var b strings.Builder
-	for i, c := range r {
-		upper := unicode.IsUpper(c)
-		if i > 0 && upper && (unicode.IsLower(r[i-1]) || i+1 < len(r) && unicode.IsLower(r[i+1])) {
-			b.WriteByte('_')
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		fmt.Fprintf(&b, "%d%s%q(", n.Kind, n.Tag, n.Value)
+		for _, c := range n.Content {
+			walk(c)
 		}
-		b.WriteRune(unicode.ToLower(c))
+		b.WriteString(")")
+	}
+	if n != nil {
+		walk(n)
 	}
 	return b.String()
 }
 
-// locate places a YAML decoding message ("line 5: cannot unmarshal …" or
-// "line 5:7: …") at the deepest field on that line (and column).
-func (pos positions) locate(file, msg string) error {
-	rest, ok := strings.CutPrefix(msg, "line ")
-	if !ok {
-		return fmt.Errorf("%s: %s", file, msg)
-	}
-	where, text, _ := strings.Cut(rest, ": ")
-	lineStr, colStr, hasCol := strings.Cut(where, ":")
-	line, _ := strconv.Atoi(lineStr)
-	col, _ := strconv.Atoi(colStr)
-	best := ""
-	for p, lc := range pos {
-		if lc[0] == line && (!hasCol || lc[1] == col) && len(p) >= len(best) {
-			best = p
+// sharedFingerprint is the part of the file every record may depend on:
+// the named checks and the defaults.
+func sharedFingerprint(root *yaml.Node) string {
+	var b strings.Builder
+	for i := 0; root.Kind == yaml.MappingNode && i+1 < len(root.Content); i += 2 {
+		if k := root.Content[i].Value; k == "checks" || k == "defaults" {
+			b.WriteString(k + fingerprint(root.Content[i+1]))
 		}
 	}
-	if best == "" {
-		return fmt.Errorf("%s:%d: %s", file, line, text)
-	}
-	return fmt.Errorf("%s:%d:%d: %s: %s", file, line, pos[best][1], best, text)
-}
-
-// at formats a problem at path, with the position of the nearest field
-// the file has.
-func (pos positions) at(file, path, msg string) error {
-	for p := path; ; {
-		if lc, ok := pos[p]; ok {
-			return fmt.Errorf("%s:%d:%d: %s: %s", file, lc[0], lc[1], path, msg)
-		}
-		i := strings.LastIndexAny(p, ".[")
-		if i < 0 {
-			return fmt.Errorf("%s: %s: %s", file, path, msg)
-		}
-		p = p[:i]
-	}
+	return b.String()
 }

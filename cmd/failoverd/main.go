@@ -1,8 +1,14 @@
 // Command failoverd runs the failover engine from a YAML file, for people
 // who do not write Go.
 //
-//	failoverd check -c failover.yaml            # validate; touches no DNS
+//	failoverd check -c failover.yaml [-strict]  # validate; touches no DNS
+//	failoverd check -online -c failover.yaml    # and read each zone; writes nothing
 //	failoverd run -c failover.yaml [-dry-run]   # run until SIGINT or SIGTERM
+//
+// The file is decoded into the library's own types (failover.Config,
+// Policy, the checks of package check, …), each field a key in snake_case.
+// check without -strict reports a secret that is not available as a
+// warning, so that CI can check the file without production's secrets.
 //
 // SIGHUP reloads the file: a file that fails validation is rejected and the
 // running configuration stays; records whose configuration did not change
@@ -21,8 +27,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"reflect"
-	"strings"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -43,61 +48,56 @@ func main() {
 // run is the whole program; it returns the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || (args[0] != "check" && args[0] != "run") {
-		fmt.Fprintln(stderr, "usage: failoverd check|run -c FILE [-dry-run]")
+		fmt.Fprintln(stderr, "usage: failoverd check|run -c FILE [-dry-run] [-strict] [-online]")
 		return 2
 	}
 	flags := flag.NewFlagSet("failoverd "+args[0], flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	file := flags.String("c", "failover.yaml", "configuration file")
 	dryRun := flags.Bool("dry-run", false, "run everything but write nothing")
+	strict := flags.Bool("strict", false, "check: a secret that is not available is an error, not a warning")
+	onlineFlag := flags.Bool("online", false, "check: read every zone from every provider, with the real credentials, and report each managed record; writes nothing")
 	if err := flags.Parse(args[1:]); err != nil {
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	fc, cfg, err := load(ctx, *file)
+	checking := args[0] == "check"
+	lc, err := load(ctx, *file, !checking || *strict || *onlineFlag)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	if args[0] == "check" {
-		fmt.Fprintf(stdout, "%s: ok: %d zones\n", *file, len(cfg.Zones))
+	if checking {
+		for _, w := range lc.warnings {
+			fmt.Fprintln(stderr, w)
+		}
+		fmt.Fprintf(stdout, "%s: ok: %d zones\n", *file, len(lc.Zones))
+		if *onlineFlag && !online(ctx, lc, stdout) {
+			return 1
+		}
 		return 0
 	}
-	log := newLogger(fc.Log, stderr)
+	log := newLogger(lc.Log, stderr)
 	d := &daemon{file: *file, dryRun: *dryRun, log: log, metrics: metrics.New()}
-	if err := d.serve(ctx, fc, cfg); err != nil {
+	if err := d.serve(ctx, lc); err != nil {
 		log.Error("failoverd stopped", "err", err)
 		return 1
 	}
 	return 0
 }
 
-// load reads, builds and validates the configuration file.
-func load(ctx context.Context, file string) (*fileConfig, failover.Config, error) {
-	fc, pos, err := loadConfig(file)
-	if err != nil {
-		return nil, failover.Config{}, err
-	}
-	cfg, err := build(ctx, file, fc, pos)
-	if err != nil {
-		return nil, cfg, err
-	}
-	if err := validate(file, fc, pos, cfg); err != nil {
-		return nil, cfg, err
-	}
-	return fc, cfg, nil
-}
-
-func newLogger(c logConfig, w io.Writer) *slog.Logger {
-	var level slog.Level
-	level.UnmarshalText([]byte(c.Level)) // "" and unknown levels mean info
-	opts := &slog.HandlerOptions{Level: level}
-	if strings.EqualFold(c.Format, "json") {
+func newLogger(c logSettings, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.Level}
+	switch c.Format {
+	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts))
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts))
+	default:
+		panic("log format " + string(c.Format) + " passed validation") // logFormat.UnmarshalText accepts text and json only
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // daemon runs one Manager at a time, replaced on SIGHUP.
@@ -109,13 +109,13 @@ type daemon struct {
 	handler atomic.Pointer[http.Handler]
 }
 
-func (d *daemon) serve(ctx context.Context, fc *fileConfig, cfg failover.Config) error {
+func (d *daemon) serve(ctx context.Context, lc *loaded) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	stopped, stop := context.WithCancel(ctx) // ends the status server however serve returns
 	defer stop()
-	if fc.Status.Listen != "" {
-		srv, err := d.startHTTP(fc.Status, &wg)
+	if lc.Status.Listen != "" {
+		srv, err := d.startHTTP(lc.Status, &wg)
 		if err != nil {
 			return err
 		}
@@ -131,33 +131,35 @@ func (d *daemon) serve(ctx context.Context, fc *fileConfig, cfg failover.Config)
 	defer signal.Stop(hup)
 
 	var prev *failover.Manager
-	var prevFC *fileConfig
+	var prevLC *loaded
 	for {
-		m, notifier, err := d.manager(fc, cfg)
+		m, notifier, err := d.manager(lc)
 		if err != nil {
 			return err
 		}
 		if prev != nil { // a reload: records whose configuration did not change keep their health
-			m.CarryOver(prev, unchanged(prevFC, fc))
+			if err := m.CarryOver(prev, unchanged(prevLC, lc)); err != nil {
+				d.log.Error("reload: health and decisions not carried over; every record starts afresh", "err", err)
+			}
 		}
-		prev, prevFC = m, fc
+		prev, prevLC = m, lc
 		runCtx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 2)
 		go func() { done <- m.Run(runCtx) }()
 		go func() { done <- notifier.Run(runCtx) }()
-		d.log.Info("running", "file", d.file, "zones", len(cfg.Zones), "dry_run", cfg.DryRun)
+		d.log.Info("running", "file", d.file, "zones", len(lc.Zones), "dry_run", lc.DryRun || d.dryRun)
 
 		reloaded := false
 		for !reloaded {
 			select {
 			case <-ctx.Done():
 			case <-hup:
-				nfc, ncfg, err := load(ctx, d.file)
+				next, err := load(ctx, d.file, true)
 				if err != nil {
 					d.log.Error("reload rejected; the running configuration stays", "err", err)
 					continue
 				}
-				fc, cfg, reloaded = nfc, ncfg, true
+				lc, reloaded = next, true
 				d.log.Info("reloading", "file", d.file)
 			}
 			if ctx.Err() != nil {
@@ -174,42 +176,11 @@ func (d *daemon) serve(ctx context.Context, fc *fileConfig, cfg failover.Config)
 	}
 }
 
-// unchanged reports, for a record, whether its zone's providers and its own
-// configuration are the same in both files.
-func unchanged(before, after *fileConfig) func(failover.RecordID) bool {
-	type key struct{ zone, name, typ string }
-	index := func(fc *fileConfig) map[key][2]any {
-		out := map[key][2]any{}
-		for _, z := range fc.Zones {
-			for _, r := range z.Records {
-				out[key{strings.ToLower(z.Name), strings.ToLower(r.Name), strings.ToUpper(r.Type)}] = [2]any{z.Providers, r}
-			}
-		}
-		return out
-	}
-	b, a := index(before), index(after)
-	return func(id failover.RecordID) bool {
-		k := key{strings.ToLower(id.Zone), strings.ToLower(id.Name), strings.ToUpper(id.Type)}
-		old, ok := b[k]
-		return ok && reflect.DeepEqual(old, a[k])
-	}
-}
-
-// manager builds a Manager for cfg, wired to the logs, metrics, webhooks
+// manager builds a Manager for lc, wired to the logs, metrics, webhooks
 // and the status handler.
-func (d *daemon) manager(fc *fileConfig, cfg failover.Config) (*failover.Manager, *notify.Notifier, error) {
-	var hooks []notify.Webhook
-	for _, w := range fc.Webhooks {
-		h := notify.Webhook{URL: w.URL}
-		switch w.Format {
-		case "slack":
-			h.Format = notify.Slack
-		case "discord":
-			h.Format = notify.Discord
-		}
-		hooks = append(hooks, h)
-	}
-	notifier := notify.New(hooks...)
+func (d *daemon) manager(lc *loaded) (*failover.Manager, *notify.Notifier, error) {
+	notifier := notify.New(slices.Clone(lc.Webhooks)...)
+	cfg := lc.Config
 	cfg.Logger = d.log
 	cfg.DryRun = cfg.DryRun || d.dryRun
 	cfg.OnEvent = func(e failover.Event) {
@@ -221,20 +192,14 @@ func (d *daemon) manager(fc *fileConfig, cfg failover.Config) (*failover.Manager
 		return nil, nil, err
 	}
 	d.metrics.SetSource(m.Status)
-	token := os.Getenv(fc.Status.TokenEnv)
-	if fc.Status.TokenFile != "" {
-		if data, err := os.ReadFile(fc.Status.TokenFile); err == nil {
-			token = strings.TrimSpace(string(data))
-		}
-	}
-	h := httpapi.New(m, httpapi.Options{Token: token})
+	h := httpapi.New(m, lc.Status.Options)
 	d.handler.Store(&h)
 	return m, notifier, nil
 }
 
 // startHTTP serves the status page and API of the current Manager, and
 // /metrics, in a goroutine added to wg; Shutdown ends it.
-func (d *daemon) startHTTP(c statusConfig, wg *sync.WaitGroup) (*http.Server, error) {
+func (d *daemon) startHTTP(c status, wg *sync.WaitGroup) (*http.Server, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(d.metrics)
 	mux := http.NewServeMux()

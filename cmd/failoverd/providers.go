@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"maps"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/dnsfailover/failover"
+	"github.com/dnsfailover/failover/provider/cloudflare"
+	"github.com/dnsfailover/failover/provider/route53"
+	"github.com/libdns/libdns"
+	"github.com/libdns/powerdns"
+	"github.com/libdns/rfc2136"
+	"go.yaml.in/yaml/v3"
+)
+
+// providerConfig is one type of provider as the file writes it: its own
+// fields only, secrets from an environment variable (KEY_env) or a file
+// (KEY_file), never inline.
+type providerConfig interface {
+	// provider builds the provider for zone.
+	provider(ctx context.Context, zone string) (failover.Provider, error)
+}
+
+// providerTypes are the providers a file may name in type:.
+var providerTypes = map[string]func() providerConfig{
+	"cloudflare": func() providerConfig { return &cloudflareConfig{} },
+	"route53":    func() providerConfig { return &route53Config{} },
+	"rfc2136":    func() providerConfig { return &rfc2136Config{} },
+	"powerdns":   func() providerConfig { return &powerdnsConfig{} },
+}
+
+// cloudflareConfig is provider/cloudflare's New with its Options.
+type cloudflareConfig struct {
+	APIToken           string `yaml:"api_token"`
+	cloudflare.Options `yaml:",inline"`
+}
+
+func (c *cloudflareConfig) provider(ctx context.Context, zone string) (failover.Provider, error) {
+	return cloudflare.New(c.APIToken, c.Options)
+}
+
+// route53Config is provider/route53's Options, with the zone's hosted
+// zone ID.
+type route53Config struct {
+	route53.Options `yaml:",inline"`
+	// HostedZoneID saves looking the zone up by name.
+	HostedZoneID string `yaml:"hosted_zone_id"`
+}
+
+func (c *route53Config) provider(ctx context.Context, zone string) (failover.Provider, error) {
+	opts := c.Options
+	if c.HostedZoneID != "" {
+		opts.HostedZoneIDs = map[string]string{zone: c.HostedZoneID}
+	}
+	return route53.New(ctx, opts)
+}
+
+// rfc2136Config is libdns/rfc2136's Provider (BIND, Knot): updates signed
+// with a TSIG key, zone reads by AXFR.
+type rfc2136Config struct {
+	rfc2136.Provider `yaml:",inline"`
+}
+
+func (c *rfc2136Config) provider(ctx context.Context, zone string) (failover.Provider, error) {
+	if c.KeyAlg == "" {
+		c.KeyAlg = "hmac-sha256"
+	}
+	return &c.Provider, nil
+}
+
+// powerdnsConfig is libdns/powerdns's Provider (the PowerDNS HTTP API).
+type powerdnsConfig struct {
+	powerdns.Provider `yaml:",inline"`
+}
+
+func (c *powerdnsConfig) provider(ctx context.Context, zone string) (failover.Provider, error) {
+	if c.ServerID == "" {
+		c.ServerID = "localhost"
+	}
+	return &c.Provider, nil
+}
+
+func init() {
+	typeHooks[reflect.TypeFor[failover.Provider]()] = decodeProvider
+
+	fieldRules[reflect.TypeFor[cloudflareConfig]()] = map[string]rule{"APIToken": {secret: true, required: true}}
+	fieldRules[reflect.TypeFor[cloudflare.Options]()] = map[string]rule{
+		"ZoneToken":  {secret: true},
+		"HTTPClient": {deny: true}, // a Go value; the provider's own has a timeout
+	}
+	fieldRules[reflect.TypeFor[route53.Options]()] = map[string]rule{
+		"AccessKeyID":     {secret: true},
+		"SecretAccessKey": {secret: true},
+		"SessionToken":    {secret: true},
+		"HostedZoneIDs":   {deny: true}, // hosted_zone_id, for the provider's zone
+	}
+	fieldRules[reflect.TypeFor[rfc2136.Provider]()] = map[string]rule{
+		"Key":     {key: "secret", secret: true, required: true}, // the TSIG key, base64
+		"Server":  {required: true},
+		"KeyName": {required: true},
+	}
+	fieldRules[reflect.TypeFor[powerdns.Provider]()] = map[string]rule{
+		"APIToken":  {secret: true, required: true},
+		"ServerURL": {required: true},
+		"Debug":     {deny: true}, // dumps the API token to stdout or stderr
+	}
+}
+
+// decodeProvider reads one provider of the zone being decoded: type: and
+// that type's own fields.
+func decodeProvider(d *decoder, n *yaml.Node, v reflect.Value, l loc) {
+	typ, rest, ok := d.typed(n, l, "provider", slices.Sorted(maps.Keys(providerTypes)))
+	if !ok {
+		return
+	}
+	c := providerTypes[typ]()
+	before := d.errors()
+	d.decode(rest, reflect.ValueOf(c).Elem(), l)
+	zone := ""
+	if d.zone != nil {
+		zone = d.zone.name
+		d.labels[d.zone.index] = append(d.labels[d.zone.index], typ)
+	}
+	if d.errors() > before {
+		return
+	}
+	p, err := c.provider(d.ctx, zone)
+	if err != nil {
+		// The AWS configuration (a profile, say) is production's
+		// environment: a check in CI may not have it.
+		d.warn(n, l, "%s", clip(err.Error(), 300))
+		p = unavailable{err}
+	}
+	v.Set(reflect.ValueOf(p))
+}
+
+// unavailable stands for a provider that could not be built, in a check
+// without -strict; it is never run.
+type unavailable struct{ err error }
+
+func (u unavailable) GetRecords(context.Context, string) ([]libdns.Record, error) { return nil, u.err }
+func (u unavailable) SetRecords(context.Context, string, []libdns.Record) ([]libdns.Record, error) {
+	return nil, u.err
+}
+
+// placeholder stands for a secret that is not available, in a check
+// without -strict; such a configuration is never run.
+const placeholder = "failoverd-check-placeholder"
+
+// secret reads a credential into v from an environment variable (env) or
+// a file (file), given at most one of them. A secret that is given but not
+// available is an error, or a warning in a check without -strict.
+func (d *decoder) secret(n *yaml.Node, v reflect.Value, l loc, base string, env, file *yaml.Node, required bool) {
+	el, fl := l.field(base+"_env", ""), l.field(base+"_file", "")
+	switch {
+	case env != nil && file != nil:
+		d.fail(file, fl, "give %s_env or %s_file, not both", base, base)
+		return
+	case env != nil:
+		if !d.scalar(env, el) {
+			return
+		}
+		if s := os.Getenv(env.Value); s != "" {
+			v.SetString(s)
+			return
+		}
+		d.warn(env, el, "environment variable %s is empty or unset", clip(env.Value, 64))
+	case file != nil:
+		if data, ok := d.readFile(file, fl); ok {
+			if s := strings.TrimSpace(string(data)); s != "" {
+				v.SetString(s)
+				return
+			}
+			d.warn(file, fl, "%s is empty", quote(file.Value))
+		}
+	case required:
+		d.fail(n, el, "missing: the secret comes from an environment variable (%s_env) or a file (%s_file)", base, base)
+		return
+	default:
+		return
+	}
+	if !d.strict {
+		v.SetString(placeholder)
+	}
+}
