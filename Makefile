@@ -6,12 +6,13 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 test: deps fmt vet staticcheck
 	go test -race -count=1 ./...
 
-# deps installs what the tests run when it is missing: BIND, PowerDNS, and
-# Chromium for the status page test.
+# deps installs what the tests run when it is missing: BIND, Knot, PowerDNS,
+# and Chromium for the status page test.
 deps:
 	@missing=""; \
 	command -v named >/dev/null || missing="$$missing bind9"; \
 	command -v dig >/dev/null || missing="$$missing bind9-dnsutils"; \
+	command -v knotd >/dev/null || missing="$$missing knot"; \
 	command -v pdns_server >/dev/null || missing="$$missing pdns-server"; \
 	[ -f /usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql ] || missing="$$missing pdns-backend-sqlite3"; \
 	command -v sqlite3 >/dev/null || missing="$$missing sqlite3"; \

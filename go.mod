@@ -10,7 +10,6 @@ require (
 	github.com/libdns/cloudflare v0.2.2
 	github.com/libdns/libdns v1.1.1
 	github.com/libdns/powerdns v0.1.4
-	github.com/libdns/rfc2136 v1.0.1
 	github.com/libdns/route53 v1.6.2
 	github.com/miekg/dns v1.1.73
 	github.com/prometheus/client_golang v1.25.0

@@ -16,9 +16,9 @@ import (
 	"github.com/dnsfailover/failover/check"
 	"github.com/dnsfailover/failover/check/grpccheck"
 	"github.com/dnsfailover/failover/provider/cloudflare"
+	"github.com/dnsfailover/failover/provider/rfc2136"
 	"github.com/dnsfailover/failover/provider/route53"
 	"github.com/libdns/powerdns"
-	"github.com/libdns/rfc2136"
 )
 
 // builder turns a parsed file into the library's Config, collecting every

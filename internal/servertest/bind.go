@@ -1,8 +1,6 @@
 package servertest
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"net"
 	"os"
@@ -11,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/libdns/rfc2136"
+	"github.com/dnsfailover/failover/provider/rfc2136"
 )
 
 // BIND is a BIND 9 server that is primary for one zone, accepts RFC 2136
@@ -25,26 +23,42 @@ type BIND struct {
 	proc    *process
 }
 
+// BINDOptions adjust the server StartBINDWith starts. The zero value is
+// BIND's defaults.
+type BINDOptions struct {
+	// NoCheckIntegrity turns off BIND's check-integrity for the zone, so
+	// that it accepts an MX or NS whose target has no address record (as
+	// libdnstest writes); by default BIND refuses such an update.
+	NoCheckIntegrity bool
+}
+
 // StartBIND starts named for zone, whose file holds an SOA, an NS and the
 // given zone-file lines (such as "www 300 IN A 192.0.2.10"), and stops it
 // when the test ends.
 func StartBIND(t testing.TB, zone string, lines ...string) *BIND {
 	t.Helper()
+	return StartBINDWith(t, BINDOptions{}, zone, lines...)
+}
+
+// StartBINDWith is StartBIND with opts.
+func StartBINDWith(t testing.TB, opts BINDOptions, zone string, lines ...string) *BIND {
+	t.Helper()
 	named := need(t, "named", "bind9")
 	dir := t.TempDir()
-	secret := make([]byte, 32)
-	rand.Read(secret)
 	b := &BIND{
 		Addr:    net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))),
 		Zone:    zone,
 		KeyName: "failover-test",
 		KeyAlg:  "hmac-sha256",
-		Key:     base64.StdEncoding.EncodeToString(secret),
+		Key:     newSecret(),
 	}
 	_, port, _ := net.SplitHostPort(b.Addr)
-	zoneFile := filepath.Join(dir, "zone.db")
-	body := fmt.Sprintf("$ORIGIN %s\n$TTL 300\n@ IN SOA ns1.%s hostmaster.%s 1 3600 600 86400 30\n@ IN NS ns1.%s\nns1 IN A 127.0.0.1\n%s\n",
-		zone, zone, zone, zone, strings.Join(lines, "\n"))
+	zonePath := filepath.Join(dir, "zone.db")
+	body := zoneFile(zone, lines)
+	integrity := ""
+	if opts.NoCheckIntegrity {
+		integrity = "check-integrity no;"
+	}
 	conf := fmt.Sprintf(`key %q { algorithm %s; secret %q; };
 options {
 	directory %q;
@@ -64,11 +78,12 @@ zone %q {
 	file %q;
 	update-policy { grant %s zonesub ANY; };
 	allow-transfer { key %s; };
+	%s
 };
 `, b.KeyName, b.KeyAlg, b.Key, dir, filepath.Join(dir, "named.pid"), filepath.Join(dir, "session.key"), dir,
-		port, strings.TrimSuffix(zone, "."), zoneFile, b.KeyName, b.KeyName)
+		port, strings.TrimSuffix(zone, "."), zonePath, b.KeyName, b.KeyName, integrity)
 	confFile := filepath.Join(dir, "named.conf")
-	for file, data := range map[string]string{zoneFile: body, confFile: conf} {
+	for file, data := range map[string]string{zonePath: body, confFile: conf} {
 		if err := os.WriteFile(file, []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +106,7 @@ func (b *BIND) Start(t testing.TB) {
 // as a crash would.
 func (b *BIND) Stop(kill bool) { b.proc.stop(kill) }
 
-// Provider returns a libdns RFC 2136 provider for the server.
+// Provider returns an RFC 2136 provider for the server.
 func (b *BIND) Provider() *rfc2136.Provider {
 	return &rfc2136.Provider{KeyName: b.KeyName, KeyAlg: b.KeyAlg, Key: b.Key, Server: b.Addr}
 }

@@ -21,6 +21,11 @@ func TestRFC2136OnBIND(t *testing.T) {
 	providertest.Run(t, "example.test.", b.Provider())
 }
 
+func TestRFC2136OnKnot(t *testing.T) {
+	k := servertest.StartKnot(t, "example.test.")
+	providertest.Run(t, "example.test.", k.Provider())
+}
+
 func TestPowerDNS(t *testing.T) {
 	s := servertest.StartPowerDNS(t, "example.test.")
 	providertest.RunWith(t, "example.test.", s.Provider(), providertest.Options{Skip: map[string]string{
