@@ -16,9 +16,9 @@ import (
 	"github.com/dnsfailover/failover/check"
 	"github.com/dnsfailover/failover/check/grpccheck"
 	"github.com/dnsfailover/failover/provider/cloudflare"
+	"github.com/dnsfailover/failover/provider/powerdns"
 	"github.com/dnsfailover/failover/provider/rfc2136"
 	"github.com/dnsfailover/failover/provider/route53"
-	"github.com/libdns/powerdns"
 )
 
 // builder turns a parsed file into the library's Config, collecting every
@@ -129,12 +129,17 @@ func (b *builder) provider(ctx context.Context, path string, p providerConfig) f
 		key := b.secret(path+".api_key", p.APIKeyEnv, p.APIKeyFile)
 		if p.URL == "" {
 			b.fail(path+".url", "missing: the API's URL, such as http://127.0.0.1:8081")
+			return nil
 		}
-		id := p.ServerID
-		if id == "" {
-			id = "localhost"
+		if key == "" {
+			return nil
 		}
-		return &powerdns.Provider{ServerURL: p.URL, ServerID: id, APIToken: key}
+		pdns, err := powerdns.New(p.URL, key, powerdns.Options{ServerID: p.ServerID})
+		if err != nil {
+			b.fail(path+".url", "%v", err)
+			return nil
+		}
+		return pdns
 	case "":
 		b.fail(path+".type", "missing: cloudflare, route53, rfc2136 or powerdns")
 	default:

@@ -2,12 +2,7 @@ package servertest
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
 	"net/netip"
-	"net/url"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -77,37 +72,5 @@ func TestPowerDNS(t *testing.T) {
 	}
 	if got := query(t, s.Addr, "www.example.test."); len(got) != 1 || got[0] != "192.0.2.20" {
 		t.Fatalf("got %v, want the record set through the API", got)
-	}
-}
-
-// What one write costs on PowerDNS through libdns/powerdns: a zone lookup
-// and one PATCH per RRset, counted by a proxy in front of the API.
-func TestPowerDNSRequestsPerWrite(t *testing.T) {
-	s := StartPowerDNS(t, "example.test.")
-	target, _ := url.Parse(s.APIURL)
-	var requests atomic.Int32
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-		proxy.ServeHTTP(w, r)
-	}))
-	defer front.Close()
-	p := s.Provider()
-	p.ServerURL = front.URL
-	ip := netip.MustParseAddr("192.0.2.20")
-	for _, tc := range []struct {
-		recs []libdns.Record
-		want int32
-	}{
-		{[]libdns.Record{libdns.Address{Name: "www", TTL: time.Minute, IP: ip}}, 2},
-		{[]libdns.Record{libdns.Address{Name: "www", TTL: time.Minute, IP: ip}, libdns.Address{Name: "api", TTL: time.Minute, IP: ip}}, 3},
-	} {
-		requests.Store(0)
-		if _, err := p.SetRecords(t.Context(), "example.test.", tc.recs); err != nil {
-			t.Fatal(err)
-		}
-		if got := requests.Load(); got != tc.want {
-			t.Errorf("%d RRsets: got %d requests, want %d", len(tc.recs), got, tc.want)
-		}
 	}
 }

@@ -1,18 +1,15 @@
 package rfc2136
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"strings"
 	"time"
 
+	"github.com/dnsfailover/failover/internal/dnstxt"
 	"github.com/libdns/libdns"
 	"github.com/miekg/dns"
 )
-
-// txtChunk is the most octets one TXT character-string holds.
-const txtChunk = 255
 
 // toRR converts a libdns record of zone to a wire record. Names in the
 // value that do not end in a dot are relative to zone, as in a zone file.
@@ -35,7 +32,7 @@ func toRR(r libdns.RR, zone string) (dns.RR, error) {
 	hdr := dns.RR_Header{Name: owner, Class: dns.ClassINET, Ttl: uint32(r.TTL / time.Second)}
 	if strings.EqualFold(r.Type, "TXT") {
 		hdr.Rrtype = dns.TypeTXT
-		return &dns.TXT{Hdr: hdr, Txt: txtStrings(r.Data)}, nil
+		return &dns.TXT{Hdr: hdr, Txt: dnstxt.Strings(r.Data)}, nil
 	}
 	rr, err := dns.NewRR(fmt.Sprintf("$ORIGIN %s\n%s %d IN %s %s", zone, owner, hdr.Ttl, r.Type, r.Data))
 	switch {
@@ -55,7 +52,7 @@ func fromRR(rr dns.RR, zone string) (libdns.Record, error) {
 	ttl := time.Duration(h.Ttl) * time.Second
 	switch rr := rr.(type) {
 	case *dns.TXT:
-		text, err := unescapeTXT(strings.Join(rr.Txt, ""))
+		text, err := dnstxt.Unescape(strings.Join(rr.Txt, ""))
 		if err != nil {
 			return nil, fmt.Errorf("TXT record %s: %w", h.Name, err)
 		}
@@ -71,64 +68,3 @@ func fromRR(rr dns.RR, zone string) (libdns.Record, error) {
 	}
 	return raw, nil
 }
-
-// txtStrings splits raw text into character-strings of at most 255
-// octets, escaped as package dns holds them.
-func txtStrings(text string) []string {
-	out := []string{}
-	for len(text) > txtChunk {
-		out = append(out, escapeTXT(text[:txtChunk]))
-		text = text[txtChunk:]
-	}
-	return append(out, escapeTXT(text))
-}
-
-// escapeTXT escapes a quote, a backslash and every octet outside printable
-// ASCII, as package dns expects the strings of a TXT record.
-func escapeTXT(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c < ' ' || c > '~':
-			fmt.Fprintf(&b, "\\%03d", c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
-// unescapeTXT undoes the escapes package dns puts in a TXT string read
-// from the wire: \X for X, \DDD for the octet DDD.
-func unescapeTXT(s string) (string, error) {
-	if !strings.Contains(s, `\`) {
-		return s, nil
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '\\' {
-			b.WriteByte(s[i])
-			continue
-		}
-		if i+3 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
-			n := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
-			if n > 255 {
-				return "", fmt.Errorf("escape \\%s is not an octet", s[i+1:i+4])
-			}
-			b.WriteByte(byte(n))
-			i += 3
-			continue
-		}
-		if i+1 == len(s) {
-			return "", errors.New("ends in a lone backslash")
-		}
-		b.WriteByte(s[i+1])
-		i++
-	}
-	return b.String(), nil
-}
-
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
