@@ -1,8 +1,11 @@
 package powerdns
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,16 +65,52 @@ func toAPI(rr libdns.RR, zone string) (name, typ, content string, err error) {
 	}
 	typ = strings.ToUpper(rr.Type)
 	content = rr.Data
-	if typ == "TXT" {
-		content = dnstxt.Quote(rr.Data)
-	} else if strings.ContainsAny(content, "\n\r") {
-		return "", "", "", errors.New("value contains a line break")
-	}
 	name = libdns.AbsoluteName(rr.Name, zone)
 	if !strings.HasSuffix(name, ".") {
 		name += "."
 	}
+	switch {
+	case typ == "TXT":
+		content = dnstxt.Quote(rr.Data)
+	case strings.ContainsAny(content, "\n\r"):
+		return "", "", "", errors.New("value contains a line break")
+	case typ == "SVCB" || typ == "HTTPS":
+		content = svcbContent(content)
+	}
 	return name, typ, content, nil
+}
+
+// svcbContent returns an SVCB or HTTPS value as PowerDNS accepts it: its
+// parameters in key order and unquoted (libdns writes them sorted by name,
+// some quoted). A value with a space inside a parameter is left as is.
+func svcbContent(value string) string {
+	f := strings.Fields(value)
+	if len(f) < 3 || strings.Count(value, `"`) != 2*strings.Count(value, `="`) {
+		return value
+	}
+	params := f[2:]
+	for i, p := range params {
+		k, v, _ := strings.Cut(p, "=")
+		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+			params[i] = k + "=" + v[1:len(v)-1]
+		}
+	}
+	slices.SortStableFunc(params, func(a, b string) int { return cmp.Compare(svcbKey(a), svcbKey(b)) })
+	return strings.Join(f, " ")
+}
+
+// svcbKey is the number of a parameter's key (RFC 9460 section 14.3.2).
+func svcbKey(param string) int {
+	k, _, _ := strings.Cut(param, "=")
+	if n, ok := strings.CutPrefix(k, "key"); ok {
+		if i, err := strconv.Atoi(n); err == nil {
+			return i
+		}
+	}
+	if i := slices.Index([]string{"mandatory", "alpn", "no-default-alpn", "port", "ipv4hint", "ech", "ipv6hint", "dohpath", "ohttp"}, k); i >= 0 {
+		return i
+	}
+	return 1 << 16
 }
 
 // fromAPI converts one record of an API RRset to the libdns type for it

@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -308,4 +309,28 @@ func TestNewAndBadRecordsAreClearErrors(t *testing.T) {
 			t.Errorf("%v in %s: got %v, want an error naming the zone and containing %q", tc.rec, tc.zone, err, tc.want)
 		}
 	}
+}
+
+// PowerDNS accepts SVCB and HTTPS parameters only in key order and
+// unquoted; libdns writes them sorted by name, some quoted.
+func TestServiceBindingAccepted(t *testing.T) {
+	p := servertest.StartPowerDNS(t, zone).Provider()
+	want := libdns.ServiceBinding{Name: "svc", Scheme: "https", TTL: time.Minute, Priority: 1, Target: "svc.example.test.",
+		Params: libdns.SvcParams{"alpn": {"h2", "h3"}, "port": {"8443"}, "ipv4hint": {"192.0.2.1", "192.0.2.2"}, "ipv6hint": {"2001:db8::1"}}}
+	if _, err := p.SetRecords(t.Context(), zone, []libdns.Record{want}); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := p.GetRecords(t.Context(), zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if r.RR().Type == "HTTPS" {
+			if !reflect.DeepEqual(r, want) {
+				t.Fatalf("got %+v, want %+v", r, want)
+			}
+			return
+		}
+	}
+	t.Fatalf("got no HTTPS record in %v", recs)
 }

@@ -201,7 +201,7 @@ func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns
 	if err != nil {
 		return nil, err
 	}
-	if err := p.update(ctx, zone, "appending", sets); err != nil {
+	if err := p.update(ctx, zone, "appending to", sets); err != nil {
 		return nil, err
 	}
 	return recs, nil
