@@ -107,6 +107,7 @@ type APIError struct {
 	Message string // the API's "error" field, or the body
 }
 
+// Error returns the status and the API's message.
 func (e *APIError) Error() string {
 	return fmt.Sprintf("%d %s: %s", e.Status, http.StatusText(e.Status), e.Message)
 }
