@@ -1,17 +1,21 @@
-# make test: what CI runs (.ci/run) and what a new user runs.
+# make test: what CI runs (.ci/run) and what a new user runs. conformance/
+# is a module of its own (it requires libdns v1.2.0-alpha.1 for libdnstest;
+# the main module stays on v1.1.1): every step runs there too.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: test deps fmt vet staticcheck demo
 
 test: deps fmt vet staticcheck
 	go test -race -count=1 ./...
+	cd conformance && go test -race -count=1 ./...
 
-# deps installs what the tests run when it is missing: BIND, PowerDNS, and
-# Chromium for the status page test.
+# deps installs what the tests run when it is missing: BIND, Knot, PowerDNS,
+# and Chromium for the status page test.
 deps:
 	@missing=""; \
 	command -v named >/dev/null || missing="$$missing bind9"; \
 	command -v dig >/dev/null || missing="$$missing bind9-dnsutils"; \
+	command -v knotd >/dev/null || missing="$$missing knot"; \
 	command -v pdns_server >/dev/null || missing="$$missing pdns-server"; \
 	[ -f /usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql ] || missing="$$missing pdns-backend-sqlite3"; \
 	command -v sqlite3 >/dev/null || missing="$$missing sqlite3"; \
@@ -30,9 +34,11 @@ fmt:
 
 vet:
 	go vet ./...
+	cd conformance && go vet ./...
 
 staticcheck:
 	go run $(STATICCHECK) ./...
+	cd conformance && go run $(STATICCHECK) ./...
 
 demo:
 	go run ./examples/demo

@@ -196,6 +196,24 @@ func TestEndToEndPowerDNS(t *testing.T) {
 	serves(t, pdns.Addr, 5*time.Second, 10, "127.0.0.2")
 }
 
+func TestEndToEndKnot(t *testing.T) {
+	knot := servertest.StartKnot(t, "example.test.", "www 60 IN A 127.0.0.2", "mail 300 IN A 192.0.2.25")
+	b := startBackends(t)
+	runManager(t, fastConfig(b, knot.Provider()))
+	serves(t, knot.Addr, 5*time.Second, 60, "127.0.0.2")
+	b.stop("127.0.0.2")
+	serves(t, knot.Addr, 5*time.Second, 10, "127.0.0.3")
+	knot.Stop(true) // a crash; the primary comes back meanwhile
+	if err := b.start("127.0.0.2"); err != nil {
+		t.Fatal(err)
+	}
+	knot.Start(t)
+	serves(t, knot.Addr, 10*time.Second, 10, "127.0.0.2")
+	if got, _, err := answer(knot.Addr, "mail.example.test."); err != nil || !slices.Equal(got, []string{"192.0.2.25"}) {
+		t.Fatalf("unmanaged record: got %v, %v", got, err)
+	}
+}
+
 // One zone served by BIND and PowerDNS at once: with PowerDNS down during a
 // failover, BIND is updated at once, Status shows PowerDNS behind, and
 // PowerDNS catches up when it returns.

@@ -10,10 +10,10 @@ import (
 
 	"github.com/dnsfailover/failover"
 	"github.com/dnsfailover/failover/provider/cloudflare"
+	"github.com/dnsfailover/failover/provider/powerdns"
+	"github.com/dnsfailover/failover/provider/rfc2136"
 	"github.com/dnsfailover/failover/provider/route53"
 	"github.com/libdns/libdns"
-	"github.com/libdns/powerdns"
-	"github.com/libdns/rfc2136"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -59,29 +59,26 @@ func (c *route53Config) provider(ctx context.Context, zone string) (failover.Pro
 	return route53.New(ctx, opts)
 }
 
-// rfc2136Config is libdns/rfc2136's Provider (BIND, Knot): updates signed
-// with a TSIG key, zone reads by AXFR.
+// rfc2136Config is provider/rfc2136's Provider (BIND, Knot): updates
+// signed with a TSIG key, zone reads by AXFR.
 type rfc2136Config struct {
 	rfc2136.Provider `yaml:",inline"`
 }
 
 func (c *rfc2136Config) provider(ctx context.Context, zone string) (failover.Provider, error) {
-	if c.KeyAlg == "" {
-		c.KeyAlg = "hmac-sha256"
-	}
 	return &c.Provider, nil
 }
 
-// powerdnsConfig is libdns/powerdns's Provider (the PowerDNS HTTP API).
+// powerdnsConfig is provider/powerdns's New with its Options (the
+// PowerDNS HTTP API).
 type powerdnsConfig struct {
-	powerdns.Provider `yaml:",inline"`
+	ServerURL        string `yaml:"server_url"`
+	APIToken         string `yaml:"api_token"`
+	powerdns.Options `yaml:",inline"`
 }
 
 func (c *powerdnsConfig) provider(ctx context.Context, zone string) (failover.Provider, error) {
-	if c.ServerID == "" {
-		c.ServerID = "localhost"
-	}
-	return &c.Provider, nil
+	return powerdns.New(c.ServerURL, c.APIToken, c.Options)
 }
 
 func init() {
@@ -103,10 +100,12 @@ func init() {
 		"Server":  {required: true},
 		"KeyName": {required: true},
 	}
-	fieldRules[reflect.TypeFor[powerdns.Provider]()] = map[string]rule{
+	fieldRules[reflect.TypeFor[powerdnsConfig]()] = map[string]rule{
 		"APIToken":  {secret: true, required: true},
 		"ServerURL": {required: true},
-		"Debug":     {deny: true}, // dumps the API token to stdout or stderr
+	}
+	fieldRules[reflect.TypeFor[powerdns.Options]()] = map[string]rule{
+		"HTTPClient": {deny: true}, // a Go value; the provider's own has a timeout
 	}
 }
 

@@ -27,9 +27,9 @@ import (
 	"github.com/dnsfailover/failover/httpapi"
 	"github.com/dnsfailover/failover/notify"
 	"github.com/dnsfailover/failover/provider/cloudflare"
+	"github.com/dnsfailover/failover/provider/powerdns"
+	"github.com/dnsfailover/failover/provider/rfc2136"
 	"github.com/dnsfailover/failover/provider/route53"
-	"github.com/libdns/powerdns"
-	"github.com/libdns/rfc2136"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -43,7 +43,7 @@ var configTypes = []reflect.Type{
 	reflect.TypeFor[check.TLSOptions](), reflect.TypeFor[grpccheck.Check](),
 	reflect.TypeFor[notify.Webhook](), reflect.TypeFor[httpapi.Options](), reflect.TypeFor[status](),
 	reflect.TypeFor[cloudflare.Options](), reflect.TypeFor[route53.Options](),
-	reflect.TypeFor[rfc2136.Provider](), reflect.TypeFor[powerdns.Provider](),
+	reflect.TypeFor[rfc2136.Provider](), reflect.TypeFor[powerdnsConfig](), reflect.TypeFor[powerdns.Options](),
 	reflect.TypeFor[cloudflareConfig](), reflect.TypeFor[route53Config](),
 	reflect.TypeFor[rfc2136Config](), reflect.TypeFor[powerdnsConfig](),
 }

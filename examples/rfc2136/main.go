@@ -22,7 +22,7 @@ import (
 
 	"github.com/dnsfailover/failover"
 	"github.com/dnsfailover/failover/check"
-	"github.com/libdns/rfc2136"
+	"github.com/dnsfailover/failover/provider/rfc2136"
 )
 
 func main() {

@@ -1,28 +1,24 @@
 package servertest
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/libdns/rfc2136"
 )
 
 // BIND is a BIND 9 server that is primary for one zone, accepts RFC 2136
 // updates signed with its TSIG key and allows zone transfers to it.
-type BIND struct {
-	Addr    string // 127.0.0.1:PORT, UDP and TCP
-	Zone    string // FQDN with trailing dot
-	KeyName string
-	KeyAlg  string
-	Key     string // base64 secret
-	proc    *process
+type BIND struct{ UpdateServer }
+
+// BINDOptions adjust the server StartBINDWith starts. The zero value is
+// BIND's defaults.
+type BINDOptions struct {
+	// NoCheckIntegrity turns off BIND's check-integrity for the zone, so
+	// that it accepts an MX or NS whose target has no address record (as
+	// libdnstest writes); by default BIND refuses such an update.
+	NoCheckIntegrity bool
 }
 
 // StartBIND starts named for zone, whose file holds an SOA, an NS and the
@@ -30,21 +26,21 @@ type BIND struct {
 // when the test ends.
 func StartBIND(t testing.TB, zone string, lines ...string) *BIND {
 	t.Helper()
+	return StartBINDWith(t, BINDOptions{}, zone, lines...)
+}
+
+// StartBINDWith is StartBIND with opts.
+func StartBINDWith(t testing.TB, opts BINDOptions, zone string, lines ...string) *BIND {
+	t.Helper()
 	named := need(t, "named", "bind9")
 	dir := t.TempDir()
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	b := &BIND{
-		Addr:    net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))),
-		Zone:    zone,
-		KeyName: "failover-test",
-		KeyAlg:  "hmac-sha256",
-		Key:     base64.StdEncoding.EncodeToString(secret),
+	b := &BIND{newUpdateServer(t, zone)}
+	zonePath := filepath.Join(dir, "zone.db")
+	body := zoneFile(zone, lines)
+	integrity := ""
+	if opts.NoCheckIntegrity {
+		integrity = "check-integrity no;"
 	}
-	_, port, _ := net.SplitHostPort(b.Addr)
-	zoneFile := filepath.Join(dir, "zone.db")
-	body := fmt.Sprintf("$ORIGIN %s\n$TTL 300\n@ IN SOA ns1.%s hostmaster.%s 1 3600 600 86400 30\n@ IN NS ns1.%s\nns1 IN A 127.0.0.1\n%s\n",
-		zone, zone, zone, zone, strings.Join(lines, "\n"))
 	conf := fmt.Sprintf(`key %q { algorithm %s; secret %q; };
 options {
 	directory %q;
@@ -64,11 +60,12 @@ zone %q {
 	file %q;
 	update-policy { grant %s zonesub ANY; };
 	allow-transfer { key %s; };
+	%s
 };
 `, b.KeyName, b.KeyAlg, b.Key, dir, filepath.Join(dir, "named.pid"), filepath.Join(dir, "session.key"), dir,
-		port, strings.TrimSuffix(zone, "."), zoneFile, b.KeyName, b.KeyName)
+		b.port(), strings.TrimSuffix(zone, "."), zonePath, b.KeyName, b.KeyName, integrity)
 	confFile := filepath.Join(dir, "named.conf")
-	for file, data := range map[string]string{zoneFile: body, confFile: conf} {
+	for file, data := range map[string]string{zonePath: body, confFile: conf} {
 		if err := os.WriteFile(file, []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -77,21 +74,4 @@ zone %q {
 	b.Start(t)
 	t.Cleanup(func() { b.Stop(false) })
 	return b
-}
-
-// Start starts the server again after Stop, with the zone as it was, and
-// waits until it answers.
-func (b *BIND) Start(t testing.TB) {
-	t.Helper()
-	b.proc.start(t)
-	waitDNS(t, b.proc, b.Addr, b.Zone)
-}
-
-// Stop stops the server: with SIGTERM, or with SIGKILL when kill is set,
-// as a crash would.
-func (b *BIND) Stop(kill bool) { b.proc.stop(kill) }
-
-// Provider returns a libdns RFC 2136 provider for the server.
-func (b *BIND) Provider() *rfc2136.Provider {
-	return &rfc2136.Provider{KeyName: b.KeyName, KeyAlg: b.KeyAlg, Key: b.Key, Server: b.Addr}
 }

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/libdns/powerdns"
+	"github.com/dnsfailover/failover/provider/powerdns"
 )
 
 // PowerDNS is a PowerDNS authoritative server with the SQLite backend and
@@ -105,9 +105,13 @@ func (p *PowerDNS) Start(t testing.TB) {
 // Stop stops the server: with SIGTERM, or SIGKILL when kill is set.
 func (p *PowerDNS) Stop(kill bool) { p.proc.stop(kill) }
 
-// Provider returns a libdns PowerDNS provider for the server.
+// Provider returns a PowerDNS provider for the server's API.
 func (p *PowerDNS) Provider() *powerdns.Provider {
-	return &powerdns.Provider{ServerURL: p.APIURL, ServerID: "localhost", APIToken: p.APIKey}
+	prov, err := powerdns.New(p.APIURL, p.APIKey, powerdns.Options{})
+	if err != nil { // the URL and the key are ours: never reached
+		panic(err)
+	}
+	return prov
 }
 
 func (p *PowerDNS) api(method, path string, body any) (*http.Response, error) {

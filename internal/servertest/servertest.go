@@ -1,5 +1,6 @@
-// Package servertest starts real DNS servers for tests: BIND 9 (updated
-// with RFC 2136 and TSIG) and PowerDNS (HTTP API, SQLite backend), each on
+// Package servertest starts real DNS servers for tests: BIND 9 and Knot DNS
+// (updated with RFC 2136 and TSIG, read by AXFR) and PowerDNS (HTTP API,
+// SQLite backend), each on
 // loopback, in a temp dir, on free ports, stopped when the test ends. Only
 // the process a helper started is ever signalled.
 //

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dnsfailover/failover/internal/dnstext"
+	"github.com/dnsfailover/failover/internal/dnstxt"
 	"github.com/libdns/libdns"
 )
 
@@ -71,7 +71,7 @@ func (r record) data() string {
 	case "MX":
 		return fmt.Sprintf("%d %s", pri, fqdn(r.Content))
 	case "TXT":
-		return dnstext.Unquote(r.Content)
+		return dnstxt.Text(r.Content)
 	case "SRV":
 		if r.Data != nil {
 			return fmt.Sprintf("%d %d %d %s", num("priority"), num("weight"), num("port"), fqdn(str("target")))

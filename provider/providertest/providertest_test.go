@@ -21,10 +21,12 @@ func TestRFC2136OnBIND(t *testing.T) {
 	providertest.Run(t, "example.test.", b.Provider())
 }
 
+func TestRFC2136OnKnot(t *testing.T) {
+	k := servertest.StartKnot(t, "example.test.")
+	providertest.Run(t, "example.test.", k.Provider())
+}
+
 func TestPowerDNS(t *testing.T) {
 	s := servertest.StartPowerDNS(t, "example.test.")
-	providertest.RunWith(t, "example.test.", s.Provider(), providertest.Options{Skip: map[string]string{
-		"concurrent-writes": "PowerDNS 4.7 with the SQLite backend answers 500 to concurrent writes to one zone " +
-			"(\"database is locked\"); the Manager serialises the writes to one zone and provider",
-	}})
+	providertest.Run(t, "example.test.", s.Provider())
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	r53 "github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
-	"github.com/dnsfailover/failover/internal/dnstext"
+	"github.com/dnsfailover/failover/internal/dnstxt"
 	"github.com/libdns/libdns"
 )
 
@@ -198,7 +198,7 @@ func group(recs []libdns.Record, zone string) ([]pair, map[pair]recordSets) {
 // value is rr's data as Route 53 takes it: TXT quoted.
 func value(rr libdns.RR) string {
 	if t := strings.ToUpper(rr.Type); t == "TXT" || t == "SPF" {
-		return dnstext.Quote(rr.Data)
+		return dnstxt.Quote(rr.Data)
 	}
 	return rr.Data
 }
@@ -209,7 +209,7 @@ func value(rr libdns.RR) string {
 func sameValue(typ, a, b string) bool {
 	switch typ {
 	case "TXT", "SPF":
-		return dnstext.Unquote(a) == dnstext.Unquote(b)
+		return dnstxt.Text(a) == dnstxt.Text(b)
 	case "A", "AAAA":
 		x, errX := netip.ParseAddr(a)
 		y, errY := netip.ParseAddr(b)
