@@ -201,15 +201,17 @@ func (d *daemon) manager(fc *fileConfig, cfg failover.Config) (*failover.Manager
 	var hooks []notify.Webhook
 	for _, w := range fc.Webhooks {
 		h := notify.Webhook{URL: w.URL}
-		switch w.Format {
-		case "slack":
-			h.Format = notify.Slack
-		case "discord":
-			h.Format = notify.Discord
+		if w.Format != "" {
+			if err := h.Format.UnmarshalText([]byte(w.Format)); err != nil {
+				return nil, nil, err
+			}
 		}
 		hooks = append(hooks, h)
 	}
-	notifier := notify.New(hooks...)
+	notifier, err := notify.New(hooks...)
+	if err != nil {
+		return nil, nil, err
+	}
 	cfg.Logger = d.log
 	cfg.DryRun = cfg.DryRun || d.dryRun
 	cfg.OnEvent = func(e failover.Event) {
