@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dnsfailover/failover/internal/reconnect"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -136,42 +137,33 @@ func (c *Check) dial(addr, target string) (*grpc.ClientConn, error) {
 
 // Watch keeps a Health/Watch stream open to target when Watching is set,
 // and notices when it reports anything but SERVING, or breaks after it was
-// serving; it reconnects with backoff until ctx ends. Without Watching it
-// returns at once.
+// serving; it opens a new stream after 50 ms, waiting twice as long (up to
+// 5 s) after each attempt in a row that never reached SERVING, until ctx
+// ends. Without Watching it returns at once.
 func (c *Check) Watch(ctx context.Context, target string, notice func(error)) {
 	if !c.Watching || c.Port < 1 || c.Port > 65535 {
 		return
 	}
 	addr := net.JoinHostPort(target, strconv.Itoa(c.Port))
 	what := fmt.Sprintf("grpc health watch %s service %q", addr, c.Service)
-	const minBackoff, maxBackoff = 50 * time.Millisecond, 5 * time.Second
-	backoff, serving := minBackoff, false
-	for ctx.Err() == nil {
+	serving := false // the last stream reported SERVING: its end is news
+	reconnect.Loop(ctx, func() bool {
+		up := false
 		err := c.watchOnce(ctx, addr, target, func(st healthpb.HealthCheckResponse_ServingStatus) {
 			switch {
 			case st == healthpb.HealthCheckResponse_SERVING:
-				serving, backoff = true, minBackoff
+				serving, up = true, true
 			case serving:
 				serving = false
 				notice(fmt.Errorf("%s: %s", what, st))
 			}
 		})
-		if ctx.Err() != nil {
-			return
-		}
-		if serving {
+		if serving && ctx.Err() == nil {
 			serving = false
 			notice(fmt.Errorf("%s: stream broken: %v", what, err))
 		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		backoff = min(2*backoff, maxBackoff)
-	}
+		return up
+	})
 }
 
 // watchOnce runs one Watch stream, reporting each status, until it ends.
