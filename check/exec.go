@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/dnsfailover/failover/internal/dnsname"
 )
 
 // Exec runs a command to check an endpoint, following the Nagios
@@ -47,50 +49,47 @@ type Exec struct {
 	WarningFails bool
 }
 
-// Validate reports a missing Command, and Args, Env and Passthrough
-// entries the command could not be given.
+// Validate reports a missing Command, Env entries that are not
+// KEY=value or set FAILOVER_TARGET, Passthrough entries that are not
+// variable names, and NUL bytes, which no command line can hold.
 func (c *Exec) Validate() error {
-	var errs []error
+	p := problems{kind: "exec"}
 	if c.Command == "" {
-		errs = append(errs, errors.New("exec check: Command: required"))
+		p.add("Command", "required")
 	}
 	if strings.ContainsRune(c.Command, 0) {
-		errs = append(errs, errors.New("exec check: Command: contains a NUL byte"))
+		p.add("Command", "contains a NUL byte")
 	}
 	for i, a := range c.Args {
 		if strings.ContainsRune(a, 0) {
-			errs = append(errs, fmt.Errorf("exec check: Args[%d]: contains a NUL byte", i))
+			p.add(fmt.Sprintf("Args[%d]", i), "contains a NUL byte")
 		}
 	}
 	for i, kv := range c.Env {
+		field := fmt.Sprintf("Env[%d]", i)
 		key, _, ok := strings.Cut(kv, "=")
 		switch {
 		case !ok:
-			errs = append(errs, fmt.Errorf("exec check: Env[%d]: %q is not KEY=value", i, shorten([]byte(kv))))
+			p.add(field, "%q is not KEY=value", dnsname.Quote(kv))
 		case key == "FAILOVER_TARGET":
-			errs = append(errs, fmt.Errorf("exec check: Env[%d]: FAILOVER_TARGET is set by the check", i))
-		default:
-			if err := envName(key); err != nil {
-				errs = append(errs, fmt.Errorf("exec check: Env[%d]: %w", i, err))
-			} else if strings.ContainsRune(kv, 0) {
-				errs = append(errs, fmt.Errorf("exec check: Env[%d]: contains a NUL byte", i))
-			}
+			p.add(field, "FAILOVER_TARGET is set by the check")
+		case !validEnvName(key):
+			p.add(field, "%q is not a variable name", dnsname.Quote(key))
+		case strings.ContainsRune(kv, 0):
+			p.add(field, "contains a NUL byte")
 		}
 	}
 	for i, name := range c.Passthrough {
-		if err := envName(name); err != nil {
-			errs = append(errs, fmt.Errorf("exec check: Passthrough[%d]: %w", i, err))
+		if !validEnvName(name) {
+			p.add(fmt.Sprintf("Passthrough[%d]", i), "%q is not a variable name", dnsname.Quote(name))
 		}
 	}
-	return errors.Join(errs...)
+	return p.err()
 }
 
-// envName reports whether name can name an environment variable.
-func envName(name string) error {
-	if name == "" || strings.ContainsAny(name, "=\x00") {
-		return fmt.Errorf("%q is not a variable name", shorten([]byte(name)))
-	}
-	return nil
+// validEnvName reports whether name can name an environment variable.
+func validEnvName(name string) bool {
+	return name != "" && !strings.ContainsAny(name, "=\x00")
 }
 
 // environ returns the command's environment for target.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dnsfailover/failover/internal/dnsname"
 	"github.com/dnsfailover/failover/internal/reconnect"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -41,10 +42,28 @@ type Check struct {
 	Watching bool
 }
 
+// Validate reports a missing or out-of-range Port and a Host that is not
+// a host name or address (with an optional port).
+func (c *Check) Validate() error {
+	var errs []error
+	switch {
+	case c.Port == 0:
+		errs = append(errs, errors.New("grpc health check: Port: required (1-65535)"))
+	case c.Port < 0 || c.Port > 65535:
+		errs = append(errs, fmt.Errorf("grpc health check: Port: %d is not 1-65535", c.Port))
+	}
+	if c.Host != "" {
+		if err := dnsname.CheckHostPort(c.Host); err != nil {
+			errs = append(errs, fmt.Errorf("grpc health check: Host: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Check asks target and reports why it is not healthy.
 func (c *Check) Check(ctx context.Context, target string) error {
-	if c.Port < 1 || c.Port > 65535 {
-		return fmt.Errorf("grpc health check: Port %d is not 1-65535", c.Port)
+	if err := c.Validate(); err != nil {
+		return err
 	}
 	addr := net.JoinHostPort(target, strconv.Itoa(c.Port))
 	what := fmt.Sprintf("grpc health %s service %q", addr, c.Service)
@@ -122,6 +141,9 @@ func (c *Check) dial(addr, target string) (*grpc.ClientConn, error) {
 		cfg := c.TLS.Clone()
 		if cfg.ServerName == "" {
 			cfg.ServerName = c.Host
+			if h, _, err := net.SplitHostPort(c.Host); err == nil {
+				cfg.ServerName = h
+			}
 		}
 		if cfg.ServerName == "" {
 			cfg.ServerName = target
@@ -141,7 +163,7 @@ func (c *Check) dial(addr, target string) (*grpc.ClientConn, error) {
 // 5 s) after each attempt in a row that never reached SERVING, until ctx
 // ends. Without Watching it returns at once.
 func (c *Check) Watch(ctx context.Context, target string, notice func(error)) {
-	if !c.Watching || c.Port < 1 || c.Port > 65535 {
+	if !c.Watching || c.Validate() != nil {
 		return
 	}
 	addr := net.JoinHostPort(target, strconv.Itoa(c.Port))
