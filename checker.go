@@ -122,7 +122,7 @@ func (q *quorum) Validate() error {
 		errs = append(errs, fmt.Errorf("AtLeast(%d) of %d checks can never be met", q.need, len(q.checks)))
 	}
 	for i, c := range q.checks {
-		if err := validateChecker(c); err != nil {
+		for _, err := range splitJoined(validateChecker(c)) {
 			errs = append(errs, fmt.Errorf("check %d: %w", i, err))
 		}
 	}
