@@ -103,39 +103,31 @@ func (c *closer) counts() (checks, closes, runAtEnd int) {
 func TestRunClosesCheckers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		shared, inner, failing := &closer{}, &closer{}, &closer{err: errors.New("close refused")}
+		var log strings.Builder
+		t.Cleanup(func() { // registered first, so it runs after run's cleanup has stopped Run
+			for _, tc := range []struct {
+				name string
+				c    *closer
+			}{{"shared", shared}, {"inside All", inner}, {"failing", failing}} {
+				checks, closes, runAtEnd := tc.c.counts()
+				if checks == 0 || closes != 1 || runAtEnd != 0 {
+					t.Errorf("%s: got %d checks, %d closes, %d checks running at Close; want some checks, 1 close, 0 running", tc.name, checks, closes, runAtEnd)
+				}
+			}
+			for _, want := range []string{"level=WARN", `record="d.example.test. A"`, "close refused"} {
+				if !strings.Contains(log.String(), want) {
+					t.Errorf("got log %q, want it to mention %q", log.String(), want)
+				}
+			}
+		})
 		rec := func(name string, c Checker) Record {
 			return Record{Name: name, Type: "A", Endpoints: []Endpoint{{Value: "192.0.2.1"}}, Check: c, Policy: Policy{Interval: time.Second}}
 		}
-		var log strings.Builder
 		cfg := oneZone(memZone(t), rec("a", shared), rec("b", shared), rec("c", All(inner, fixed(nil))), rec("d", failing), rec("e", fixed(nil)))
 		cfg.Logger = slog.New(slog.NewTextHandler(&log, nil))
-		m, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error)
-		go func() { done <- m.Run(ctx) }()
+		run(t, cfg)
 		time.Sleep(500 * time.Millisecond) // the first checks are running
 		synctest.Wait()
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatalf("Run returned %v, want nil", err)
-		}
-		for _, tc := range []struct {
-			name string
-			c    *closer
-		}{{"shared", shared}, {"inside All", inner}, {"failing", failing}} {
-			checks, closes, runAtEnd := tc.c.counts()
-			if checks == 0 || closes != 1 || runAtEnd != 0 {
-				t.Errorf("%s: got %d checks, %d closes, %d checks running at Close; want some checks, 1 close, 0 running", tc.name, checks, closes, runAtEnd)
-			}
-		}
-		for _, want := range []string{"level=WARN", `record="d.example.test. A"`, "close refused"} {
-			if !strings.Contains(log.String(), want) {
-				t.Errorf("got log %q, want it to mention %q", log.String(), want)
-			}
-		}
 	})
 }
 
