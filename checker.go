@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"reflect"
 	"sync"
 )
 
@@ -16,9 +19,26 @@ import (
 // ctx's deadline (the Manager gives each check Policy.Timeout) and leak
 // nothing. A Check that does not return by its deadline counts as a failed
 // check at each interval that passes, no other check of that endpoint
-// starts until it returns, and Manager.Run waits for it to return. It is called from many goroutines at once and must be safe for
-// concurrent use. A Checker that panics is a bug in the caller and is not
-// recovered.
+// starts until it returns, and Manager.Run waits for it to return. It is
+// called from many goroutines at once and must be safe for concurrent use.
+// A Checker that panics is a bug in the caller and is not recovered.
+//
+// Two optional methods are found by type assertion:
+//
+//   - Validate() error: [New] calls it once for each record's Checker
+//     (and for each check inside [All], [Any] and [AtLeast]) and reports
+//     a non-nil error as a [ConfigError] on the record's Check field. It
+//     says what the Checker's own documentation calls required or bounded
+//     (a port, a scheme, a name to ask for) and must not touch the
+//     network.
+//   - Close() error: when [Manager.Run] returns, after every check and
+//     watch it started has returned, it calls Close once for each
+//     distinct Checker of its records that has one (by ==; a Checker
+//     that cannot be compared, once per record), composites included,
+//     and logs a non-nil error. Close releases what the Checker keeps
+//     between checks (idle connections) and must leave it usable: a
+//     Manager built from the same Checker after a reload may check with
+//     it again.
 type Checker interface {
 	Check(ctx context.Context, target string) error
 }
@@ -41,7 +61,9 @@ func Any(checks ...Checker) Checker { return AtLeast(1, checks...) }
 // The checks run concurrently, and the remaining ones are cancelled as soon
 // as the outcome is known. When it fails, its error lists every check that
 // failed. With n < 1 or more than len(checks) it always fails with an error
-// that says so.
+// that says so, and [New] rejects it. The Checker returned by All, Any and
+// AtLeast has a Validate method, which also validates the checks inside,
+// and a Close method, which closes those that have one.
 func AtLeast(n int, checks ...Checker) Checker {
 	return &quorum{need: n, checks: checks}
 }
@@ -90,4 +112,84 @@ func (q *quorum) Check(ctx context.Context, target string) error {
 		}
 	}
 	return nil // not reached: one of the cases above is met by the last result
+}
+
+// Validate reports an n that can never be met, a nil check, and what each
+// check's own Validate reports, each with the check's position.
+func (q *quorum) Validate() error {
+	var errs []error
+	if q.need < 1 || q.need > len(q.checks) {
+		errs = append(errs, fmt.Errorf("AtLeast(%d) of %d checks can never be met", q.need, len(q.checks)))
+	}
+	for i, c := range q.checks {
+		for _, err := range splitJoined(validateChecker(c)) {
+			errs = append(errs, fmt.Errorf("check %d: %w", i, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close closes every check that has a Close method, and returns their
+// errors, each with the check's position.
+func (q *quorum) Close() error {
+	var errs []error
+	for i, c := range q.checks {
+		if cl, ok := c.(io.Closer); ok {
+			if err := cl.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("check %d: %w", i, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// validateChecker returns what is wrong with c: nil (also a nil pointer or
+// func in the interface, which would panic at the first check), or what
+// its Validate method reports.
+func validateChecker(c Checker) error {
+	if isNil(c) {
+		if c == nil {
+			return errors.New("no checker")
+		}
+		return fmt.Errorf("nil %T", c)
+	}
+	if v, ok := c.(interface{ Validate() error }); ok {
+		return v.Validate()
+	}
+	return nil
+}
+
+// isNil reports whether v is nil or holds a nil pointer, func, map,
+// slice, channel or interface.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface, reflect.UnsafePointer:
+		return rv.IsNil()
+	default:
+		return false
+	}
+}
+
+// closeCheckers calls Close on each distinct Checker of m's records that
+// has one, once every check has returned, and logs the errors.
+func (m *Manager) closeCheckers() {
+	closed := map[Checker]bool{}
+	for _, r := range m.records {
+		c := r.spec.check
+		if reflect.ValueOf(c).Comparable() {
+			if closed[c] {
+				continue
+			}
+			closed[c] = true
+		}
+		if cl, ok := c.(io.Closer); ok {
+			if err := cl.Close(); err != nil {
+				m.cfg.Logger.LogAttrs(context.Background(), slog.LevelWarn, "closing the checker failed",
+					slog.String("record", r.spec.id.String()), slog.Any("err", err))
+			}
+		}
+	}
 }

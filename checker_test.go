@@ -3,8 +3,13 @@ package failover
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 )
 
 func fixed(err error) Checker {
@@ -52,5 +57,92 @@ func TestCheckerFuncGetsTarget(t *testing.T) {
 	_ = CheckerFunc(func(_ context.Context, target string) error { got = target; return nil }).Check(t.Context(), "2001:db8::1")
 	if got != "2001:db8::1" {
 		t.Fatalf("got target %q, want %q", got, "2001:db8::1")
+	}
+}
+
+// closer is a Checker with a Close that counts its calls and notes how many
+// checks were still running then. Its checks wait for their context.
+type closer struct {
+	mu       sync.Mutex
+	checks   int // started
+	running  int
+	closes   int
+	runAtEnd int // checks running when Close was last called
+	err      error
+}
+
+func (c *closer) Check(ctx context.Context, _ string) error {
+	c.mu.Lock()
+	c.checks++
+	c.running++
+	c.mu.Unlock()
+	<-ctx.Done()
+	c.mu.Lock()
+	c.running--
+	c.mu.Unlock()
+	return ctx.Err()
+}
+
+func (c *closer) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closes++
+	c.runAtEnd = c.running
+	return c.err
+}
+
+func (c *closer) counts() (checks, closes, runAtEnd int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.checks, c.closes, c.runAtEnd
+}
+
+// When Run returns, every checker that has a Close has been closed once,
+// after all its checks returned, including checkers inside composites and
+// checkers shared by several records; a failing Close is logged.
+func TestRunClosesCheckers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		shared, inner, failing := &closer{}, &closer{}, &closer{err: errors.New("close refused")}
+		var log strings.Builder
+		t.Cleanup(func() { // registered first, so it runs after run's cleanup has stopped Run
+			for _, tc := range []struct {
+				name string
+				c    *closer
+			}{{"shared", shared}, {"inside All", inner}, {"failing", failing}} {
+				checks, closes, runAtEnd := tc.c.counts()
+				if checks == 0 || closes != 1 || runAtEnd != 0 {
+					t.Errorf("%s: got %d checks, %d closes, %d checks running at Close; want some checks, 1 close, 0 running", tc.name, checks, closes, runAtEnd)
+				}
+			}
+			for _, want := range []string{"level=WARN", `record="d.example.test. A"`, "close refused"} {
+				if !strings.Contains(log.String(), want) {
+					t.Errorf("got log %q, want it to mention %q", log.String(), want)
+				}
+			}
+		})
+		rec := func(name string, c Checker) Record {
+			return Record{Name: name, Type: "A", Endpoints: []Endpoint{{Value: "192.0.2.1"}}, Check: c, Policy: Policy{Interval: time.Second}}
+		}
+		cfg := oneZone(memZone(t), rec("a", shared), rec("b", shared), rec("c", All(inner, fixed(nil))), rec("d", failing), rec("e", fixed(nil)))
+		cfg.Logger = slog.New(slog.NewTextHandler(&log, nil))
+		run(t, cfg)
+		time.Sleep(500 * time.Millisecond) // the first checks are running
+		synctest.Wait()
+	})
+}
+
+// Close of a composite closes every check inside it that has a Close and
+// joins their errors.
+func TestCompositeClose(t *testing.T) {
+	a, b := &closer{}, &closer{err: errors.New("b refused")}
+	c := AtLeast(1, a, fixed(nil), Any(b))
+	err := c.(io.Closer).Close()
+	if err == nil || !strings.Contains(err.Error(), "check 2: check 0: b refused") {
+		t.Errorf("got %v, want b's error with its position", err)
+	}
+	for name, cl := range map[string]*closer{"a": a, "b": b} {
+		if _, closes, _ := cl.counts(); closes != 1 {
+			t.Errorf("%s: got %d closes, want 1", name, closes)
+		}
 	}
 }

@@ -22,6 +22,10 @@ const (
 
 // Config is everything a [Manager] needs. New copies it; later changes to
 // the caller's Config, or to slices it holds, have no effect.
+//
+// New rejects a duration set below 1 ms (surely a units mistake: a
+// time.Duration counts nanoseconds), a RetryBackoff above MaxRetryBackoff
+// and a PropagationInterval above PropagationTimeout (defaults included).
 type Config struct {
 	// Zones to manage. At least one.
 	Zones []Zone
@@ -67,8 +71,8 @@ type Config struct {
 type Zone struct {
 	// Name is the zone's FQDN with its trailing dot, such as "example.com.".
 	Name string
-	// Providers serve the zone. Each is written independently: one failing
-	// does not hold back the others.
+	// Providers serve the zone, each given once, none nil. Each is
+	// written independently: one failing does not hold back the others.
 	Providers []Provider
 	// Records managed in the zone. Only their (name, type) pairs are ever
 	// written; every other record in the zone is left alone.
@@ -89,14 +93,20 @@ type Zone struct {
 // Record is one managed RRset: a name and type whose values are chosen
 // among its endpoints.
 type Record struct {
-	// Name relative to the zone ("www"), "@" for the apex.
+	// Name relative to the zone ("www"), "@" for the apex, "*" as the
+	// first label for a wildcard. The full name must fit in 253
+	// characters, and must not lie inside another zone of the Config
+	// (it belongs in that zone).
 	Name string
-	// Type is "A", "AAAA" or "CNAME". A CNAME publishes exactly one value.
+	// Type is "A", "AAAA" or "CNAME". A CNAME publishes exactly one value,
+	// and cannot be at the apex.
 	Type string
 	// Endpoints are the candidate values.
 	Endpoints []Endpoint
 	// Check decides whether an endpoint is healthy; it is called with the
-	// endpoint's Value as target. Records that use the same comparable
+	// endpoint's Value as target. It must not be nil, nor hold a nil
+	// pointer or func; New calls its Validate method if it has one (see
+	// Checker). Records that use the same comparable
 	// Checker value (one *check.HTTP, say; not a CheckerFunc) for the same
 	// target with the same Policy timing and thresholds share one check,
 	// and decide together, so their changes go out in one write.
@@ -109,8 +119,9 @@ type Record struct {
 // Endpoint is one candidate value of a record.
 type Endpoint struct {
 	// Value published when the endpoint is used: an IPv4 address for A, an
-	// IPv6 address for AAAA, a host name for CNAME (taken as fully
-	// qualified, with or without its trailing dot).
+	// IPv6 address for AAAA (neither unspecified), a host name for CNAME
+	// (taken as fully qualified, with or without its trailing dot; not an
+	// IP address, not the record's own name).
 	Value string
 	// Priority groups endpoints into tiers: the lowest number is the most
 	// preferred tier, and all healthy endpoints of the active tier are

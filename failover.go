@@ -187,6 +187,9 @@ func New(cfg Config) (*Manager, error) {
 // started has stopped: checks are cancelled, a write in flight is allowed
 // to finish (bounded by ProviderTimeout), and every queued event has been
 // delivered. Run may be called once; a second call returns ErrStarted.
+//
+// Before it returns, Run closes the Checkers that have a Close method (see
+// [Checker]).
 func (m *Manager) Run(ctx context.Context) error {
 	if !m.started.CompareAndSwap(false, true) {
 		return ErrStarted
@@ -203,6 +206,7 @@ func (m *Manager) Run(ctx context.Context) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	defer m.closeCheckers() // after wg.Wait: no check is running
 	var wg sync.WaitGroup
 	defer wg.Wait()
 

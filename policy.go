@@ -62,10 +62,13 @@ func (a *AllDown) UnmarshalText(b []byte) error {
 // left at zero takes its default independently.
 type Policy struct {
 	// Interval between two checks of an endpoint whose state is settled.
-	// Zero means DefaultInterval.
+	// Zero means DefaultInterval. It must be at least 1 ms: a smaller
+	// value is surely a units mistake (a time.Duration counts
+	// nanoseconds).
 	Interval time.Duration
 	// Timeout of one check. Zero means the smaller of Interval/2 and
-	// DefaultMaxTimeout. It must be less than Interval.
+	// DefaultMaxTimeout. It must be less than Interval and, when set, at
+	// least 1 ms.
 	Timeout time.Duration
 	// Jitter is the largest random delay added to each scheduled check, so
 	// that checks of many endpoints spread out. Zero means Interval/10. It
@@ -83,13 +86,13 @@ type Policy struct {
 	// between states (it has failed but not FailAfter times, recovered but
 	// not RecoverAfter times, or is not known yet), so that a threshold of 3
 	// does not cost three full intervals. Zero means Interval/4. It must not
-	// be more than Interval.
+	// be more than Interval, and when set, at least 1 ms.
 	FastInterval time.Duration
 	// ConfirmInterval is the interval between the checks that confirm or
 	// lift a suspicion raised by a Watcher (a watching checker saw a
 	// connection die): they run back to back at this pace until FailAfter
-	// have failed or one passes. It may be as short as a few milliseconds.
-	// Zero means FastInterval.
+	// have failed or one passes. It may be as short as a few milliseconds,
+	// but not below 1 ms. Zero means FastInterval.
 	ConfirmInterval time.Duration
 	// FailbackDelay is how long a more preferred tier must stay healthy
 	// without a break before the record fails back to it. Zero means
@@ -113,10 +116,11 @@ type Policy struct {
 	// value is KeepPublished.
 	AllDown AllDown
 	// Fallback values published when AllDown is PublishFallback. They must
-	// be valid for the record's type.
+	// be valid for the record's type, as endpoint values are; a CNAME takes
+	// one.
 	Fallback []string
 	// TTL published while the record is stable. Zero means DefaultTTL. It
-	// must be a whole number of seconds.
+	// must be a whole number of seconds, at most 2^31-1 s (RFC 2181).
 	TTL time.Duration
 	// FailoverTTL published while the record is unstable: after a change of
 	// its values, until StableAfter has passed without another. Zero means

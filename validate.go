@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/dnsfailover/failover/internal/dnsname"
 	"github.com/libdns/libdns"
 )
 
@@ -94,6 +96,26 @@ func validate(cfg Config) ([]*zoneSpec, error) {
 		if d.v < 0 {
 			report("", "", "", fieldError{d.name, fmt.Sprintf("negative duration %v", d.v)})
 		}
+		if fe, bad := unitsMistake(d.name, d.v); bad {
+			report("", "", "", fe)
+		}
+	}
+	d := cfg.withDefaults()
+	for _, o := range []struct {
+		name, capName string
+		v, limit      time.Duration
+		defaulted     bool
+	}{
+		{"RetryBackoff", "MaxRetryBackoff", d.RetryBackoff, d.MaxRetryBackoff, cfg.MaxRetryBackoff == 0},
+		{"PropagationInterval", "PropagationTimeout", d.PropagationInterval, d.PropagationTimeout, cfg.PropagationTimeout == 0},
+	} {
+		if o.limit > 0 && o.v > o.limit {
+			note := ""
+			if o.defaulted {
+				note = " (the default)"
+			}
+			report("", "", "", fieldError{o.name, fmt.Sprintf("%v is more than %s %v%s", o.v, o.capName, o.limit, note)})
+		}
 	}
 	if cfg.MaxChecks < 0 {
 		report("", "", "", fieldError{"MaxChecks", fmt.Sprintf("%d is negative", cfg.MaxChecks)})
@@ -103,17 +125,23 @@ func validate(cfg Config) ([]*zoneSpec, error) {
 	}
 
 	var zones []*zoneSpec
+	type placedRecord struct {
+		zone, label string // as given, for the error
+		rs          *recordSpec
+	}
+	var placed []placedRecord
 	zoneSeen := map[string]bool{}
 	for zi, z := range cfg.Zones {
 		zs := &zoneSpec{name: strings.ToLower(z.Name)}
 		zoneErr := func(fe fieldError) { report(z.Name, "", "", fe) }
+		nameErr := dnsname.Check(strings.TrimSuffix(z.Name, "."), false)
 		switch {
 		case z.Name == "":
 			zoneErr(fieldError{fmt.Sprintf("Zones[%d].Name", zi), "empty zone name"})
 		case !strings.HasSuffix(z.Name, "."):
 			zoneErr(fieldError{"Name", "zone name must be fully qualified, with a trailing dot"})
-		case validHostname(strings.TrimSuffix(z.Name, ".")) != nil:
-			zoneErr(fieldError{"Name", validHostname(strings.TrimSuffix(z.Name, ".")).Error()})
+		case nameErr != nil:
+			zoneErr(fieldError{"Name", nameErr.Error()})
 		case zoneSeen[zs.name]:
 			zoneErr(fieldError{"Name", "duplicate zone"})
 		}
@@ -125,11 +153,23 @@ func validate(cfg Config) ([]*zoneSpec, error) {
 		for _, r := range z.Records {
 			needDeleter = needDeleter || r.Policy.AllDown == PublishNothing
 		}
+		providerSeen := map[Provider]int{}
 		for pi, p := range z.Providers {
 			field := fmt.Sprintf("Providers[%d]", pi)
-			if p == nil {
-				zoneErr(fieldError{field, "nil provider"})
+			if isNil(p) {
+				msg := "nil provider"
+				if p != nil {
+					msg = fmt.Sprintf("nil provider (a nil %T)", p)
+				}
+				zoneErr(fieldError{field, msg})
 				continue
+			}
+			if reflect.ValueOf(p).Comparable() {
+				if first, dup := providerSeen[p]; dup {
+					zoneErr(fieldError{field, fmt.Sprintf("the same provider as Providers[%d]: the zone would be written twice", first)})
+					continue
+				}
+				providerSeen[p] = pi
 			}
 			if _, ok := p.(libdns.RecordDeleter); needDeleter && !ok {
 				zoneErr(fieldError{field, fmt.Sprintf("%T does not implement libdns.RecordDeleter, needed by AllDown: nothing", p)})
@@ -140,11 +180,16 @@ func validate(cfg Config) ([]*zoneSpec, error) {
 			zoneErr(fieldError{"Records", "no record"})
 		}
 		zs.propagation = z.CheckPropagation || len(z.Nameservers) > 0
+		nsSeen := map[string]bool{}
 		for i, ns := range z.Nameservers {
 			addr, err := nameserverAddr(ns)
-			if err != nil {
+			switch {
+			case err != nil:
 				zoneErr(fieldError{fmt.Sprintf("Nameservers[%d]", i), err.Error()})
+			case nsSeen[strings.ToLower(addr)]:
+				zoneErr(fieldError{fmt.Sprintf("Nameservers[%d]", i), fmt.Sprintf("duplicate nameserver %s", addr)})
 			}
+			nsSeen[strings.ToLower(addr)] = true
 			zs.nameservers = append(zs.nameservers, addr)
 		}
 
@@ -168,8 +213,14 @@ func validate(cfg Config) ([]*zoneSpec, error) {
 			}
 			types[rs.key.name] = append(types[rs.key.name], rs.key.typ)
 			zs.records = append(zs.records, rs)
+			placed = append(placed, placedRecord{z.Name, label, rs})
 		}
 		zones = append(zones, zs)
+	}
+	for _, pr := range placed {
+		if fe, bad := outsideItsZone(pr.rs, zones); bad {
+			report(pr.zone, pr.label, "", fe)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -190,6 +241,7 @@ func validateRecord(zone string, ri int, r Record) (*recordSpec, []endpointError
 		errs = append(errs, endpointError{endpoint, fieldError{field, fmt.Sprintf(format, args...)}})
 	}
 	name, typ := strings.ToLower(r.Name), strings.ToUpper(r.Type)
+	fqdn := libdns.AbsoluteName(name, zone)
 	ok := true
 	switch {
 	case name == "":
@@ -201,8 +253,11 @@ func validateRecord(zone string, ri int, r Record) (*recordSpec, []endpointError
 	case name == strings.TrimSuffix(zone, ".") || strings.HasSuffix(name, "."+strings.TrimSuffix(zone, ".")):
 		add("", "Name", "looks like a full name: it would mean %s; use a name relative to the zone", libdns.AbsoluteName(name, zone))
 		ok = false
-	case name != "@" && validHostname(name) != nil:
-		add("", "Name", "%v", validHostname(name))
+	case name != "@" && dnsname.Check(name, true) != nil:
+		add("", "Name", "%v", dnsname.Check(name, true))
+		ok = false
+	case len(fqdn) > dnsname.MaxName+1: // +1: the trailing dot
+		add("", "Name", "%s has %d characters, more than %d", dnsname.Quote(fqdn), len(fqdn)-1, dnsname.MaxName)
 		ok = false
 	}
 	switch typ {
@@ -211,11 +266,14 @@ func validateRecord(zone string, ri int, r Record) (*recordSpec, []endpointError
 		add("", "Type", `empty; want "A", "AAAA" or "CNAME"`)
 		ok = false
 	default:
-		add("", "Type", `unsupported type %q; want "A", "AAAA" or "CNAME"`, r.Type)
+		add("", "Type", `unsupported type %q; want "A", "AAAA" or "CNAME"`, dnsname.Quote(r.Type))
 		ok = false
 	}
-	if r.Check == nil {
-		add("", "Check", "no checker")
+	if name == "@" && typ == "CNAME" {
+		add("", "Type", "a CNAME cannot be at the zone apex, which holds the zone's SOA and NS records")
+	}
+	for _, err := range splitJoined(validateChecker(r.Check)) {
+		add("", "Check", "%v", err)
 	}
 	if len(r.Endpoints) == 0 {
 		add("", "Endpoints", "no endpoint")
@@ -225,8 +283,14 @@ func validateRecord(zone string, ri int, r Record) (*recordSpec, []endpointError
 	if typ == "CNAME" {
 		p.MaxAnswers = 1
 	}
-	for _, fe := range p.problems(func(v string) error { _, err := normalizeValue(typ, v); return err }) {
+	for _, fe := range p.problems(func(v string) error { _, err := configValue(typ, fqdn, v); return err }) {
 		errs = append(errs, endpointError{"", fe})
+	}
+	for _, fe := range policyBounds(r.Policy, p) {
+		errs = append(errs, endpointError{"", fe})
+	}
+	if typ == "CNAME" && len(p.Fallback) > 1 {
+		add("", "Policy.Fallback", "%d values, but a CNAME publishes one value", len(p.Fallback))
 	}
 
 	rs := &recordSpec{
@@ -236,7 +300,7 @@ func validateRecord(zone string, ri int, r Record) (*recordSpec, []endpointError
 		policy: p,
 	}
 	for i, fv := range p.Fallback {
-		if v, err := normalizeValue(typ, fv); err == nil {
+		if v, err := configValue(typ, fqdn, fv); err == nil {
 			rs.policy.Fallback[i] = v
 		}
 	}
@@ -244,7 +308,7 @@ func validateRecord(zone string, ri int, r Record) (*recordSpec, []endpointError
 	cnameTiers := map[int]bool{}
 	for i, e := range r.Endpoints {
 		field := fmt.Sprintf("Endpoints[%d]", i)
-		v, err := normalizeValue(typ, e.Value)
+		v, err := configValue(typ, fqdn, e.Value)
 		if err != nil {
 			if ok {
 				add(e.Value, field+".Value", "%v", err)
@@ -288,7 +352,7 @@ func normalizeValue(typ, v string) (string, error) {
 		return ip.String(), nil
 	case "CNAME":
 		h := strings.ToLower(strings.TrimSuffix(v, "."))
-		if err := validHostname(h); err != nil {
+		if err := dnsname.Check(h, false); err != nil {
 			return "", err
 		}
 		return h + ".", nil
@@ -296,26 +360,28 @@ func normalizeValue(typ, v string) (string, error) {
 	return "", fmt.Errorf("unsupported type %q", typ)
 }
 
-// validHostname reports whether h (without trailing dot) is a DNS name made
-// of letters, digits, hyphens and underscores.
-func validHostname(h string) error {
-	if h == "" {
-		return errors.New("empty host name")
+// configValue is normalizeValue for a value given in the configuration of
+// the record named fqdn, with what only a configuration gets wrong: an
+// unspecified address, a CNAME to an IP address or to itself.
+func configValue(typ, fqdn, v string) (string, error) {
+	n, err := normalizeValue(typ, v)
+	if err != nil {
+		return "", err
 	}
-	if len(h) > 253 {
-		return fmt.Errorf("host name %q is longer than 253 characters", h)
-	}
-	for label := range strings.SplitSeq(h, ".") {
-		if label == "" || len(label) > 63 {
-			return fmt.Errorf("%q is not a valid host name: label %q must have 1 to 63 characters", h, label)
+	switch typ {
+	case "A", "AAAA":
+		if netip.MustParseAddr(n).IsUnspecified() {
+			return "", fmt.Errorf("%s is the unspecified address, which no client can reach", n)
 		}
-		for _, c := range label {
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '*') {
-				return fmt.Errorf("%q is not a valid host name: %q is not allowed", h, c)
-			}
+	case "CNAME":
+		if _, err := netip.ParseAddr(strings.TrimSuffix(n, ".")); err == nil {
+			return "", fmt.Errorf("%q is an IP address: a CNAME points to a host name (publish an address with an A or AAAA record)", dnsname.Quote(v))
+		}
+		if n == strings.ToLower(fqdn) {
+			return "", fmt.Errorf("%q points to the record itself", dnsname.Quote(v))
 		}
 	}
-	return nil
+	return n, nil
 }
 
 // nameserverAddr returns ns ("host" or "host:port") as host:port.
@@ -328,7 +394,7 @@ func nameserverAddr(ns string) (string, error) {
 		return "", fmt.Errorf("%q: bad port %q", ns, port)
 	}
 	if _, err := netip.ParseAddr(host); err != nil {
-		if err := validHostname(strings.TrimSuffix(host, ".")); err != nil {
+		if err := dnsname.Check(strings.TrimSuffix(host, "."), false); err != nil {
 			return "", fmt.Errorf("%q is neither an address nor a host name", ns)
 		}
 	}
@@ -362,4 +428,94 @@ func providerFloor(p Provider) time.Duration {
 		return max(f.MinTTL(), 0)
 	}
 	return 0
+}
+
+// minDuration is the shortest pace New accepts for the durations that set
+// how often something happens or how long it may take: below it, a
+// duration is surely a units mistake (a time.Duration counts nanoseconds:
+// Interval: 5 is 5 ns, not 5 s).
+const minDuration = time.Millisecond
+
+// maxTTL is the largest TTL DNS can carry: 2^31-1 seconds (RFC 2181).
+const maxTTL = (1<<31 - 1) * time.Second
+
+// unitsMistake reports a duration field set between 0 and minDuration.
+func unitsMistake(field string, v time.Duration) (fieldError, bool) {
+	if v > 0 && v < minDuration {
+		return fieldError{field, fmt.Sprintf("%v is below %v: a units mistake? (a time.Duration counts nanoseconds)", v, minDuration)}, true
+	}
+	return fieldError{}, false
+}
+
+// policyBounds returns what New rejects in a record's policy beyond
+// Policy's own rules: a pace set below minDuration (raw, as given) and
+// TTLs above maxTTL (p, with defaults).
+func policyBounds(raw, p Policy) []fieldError {
+	var errs []fieldError
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"Interval", raw.Interval}, {"Timeout", raw.Timeout}, {"FastInterval", raw.FastInterval}, {"ConfirmInterval", raw.ConfirmInterval},
+	} {
+		if fe, bad := unitsMistake("Policy."+d.name, d.v); bad {
+			errs = append(errs, fe)
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"TTL", p.TTL}, {"FailoverTTL", p.FailoverTTL}} {
+		if d.v > maxTTL {
+			errs = append(errs, fieldError{"Policy." + d.name, fmt.Sprintf("%ds is more than %ds (2^31-1 s), the largest TTL DNS carries", d.v/time.Second, maxTTL/time.Second)})
+		}
+	}
+	return errs
+}
+
+// outsideItsZone reports a record whose name lies inside another managed
+// zone, deeper than its own: below that zone's cut, resolvers never see
+// it. The same name and type managed in both zones is named as such.
+func outsideItsZone(rs *recordSpec, zones []*zoneSpec) (fieldError, bool) {
+	fqdn := strings.ToLower(libdns.AbsoluteName(rs.id.Name, rs.id.Zone))
+	var deepest *zoneSpec
+	for _, z := range zones {
+		if (fqdn == z.name || strings.HasSuffix(fqdn, "."+z.name)) && (deepest == nil || len(z.name) > len(deepest.name)) {
+			deepest = z
+		}
+	}
+	if deepest == nil || deepest.name == rs.id.Zone {
+		return fieldError{}, false
+	}
+	for _, other := range deepest.records {
+		if strings.ToLower(libdns.AbsoluteName(other.id.Name, other.id.Zone)) == fqdn && other.id.Type == rs.id.Type {
+			return fieldError{"Name", fmt.Sprintf("%s %s is also managed in zone %q", fqdn, rs.id.Type, deepest.name)}, true
+		}
+	}
+	return fieldError{"Name", fmt.Sprintf("%s is inside zone %q, also managed here: in zone %q it is below the zone cut, and resolvers never see it", fqdn, deepest.name, rs.id.Zone)}, true
+}
+
+// splitJoined returns the errors joined in err by errors.Join (at any
+// depth), each on its own, or err alone; nil gives none.
+func splitJoined(err error) []error {
+	if err == nil {
+		return nil
+	}
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	inner := j.Unwrap()
+	msgs := make([]string, len(inner))
+	for i, e := range inner {
+		msgs[i] = e.Error()
+	}
+	if strings.Join(msgs, "\n") != err.Error() { // not errors.Join: keep its message whole
+		return []error{err}
+	}
+	var out []error
+	for _, e := range inner {
+		out = append(out, splitJoined(e)...)
+	}
+	return out
 }

@@ -7,8 +7,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dnsfailover/failover/provider/memory"
 	"github.com/libdns/libdns"
 )
+
+// invalid is a Checker whose Validate fails with err.
+type invalid struct{ err error }
+
+func (invalid) Check(context.Context, string) error { return nil }
+func (c invalid) Validate() error                   { return c.err }
 
 // getSetter is a provider without DeleteRecords.
 type getSetter struct{}
@@ -26,9 +33,21 @@ func TestNewRejectsBadInput(t *testing.T) {
 	with := func(f func(*Record)) Zone { r := ok(); f(&r); return zone(r) }
 	pol := func(f func(*Policy)) Zone { return with(func(r *Record) { f(&r.Policy) }) }
 
+	cname := func(name string, values ...string) Record {
+		r := Record{Name: name, Type: "CNAME", Check: newSwitchboard()}
+		for i, v := range values {
+			r.Endpoints = append(r.Endpoints, Endpoint{Value: v, Priority: i})
+		}
+		return r
+	}
+	inZone := func(name string, recs ...Record) Zone {
+		return Zone{Name: name, Providers: []Provider{getSetter{}}, Records: recs}
+	}
+	cfg := func(f func(*Config)) Config { c := Config{Zones: []Zone{zone(ok())}}; f(&c); return c }
+	label63 := strings.Repeat("a", 63)
 	for _, tc := range []struct {
 		name string
-		zone Zone
+		in   any      // a Zone, alone in its Config, or a whole Config
 		want []string // every substring must appear in the error
 	}{
 		{"zone without trailing dot", Zone{Name: "example.test", Providers: []Provider{getSetter{}}, Records: []Record{ok()}}, []string{`zone "example.test"`, "trailing dot"}},
@@ -64,9 +83,77 @@ func TestNewRejectsBadInput(t *testing.T) {
 		{"unknown all-down action", pol(func(p *Policy) { p.AllDown = 7 }), []string{"Policy.AllDown", "unknown"}},
 		{"duplicate record", zone(ok(), ok()), []string{"Records[1]", "duplicate record"}},
 		{"CNAME beside A", zone(ok(), Record{Name: "www", Type: "CNAME", Endpoints: []Endpoint{{Value: "x.example.net."}}, Check: newSwitchboard()}), []string{"CNAME cannot share a name with A"}},
+
+		// Nil in disguise: an interface holding a nil pointer or func passes
+		// a == nil test and panics at the first call.
+		{"typed-nil provider", Zone{Name: testZone, Providers: []Provider{(*memory.Provider)(nil)}, Records: []Record{ok()}}, []string{"Providers[0]", "nil *memory.Provider"}},
+		{"typed-nil checker", with(func(r *Record) { r.Check = (*switchboard)(nil) }), []string{`record "www A"`, "Check", "nil *failover.switchboard"}},
+		{"nil CheckerFunc", with(func(r *Record) { r.Check = CheckerFunc(nil) }), []string{"Check", "nil failover.CheckerFunc"}},
+		{"nil check inside All", with(func(r *Record) { r.Check = All(newSwitchboard(), nil) }), []string{"Check", "check 1: no checker"}},
+		{"typed-nil check inside Any", with(func(r *Record) { r.Check = Any(CheckerFunc(nil)) }), []string{"Check", "check 0: nil failover.CheckerFunc"}},
+		{"AtLeast that can never be met", with(func(r *Record) { r.Check = AtLeast(3, newSwitchboard(), newSwitchboard()) }), []string{"Check", "AtLeast(3) of 2 checks can never be met"}},
+		{"All of nothing", with(func(r *Record) { r.Check = All() }), []string{"Check", "AtLeast(0) of 0"}},
+		{"checker's Validate", with(func(r *Record) { r.Check = invalid{errors.New("tcp check: Port: required (1-65535)")} }), []string{`record "www A"`, "Check: tcp check: Port: required"}},
+		{"every problem of a checker's Validate", with(func(r *Record) {
+			r.Check = invalid{errors.Join(errors.New("http check: Scheme: bad"), errors.New("http check: Port: bad"))}
+		}), []string{"Check: http check: Scheme: bad", "Check: http check: Port: bad"}},
+		{"Validate inside a composite", with(func(r *Record) {
+			r.Check = All(newSwitchboard(), Any(invalid{errors.New("dns check: Name: required")}))
+		}), []string{"Check: check 1: check 0: dns check: Name: required"}},
+		{"duplicate provider", Zone{Name: testZone, Providers: []Provider{memZone(t), getSetter{}, getSetter{}}, Records: []Record{ok()}}, []string{"Providers[2]", "same provider as Providers[1]"}},
+
+		// Names.
+		{"CNAME at the apex", zone(cname("@", "www.example.net.")), []string{`record "@ CNAME"`, "Type", "apex"}},
+		{"FQDN over 253 characters", zone(cname(label63+"."+label63+"."+label63+"."+strings.Repeat("x", 50), "a.example.net.")), []string{"Name", "more than 253"}},
+		{"label over 63 characters", with(func(r *Record) { r.Name = label63 + "a" }), []string{"Name", "1 to 63 characters"}},
+		{"label starting with a hyphen", with(func(r *Record) { r.Name = "-www" }), []string{"Name", "starts or ends with a hyphen"}},
+		{"wildcard not first", with(func(r *Record) { r.Name = "www.*" }), []string{"Name", `'*' is not allowed`}},
+		{"CNAME target that is an IP address", zone(cname("alias", "192.0.2.1")), []string{`endpoint "192.0.2.1"`, "Endpoints[0].Value", "IP address", "A or AAAA"}},
+		{"CNAME target with a wildcard", zone(cname("alias", "*.example.net.")), []string{"Endpoints[0].Value", `'*' is not allowed`}},
+		{"CNAME to itself", zone(cname("alias", "ALIAS.example.test.")), []string{"Endpoints[0].Value", "points to the record itself"}},
+		{"CNAME fallback of two values", zone(func() Record {
+			r := cname("alias", "a.example.net.")
+			r.Policy = Policy{AllDown: PublishFallback, Fallback: []string{"b.example.net.", "c.example.net."}}
+			return r
+		}()), []string{"Policy.Fallback", "a CNAME publishes one value"}},
+		{"CNAME fallback that is an IP address", zone(func() Record {
+			r := cname("alias", "a.example.net.")
+			r.Policy = Policy{AllDown: PublishFallback, Fallback: []string{"192.0.2.1"}}
+			return r
+		}()), []string{"Policy.Fallback[0]", "IP address"}},
+		{"unspecified address", with(func(r *Record) { r.Endpoints[0].Value = "0.0.0.0" }), []string{"Endpoints[0].Value", "unspecified address"}},
+		{"same FQDN in two zones", Config{Zones: []Zone{
+			inZone("example.com.", cname("www.sub", "a.example.net.")),
+			inZone("sub.example.com.", cname("www", "b.example.net.")),
+		}}, []string{`zone "example.com."`, `record "www.sub CNAME"`, "Name", `www.sub.example.com. CNAME is also managed in zone "sub.example.com."`}},
+		{"record below another managed zone", Config{Zones: []Zone{
+			inZone("example.com.", cname("api.sub", "a.example.net.")),
+			inZone("sub.example.com.", cname("www", "b.example.net.")),
+		}}, []string{`record "api.sub CNAME"`, `api.sub.example.com. is inside zone "sub.example.com."`}},
+		{"duplicate nameserver", Zone{Name: testZone, Providers: []Provider{getSetter{}}, Records: []Record{ok()}, Nameservers: []string{"ns1.example.net", "ns1.example.net:53"}}, []string{"Nameservers[1]", "duplicate"}},
+
+		// Durations that are surely a units mistake, and limits.
+		{"interval in nanoseconds", pol(func(p *Policy) { p.Interval = 5 }), []string{"Policy.Interval", "5ns is below 1ms"}},
+		{"timeout in nanoseconds", pol(func(p *Policy) { p.Timeout = 500 }), []string{"Policy.Timeout", "below 1ms"}},
+		{"fast interval in microseconds", pol(func(p *Policy) { p.FastInterval = 250 * time.Microsecond }), []string{"Policy.FastInterval", "below 1ms"}},
+		{"confirm interval in nanoseconds", pol(func(p *Policy) { p.ConfirmInterval = 10 }), []string{"Policy.ConfirmInterval", "below 1ms"}},
+		{"TTL above 2^31-1 s", pol(func(p *Policy) { p.TTL = (1 << 31) * time.Second }), []string{"Policy.TTL", "more than 2147483647s"}},
+		{"failover TTL above 2^31-1 s", pol(func(p *Policy) {
+			p.TTL, p.FailoverTTL = (1<<31)*time.Second, (1<<31)*time.Second
+		}), []string{"Policy.FailoverTTL", "more than 2147483647s"}},
+		{"reconcile interval in nanoseconds", cfg(func(c *Config) { c.ReconcileInterval = 60 }), []string{"ReconcileInterval", "below 1ms"}},
+		{"provider timeout in nanoseconds", cfg(func(c *Config) { c.ProviderTimeout = 30 }), []string{"ProviderTimeout", "below 1ms"}},
+		{"propagation interval in nanoseconds", cfg(func(c *Config) { c.PropagationInterval = 1 }), []string{"PropagationInterval", "below 1ms"}},
+		{"retry backoff above its cap", cfg(func(c *Config) { c.RetryBackoff, c.MaxRetryBackoff = time.Minute, time.Second }), []string{"RetryBackoff", "1m0s is more than MaxRetryBackoff 1s"}},
+		{"retry backoff above the default cap", cfg(func(c *Config) { c.RetryBackoff = 2 * time.Minute }), []string{"RetryBackoff", "more than MaxRetryBackoff 1m0s (the default)"}},
+		{"propagation interval above its timeout", cfg(func(c *Config) { c.PropagationInterval, c.PropagationTimeout = time.Minute, time.Second }), []string{"PropagationInterval", "more than PropagationTimeout 1s"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := New(Config{Zones: []Zone{tc.zone}})
+			config, ok := tc.in.(Config)
+			if !ok {
+				config = Config{Zones: []Zone{tc.in.(Zone)}}
+			}
+			m, err := New(config)
 			if err == nil {
 				t.Fatalf("New returned a Manager (%v), want an error", m)
 			}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dnsfailover/failover/internal/dnsname"
 	"github.com/miekg/dns"
 )
 
@@ -82,10 +83,21 @@ func (c *DNS) Check(ctx context.Context, target string) error {
 	return fmt.Errorf("%s: no answer holds %s (answers: %q)", what, want, data)
 }
 
+// Validate reports a missing Name or one that is not a domain name, a
+// Port outside 1–65535, and a Type or ExpectRcode that DNS does not know.
+func (c *DNS) Validate() error {
+	_, _, err := c.parse()
+	return err
+}
+
 // parse returns the query type and expected rcode, or what is wrong.
 func (c *DNS) parse() (uint16, int, error) {
+	p := problems{kind: "dns"}
+	p.port(c.Port, false)
 	if c.Name == "" {
-		return 0, 0, fmt.Errorf("dns check: no Name to ask for")
+		p.add("Name", "required: the name to ask for")
+	} else if _, ok := dns.IsDomainName(c.Name); !ok {
+		p.add("Name", "%q is not a domain name", dnsname.Quote(c.Name))
 	}
 	t := strings.ToUpper(c.Type)
 	if t == "" {
@@ -93,7 +105,7 @@ func (c *DNS) parse() (uint16, int, error) {
 	}
 	qtype, ok := dns.StringToType[t]
 	if !ok {
-		return 0, 0, fmt.Errorf("dns check: unknown Type %q", c.Type)
+		p.add("Type", "unknown type %q", dnsname.Quote(c.Type))
 	}
 	r := strings.ToUpper(c.ExpectRcode)
 	if r == "" {
@@ -101,7 +113,7 @@ func (c *DNS) parse() (uint16, int, error) {
 	}
 	rcode, ok := dns.StringToRcode[r]
 	if !ok {
-		return 0, 0, fmt.Errorf("dns check: unknown ExpectRcode %q", c.ExpectRcode)
+		p.add("ExpectRcode", "unknown response code %q", dnsname.Quote(c.ExpectRcode))
 	}
-	return qtype, rcode, nil
+	return qtype, rcode, p.err()
 }

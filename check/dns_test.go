@@ -52,9 +52,9 @@ func TestDNSCheck(t *testing.T) {
 		{"NXDOMAIN expected", &DNS{Port: port, Name: "nope.example.test.", ExpectRcode: "nxdomain"}, ""},
 		{"REFUSED outside the zone", &DNS{Port: port, Name: "example.net."}, "rcode REFUSED"},
 		{"truncated over UDP, complete over TCP", &DNS{Port: port, Name: "big.example.test.", Contains: "192.0.2.60"}, ""},
-		{"no name", &DNS{Port: port}, "no Name"},
-		{"bad type", &DNS{Port: port, Name: "www.example.test.", Type: "BOGUS"}, `unknown Type "BOGUS"`},
-		{"bad rcode", &DNS{Port: port, Name: "www.example.test.", ExpectRcode: "FINE"}, `unknown ExpectRcode "FINE"`},
+		{"no name", &DNS{Port: port}, "Name: required"},
+		{"bad type", &DNS{Port: port, Name: "www.example.test.", Type: "BOGUS"}, `Type: unknown type "BOGUS"`},
+		{"bad rcode", &DNS{Port: port, Name: "www.example.test.", ExpectRcode: "FINE"}, `ExpectRcode: unknown response code "FINE"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.check.Check(t.Context(), "127.0.0.1")

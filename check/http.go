@@ -14,6 +14,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/dnsfailover/failover/internal/dnsname"
+	"golang.org/x/net/http/httpguts"
 )
 
 // DefaultMaxBodyBytes is how much of a response body HTTP reads when
@@ -85,14 +88,78 @@ type HTTP struct {
 	client *http.Client
 }
 
+// Validate reports the settings no check could use: a Scheme other than
+// http or https, a Port outside 1–65535, a Method or Header that is not
+// valid HTTP, a Path that is a whole URL, a Host that is not a host name
+// or address (with an optional port), status codes outside 100–599, a nil
+// pattern, a negative MaxBodyBytes, and TLS settings that cannot apply.
+func (c *HTTP) Validate() error {
+	p := problems{kind: "http"}
+	switch c.Scheme {
+	case "", "http", "https":
+	default:
+		p.add("Scheme", "%q, want \"http\" or \"https\" (lower case)", dnsname.Quote(c.Scheme))
+	}
+	p.port(c.Port, false)
+	if c.Method != "" && strings.IndexFunc(c.Method, func(r rune) bool { return !httpguts.IsTokenRune(r) }) >= 0 {
+		p.add("Method", "%q is not an HTTP method", dnsname.Quote(c.Method))
+	}
+	if c.Path != "" {
+		if u, err := url.Parse(c.Path); err != nil {
+			p.add("Path", "%v", errors.Unwrap(err))
+		} else if u.Scheme != "" || u.Host != "" {
+			p.add("Path", "%q is a whole URL: give its path here, and Scheme, Host and Port apart", dnsname.Quote(c.Path))
+		}
+	}
+	if c.Host != "" {
+		if err := dnsname.CheckHostPort(c.Host); err != nil {
+			p.add("Host", "%v", err)
+		}
+	}
+	for name, values := range c.Header {
+		switch {
+		case !httpguts.ValidHeaderFieldName(name):
+			p.add("Header", "%q is not a header name", dnsname.Quote(name))
+		case http.CanonicalHeaderKey(name) == "Host":
+			p.add("Header", "Host is not sent from Header: set the Host field")
+		}
+		for _, v := range values {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				p.add("Header", "%s: %q is not a header value", name, dnsname.Quote(v))
+			}
+		}
+	}
+	if c.ExpectStatus != nil && len(c.ExpectStatus) == 0 {
+		p.add("ExpectStatus", "empty: no status would be healthy (nil means 200-399)")
+	}
+	for i, r := range c.ExpectStatus {
+		if r.Min < 100 || r.Max > 599 || r.Min > r.Max {
+			p.add(fmt.Sprintf("ExpectStatus[%d]", i), "%d-%d is not a range of 100-599", r.Min, r.Max)
+		}
+	}
+	for name, re := range c.HeaderMatches {
+		if re == nil {
+			p.add("HeaderMatches", "%s: nil pattern", name)
+		}
+	}
+	if c.MaxBodyBytes < 0 {
+		p.add("MaxBodyBytes", "%d is negative", c.MaxBodyBytes)
+	}
+	p.tls("TLS", &c.TLS)
+	if c.Scheme != "https" && !c.TLS.isZero() {
+		p.add("TLS", "set, but Scheme is not https: it would not be used")
+	}
+	return p.err()
+}
+
 // Check requests the URL from target and reports why it is not healthy.
 func (c *HTTP) Check(ctx context.Context, target string) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
 	scheme := c.Scheme
 	if scheme == "" {
 		scheme = "http"
-	}
-	if scheme != "http" && scheme != "https" {
-		return fmt.Errorf("http check: unsupported scheme %q", scheme)
 	}
 	host := c.Host
 	if host == "" {
@@ -183,7 +250,7 @@ func (c *HTTP) httpClient() *http.Client {
 		c.client = &http.Client{
 			Transport: &http.Transport{
 				DialContext:         (&net.Dialer{}).DialContext,
-				TLSClientConfig:     c.TLS.config(c.Host),
+				TLSClientConfig:     c.TLS.config(hostOnly(c.Host)),
 				DisableKeepAlives:   !c.KeepAlive,
 				MaxIdleConnsPerHost: 1,
 				IdleConnTimeout:     90 * time.Second,
@@ -194,6 +261,14 @@ func (c *HTTP) httpClient() *http.Client {
 		}
 	})
 	return c.client
+}
+
+// hostOnly returns host without its port, if it has one.
+func hostOnly(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
 }
 
 // judge checks the response against what is expected of it.

@@ -90,7 +90,7 @@ func TestHTTPCheck(t *testing.T) {
 		{"method, query, headers and body sent", &HTTP{Port: port, Method: "POST", Path: "/echo?deep=1", Header: http.Header{"X-Probe": {"failover"}}, Body: "ping", BodyContains: "POST deep=1 failover ping"}, ""},
 		{"endless body read only up to the limit", &HTTP{Port: port, Path: "/endless", MaxBodyBytes: 8192, BodyContains: "never"}, "body (8192 bytes read) does not contain"},
 		{"closed port", &HTTP{Port: closedPort(t)}, "connection refused"},
-		{"bad scheme", &HTTP{Scheme: "ftp"}, "unsupported scheme"},
+		{"bad scheme", &HTTP{Scheme: "ftp"}, `Scheme: "ftp", want "http" or "https"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.check.Check(t.Context(), target)

@@ -45,8 +45,38 @@ var (
 	icmpSockets6 = []icmpSocket{{"udp6", "::", false}, {"ip6:ipv6-icmp", "::", true}}
 )
 
+// Validate reports a negative Count or MaxLost, a MaxLost that would make
+// every check healthy (not below the count), and an Interval that is
+// negative or, below 1 ms, surely a units mistake.
+func (c *ICMP) Validate() error {
+	p := problems{kind: "icmp"}
+	count := c.Count
+	switch {
+	case count < 0:
+		p.add("Count", "%d is negative", count)
+	case count == 0:
+		count = 3
+	}
+	switch {
+	case c.MaxLost < 0:
+		p.add("MaxLost", "%d is negative", c.MaxLost)
+	case count > 0 && c.MaxLost >= count:
+		p.add("MaxLost", "%d of %d requests may be lost: every check would pass", c.MaxLost, count)
+	}
+	switch {
+	case c.Interval < 0:
+		p.add("Interval", "negative duration %v", c.Interval)
+	case c.Interval > 0 && c.Interval < minInterval:
+		p.add("Interval", "%v is below %v: a units mistake?", c.Interval, minInterval)
+	}
+	return p.err()
+}
+
 // Check pings target and reports why it is not healthy.
 func (c *ICMP) Check(ctx context.Context, target string) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
 	ip, err := resolveIP(ctx, target)
 	if err != nil {
 		return fmt.Errorf("icmp %s: %w", target, err)

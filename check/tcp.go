@@ -55,10 +55,38 @@ func (c *TCP) Watch(ctx context.Context, target string, notice func(error)) {
 	}
 }
 
+// Validate reports a missing or out-of-range Port, a negative
+// MaxReplyBytes, an Expect longer than MaxReplyBytes (it could never be
+// read whole), a Host that is not a host name or address or is set
+// without TLS (it is only the TLS server name), and TLS settings that no
+// handshake could meet.
+func (c *TCP) Validate() error {
+	p := problems{kind: "tcp"}
+	p.port(c.Port, true)
+	limit := c.MaxReplyBytes
+	switch {
+	case limit < 0:
+		p.add("MaxReplyBytes", "%d is negative", limit)
+	case limit == 0:
+		limit = DefaultMaxReplyBytes
+	}
+	if limit > 0 && len(c.Expect) > limit {
+		p.add("Expect", "%d bytes, more than the %d bytes of the reply read (MaxReplyBytes)", len(c.Expect), limit)
+	}
+	p.host("Host", c.Host)
+	if c.Host != "" && c.TLS == nil {
+		p.add("Host", "set without TLS: it is the TLS server name, and the check connects to the target")
+	}
+	if c.TLS != nil {
+		p.tls("TLS", c.TLS)
+	}
+	return p.err()
+}
+
 // Check connects to target and reports why it is not healthy.
 func (c *TCP) Check(ctx context.Context, target string) error {
-	if c.Port < 1 || c.Port > 65535 {
-		return fmt.Errorf("tcp check: Port %d is not 1-65535", c.Port)
+	if err := c.Validate(); err != nil {
+		return err
 	}
 	addr := net.JoinHostPort(target, strconv.Itoa(c.Port))
 	start := time.Now()

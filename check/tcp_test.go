@@ -70,7 +70,7 @@ func TestTCPCheck(t *testing.T) {
 		{"request and reply", &TCP{Port: port, Send: "PING\r\n", Expect: "+PONG"}, ""},
 		{"reply too long", &TCP{Port: port, Send: "FLOOD\r\n", Expect: "+PONG", MaxReplyBytes: 2048}, "(2048 bytes read) does not meet \"+PONG\""},
 		{"closed port", &TCP{Port: closedPort(t)}, "connect: connection refused"},
-		{"no port", &TCP{}, "Port 0 is not 1-65535"},
+		{"no port", &TCP{}, "Port: required (1-65535)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.check.Check(t.Context(), "127.0.0.1")

@@ -22,8 +22,21 @@ type TLS struct {
 	TLS TLSOptions
 }
 
+// Validate reports a Port outside 1–65535, a Host that is not a host
+// name or address, and TLS settings that no handshake could meet.
+func (c *TLS) Validate() error {
+	p := problems{kind: "tls"}
+	p.port(c.Port, false)
+	p.host("Host", c.Host)
+	p.tls("TLS", &c.TLS)
+	return p.err()
+}
+
 // Check shakes hands with target and reports why it is not healthy.
 func (c *TLS) Check(ctx context.Context, target string) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
 	port := c.Port
 	if port == 0 {
 		port = 443

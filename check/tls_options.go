@@ -29,6 +29,11 @@ type TLSOptions struct {
 	InsecureSkipVerify bool
 }
 
+// isZero reports whether o is the zero TLSOptions.
+func (o *TLSOptions) isZero() bool {
+	return o.RootCAs == nil && len(o.Certificates) == 0 && o.MinVersion == 0 && o.ExpiryWindow == 0 && !o.InsecureSkipVerify
+}
+
 // config returns the tls.Config for a connection to serverName.
 func (o *TLSOptions) config(serverName string) *tls.Config {
 	min := o.MinVersion

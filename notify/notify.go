@@ -3,7 +3,10 @@
 // Observe never blocks, so a slow or failing webhook never delays the
 // Manager; deliveries are retried with backoff.
 //
-//	n := notify.New(notify.Webhook{URL: slackURL, Format: notify.Slack})
+//	n, err := notify.New(notify.Webhook{URL: slackURL, Format: notify.Slack})
+//	if err != nil {
+//		return err
+//	}
 //	cfg.OnEvent = n.Observe
 //	go n.Run(ctx)
 package notify
@@ -12,9 +15,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -36,21 +41,101 @@ const (
 	Discord
 )
 
+var formatNames = [...]string{"generic", "slack", "discord"}
+
+// String returns "generic", "slack" or "discord", or "Format(N)" for a
+// value that is none of them.
+func (f Format) String() string {
+	if f < 0 || int(f) >= len(formatNames) {
+		return fmt.Sprintf("Format(%d)", int(f))
+	}
+	return formatNames[f]
+}
+
+// MarshalText encodes f as its String form.
+func (f Format) MarshalText() ([]byte, error) {
+	if f < 0 || int(f) >= len(formatNames) {
+		return nil, fmt.Errorf("notify: unknown format %d", int(f))
+	}
+	return []byte(f.String()), nil
+}
+
+// UnmarshalText decodes "generic", "slack" or "discord" (lower case, as
+// String writes them); anything else is an error.
+func (f *Format) UnmarshalText(b []byte) error {
+	for i, n := range formatNames {
+		if n == string(b) {
+			*f = Format(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("notify: unknown format %q, want generic, slack or discord", shorten(string(b)))
+}
+
 // DefaultKinds are the events worth waking someone for: a record changed
 // (failover, failback), all endpoints down, a provider failing.
 var DefaultKinds = []failover.EventKind{failover.EventRecordDecided, failover.EventAllDown, failover.EventProviderCallFailed}
 
 // Webhook is one destination.
 type Webhook struct {
-	URL    string
+	// URL receives a POST per event: an absolute http or https URL. It
+	// is treated as a secret (chat webhooks carry their token in it):
+	// errors and logs name its scheme and host only.
+	URL string
+	// Format of the payload: Generic (the zero value), Slack or Discord.
 	Format Format
 	// Kinds to send. Nil means DefaultKinds.
 	Kinds []failover.EventKind
 	// Client sends the requests. Nil means a client with a 10 s timeout.
 	Client *http.Client
 	// MaxRetries after a failed delivery (network error or non-2xx). Zero
-	// means 3.
+	// means 3; it must not be negative.
 	MaxRetries int
+}
+
+// validate returns what is wrong with h, the i-th webhook.
+func (h Webhook) validate(i int) error {
+	var errs []error
+	add := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("notify: webhook %d: %s: %s", i, field, fmt.Sprintf(format, args...)))
+	}
+	switch u, err := url.Parse(h.URL); {
+	case h.URL == "":
+		add("URL", "empty")
+	case err != nil:
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err // url.Error repeats the whole URL, a secret
+		}
+		add("URL", "%v", err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		if u.Scheme == "" {
+			add("URL", "not an absolute URL: want http or https")
+		} else {
+			add("URL", "scheme %q, want http or https", u.Scheme)
+		}
+	case u.Host == "":
+		add("URL", "no host")
+	}
+	switch h.Format {
+	case Generic, Slack, Discord:
+	default:
+		add("Format", "unknown format %d", int(h.Format))
+	}
+	if h.MaxRetries < 0 {
+		add("MaxRetries", "%d is negative", h.MaxRetries)
+	}
+	return errors.Join(errs...)
+}
+
+// redactedURL is h's URL without its path, query and user: what errors
+// may show of it.
+func (h Webhook) redactedURL() string {
+	u, err := url.Parse(h.URL)
+	if err != nil {
+		return "webhook"
+	}
+	return u.Scheme + "://" + u.Host + "/…"
 }
 
 // Payload is the Generic format's body.
@@ -83,20 +168,34 @@ type Notifier struct {
 // new ones.
 const QueueSize = 1024
 
-// New returns a Notifier for hooks.
-func New(hooks ...Webhook) *Notifier {
-	for i := range hooks {
-		if hooks[i].Kinds == nil {
-			hooks[i].Kinds = DefaultKinds
+// New returns a Notifier for hooks, or every problem with them (each
+// naming the webhook by position and the field). It copies hooks: later
+// changes to the caller's values or slices have no effect, and New never
+// writes into them.
+func New(hooks ...Webhook) (*Notifier, error) {
+	var errs []error
+	own := make([]Webhook, len(hooks))
+	for i, h := range hooks {
+		if err := h.validate(i); err != nil {
+			errs = append(errs, err)
+			continue
 		}
-		if hooks[i].Client == nil {
-			hooks[i].Client = &http.Client{Timeout: 10 * time.Second}
+		if h.Kinds == nil {
+			h.Kinds = DefaultKinds
 		}
-		if hooks[i].MaxRetries == 0 {
-			hooks[i].MaxRetries = 3
+		h.Kinds = slices.Clone(h.Kinds)
+		if h.Client == nil {
+			h.Client = &http.Client{Timeout: 10 * time.Second}
 		}
+		if h.MaxRetries == 0 {
+			h.MaxRetries = 3
+		}
+		own[i] = h
 	}
-	return &Notifier{hooks: hooks, queue: make(chan failover.Event, QueueSize)}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return &Notifier{hooks: own, queue: make(chan failover.Event, QueueSize)}, nil
 }
 
 // Observe queues e for the webhooks that want it. It never blocks: when
@@ -185,19 +284,38 @@ func (h Webhook) deliver(ctx context.Context, e failover.Event) error {
 func (h Webhook) post(ctx context.Context, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return fmt.Errorf("notify: %s: %w", h.redactedURL(), unwrapURL(err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := h.Client.Do(req)
 	if err != nil {
-		return err
+		return fmt.Errorf("notify: %s: %w", h.redactedURL(), unwrapURL(err))
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("notify: %s answered %s", h.URL, resp.Status)
+		return fmt.Errorf("notify: %s answered %s", h.redactedURL(), resp.Status)
 	}
 	return nil
+}
+
+// unwrapURL drops the *url.Error around err, whose message holds the whole
+// URL (a secret); errors.Is still sees the cause, such as
+// context.DeadlineExceeded.
+func unwrapURL(err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return fmt.Errorf("%s: %w", uerr.Op, uerr.Err)
+	}
+	return err
+}
+
+// shorten keeps user input short enough for an error message.
+func shorten(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
 }
 
 // body renders e in the webhook's format.
@@ -208,6 +326,9 @@ func (h Webhook) body(e failover.Event) ([]byte, error) {
 		return json.Marshal(map[string]string{"text": text})
 	case Discord:
 		return json.Marshal(map[string]string{"content": text})
+	case Generic:
+	default:
+		return nil, fmt.Errorf("notify: unknown format %d", int(h.Format))
 	}
 	p := Payload{Kind: e.Kind.String(), Time: e.Time, Zone: e.Zone, Endpoint: e.Endpoint, Provider: e.Provider,
 		Values: e.Values, Previous: e.Previous, TTL: e.TTL.Seconds(), Reason: e.Reason, DryRun: e.DryRun, Text: text}

@@ -65,7 +65,10 @@ func TestFormatsAndRetries(t *testing.T) {
 		defer srv.Close()
 		urls = append(urls, srv.URL)
 	}
-	n := New(Webhook{URL: urls[0]}, Webhook{URL: urls[1], Format: Slack}, Webhook{URL: urls[2], Format: Discord})
+	n, err := New(Webhook{URL: urls[0]}, Webhook{URL: urls[1], Format: Slack}, Webhook{URL: urls[2], Format: Discord})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error)
 	go func() { done <- n.Run(ctx) }()
@@ -90,7 +93,10 @@ func TestSlowWebhookNeverBlocks(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-hang }))
 	defer srv.Close()
 	defer close(hang)
-	n := New(Webhook{URL: srv.URL})
+	n, err := New(Webhook{URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error)
 	go func() { done <- n.Run(ctx) }()
@@ -139,16 +145,95 @@ func TestGenericPayloadOfProviderCallFailed(t *testing.T) {
 	}
 }
 
+func TestNewRejectsBadWebhooks(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		hook Webhook
+		want []string // every substring must appear in the error
+	}{
+		{"empty URL", Webhook{}, []string{"webhook 0", "URL", "empty"}},
+		{"relative URL", Webhook{URL: "hooks.example.net/x"}, []string{"URL", "http or https"}},
+		{"other scheme", Webhook{URL: "ftp://hooks.example.net/x"}, []string{"URL", `scheme "ftp"`}},
+		{"no host", Webhook{URL: "https:///services/x"}, []string{"URL", "no host"}},
+		{"unparsable URL", Webhook{URL: "https://hooks.example.net/%zz"}, []string{"URL", "invalid URL escape"}},
+		{"unknown format", Webhook{URL: "https://hooks.example.net/x", Format: 7}, []string{"Format", "unknown format 7"}},
+		{"negative retries", Webhook{URL: "https://hooks.example.net/x", MaxRetries: -1}, []string{"MaxRetries", "-1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, err := New(Webhook{URL: "https://ok.example.net/"}, tc.hook)
+			if err == nil {
+				t.Fatalf("got a Notifier (%v), want an error", n)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), strings.Replace(w, "webhook 0", "webhook 1", 1)) {
+					t.Errorf("got %q, want it to mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// A webhook URL is a secret (Slack's and Discord's carry their token in
+// the path): errors name the host only.
+func TestErrorsKeepTheURLPathOut(t *testing.T) {
+	const secret = "T000/B000/XXXXSECRET"
+	_, err := New(Webhook{URL: "https://hooks.slack.test/services/" + secret + "/%zz"})
+	if err == nil || strings.Contains(err.Error(), secret) {
+		t.Fatalf("got %v, want an error without %q", err, secret)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", http.StatusForbidden) }))
+	defer srv.Close()
+	n, err := New(Webhook{URL: srv.URL + "/services/" + secret, MaxRetries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = n.hooks[0].post(t.Context(), []byte("{}"))
+	if err == nil || strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("got %v, want a 403 error without %q", err, secret)
+	}
+}
+
+func TestNewLeavesTheCallersHooksAlone(t *testing.T) {
+	kinds := []failover.EventKind{failover.EventAllDown}
+	hooks := []Webhook{{URL: "https://hooks.example.net/a"}, {URL: "https://hooks.example.net/b", Kinds: kinds}}
+	n, err := New(hooks...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hooks[0].Kinds != nil || hooks[0].Client != nil || hooks[0].MaxRetries != 0 {
+		t.Errorf("got caller's hook %+v after New, want it unchanged", hooks[0])
+	}
+	kinds[0] = failover.EventEndpointUp // the caller reuses its slice
+	if got := n.hooks[1].Kinds; len(got) != 1 || got[0] != failover.EventAllDown {
+		t.Errorf("got kinds %v after the caller changed its slice, want [all-down]", got)
+	}
+	DefaultKinds[0], n.hooks[0].Kinds[0] = failover.EventRecordDecided, failover.EventEndpointUp
+	if DefaultKinds[0] != failover.EventRecordDecided {
+		t.Errorf("got DefaultKinds[0] %v, want it not shared with a Notifier", DefaultKinds[0])
+	}
+}
+
 func TestFormatText(t *testing.T) {
-	for _, f := range []Format{Generic, Slack, Discord} {
-		text, _ := f.MarshalText()
-		var got Format
-		if err := got.UnmarshalText(text); err != nil || got != f {
-			t.Errorf("UnmarshalText(%q) = %v, %v; want %v", text, got, err, f)
+	for _, tc := range []struct {
+		text string
+		want Format
+		err  bool
+	}{
+		{"generic", Generic, false}, {"slack", Slack, false}, {"discord", Discord, false},
+		{"", 0, true}, {"Slack", 0, true}, {"teams", 0, true},
+	} {
+		var f Format
+		err := f.UnmarshalText([]byte(tc.text))
+		if (err != nil) != tc.err || err == nil && f != tc.want {
+			t.Errorf("UnmarshalText(%q): got %v, %v; want %v, error %v", tc.text, f, err, tc.want, tc.err)
+		}
+		if err == nil {
+			if b, _ := f.MarshalText(); string(b) != tc.text {
+				t.Errorf("MarshalText(%v): got %q, want %q", f, b, tc.text)
+			}
 		}
 	}
-	var f Format
-	if err := f.UnmarshalText([]byte("teams")); err == nil {
-		t.Errorf("UnmarshalText(teams) = nil error, want an error")
+	if got := Format(9).String(); got != "Format(9)" {
+		t.Errorf("got %q, want %q", got, "Format(9)")
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dnsfailover/failover/internal/dnsname"
+	"github.com/dnsfailover/failover/internal/reconnect"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -40,10 +42,28 @@ type Check struct {
 	Watching bool
 }
 
+// Validate reports a missing or out-of-range Port and a Host that is not
+// a host name or address (with an optional port).
+func (c *Check) Validate() error {
+	var errs []error
+	switch {
+	case c.Port == 0:
+		errs = append(errs, errors.New("grpc health check: Port: required (1-65535)"))
+	case c.Port < 0 || c.Port > 65535:
+		errs = append(errs, fmt.Errorf("grpc health check: Port: %d is not 1-65535", c.Port))
+	}
+	if c.Host != "" {
+		if err := dnsname.CheckHostPort(c.Host); err != nil {
+			errs = append(errs, fmt.Errorf("grpc health check: Host: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Check asks target and reports why it is not healthy.
 func (c *Check) Check(ctx context.Context, target string) error {
-	if c.Port < 1 || c.Port > 65535 {
-		return fmt.Errorf("grpc health check: Port %d is not 1-65535", c.Port)
+	if err := c.Validate(); err != nil {
+		return err
 	}
 	addr := net.JoinHostPort(target, strconv.Itoa(c.Port))
 	what := fmt.Sprintf("grpc health %s service %q", addr, c.Service)
@@ -121,6 +141,9 @@ func (c *Check) dial(addr, target string) (*grpc.ClientConn, error) {
 		cfg := c.TLS.Clone()
 		if cfg.ServerName == "" {
 			cfg.ServerName = c.Host
+			if h, _, err := net.SplitHostPort(c.Host); err == nil {
+				cfg.ServerName = h
+			}
 		}
 		if cfg.ServerName == "" {
 			cfg.ServerName = target
@@ -136,42 +159,33 @@ func (c *Check) dial(addr, target string) (*grpc.ClientConn, error) {
 
 // Watch keeps a Health/Watch stream open to target when Watching is set,
 // and notices when it reports anything but SERVING, or breaks after it was
-// serving; it reconnects with backoff until ctx ends. Without Watching it
-// returns at once.
+// serving; it opens a new stream after 50 ms, waiting twice as long (up to
+// 5 s) after each attempt in a row that never reached SERVING, until ctx
+// ends. Without Watching it returns at once.
 func (c *Check) Watch(ctx context.Context, target string, notice func(error)) {
-	if !c.Watching || c.Port < 1 || c.Port > 65535 {
+	if !c.Watching || c.Validate() != nil {
 		return
 	}
 	addr := net.JoinHostPort(target, strconv.Itoa(c.Port))
 	what := fmt.Sprintf("grpc health watch %s service %q", addr, c.Service)
-	const minBackoff, maxBackoff = 50 * time.Millisecond, 5 * time.Second
-	backoff, serving := minBackoff, false
-	for ctx.Err() == nil {
+	serving := false // the last stream reported SERVING: its end is news
+	reconnect.Loop(ctx, func() bool {
+		up := false
 		err := c.watchOnce(ctx, addr, target, func(st healthpb.HealthCheckResponse_ServingStatus) {
 			switch {
 			case st == healthpb.HealthCheckResponse_SERVING:
-				serving, backoff = true, minBackoff
+				serving, up = true, true
 			case serving:
 				serving = false
 				notice(fmt.Errorf("%s: %s", what, st))
 			}
 		})
-		if ctx.Err() != nil {
-			return
-		}
-		if serving {
+		if serving && ctx.Err() == nil {
 			serving = false
 			notice(fmt.Errorf("%s: stream broken: %v", what, err))
 		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		backoff = min(2*backoff, maxBackoff)
-	}
+		return up
+	})
 }
 
 // watchOnce runs one Watch stream, reporting each status, until it ends.

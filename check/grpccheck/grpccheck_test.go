@@ -104,9 +104,9 @@ func TestCheck(t *testing.T) {
 			want: `grpc health 127.0.0.1:` + itoa(closed) + ` service "": unavailable: connection refused`},
 		{name: "closed port IPv6 literal", check: &Check{Port: closed}, target: "::1",
 			want: `grpc health [::1]:` + itoa(closed) + ` service "": unavailable: `},
-		{name: "port 0", check: &Check{}, want: "Port 0 is not 1-65535"},
-		{name: "port too big", check: &Check{Port: 65536}, want: "Port 65536 is not 1-65535"},
-		{name: "port negative", check: &Check{Port: -1}, want: "Port -1 is not 1-65535"},
+		{name: "port 0", check: &Check{}, want: "Port: required (1-65535)"},
+		{name: "port too big", check: &Check{Port: 65536}, want: "Port: 65536 is not 1-65535"},
+		{name: "port negative", check: &Check{Port: -1}, want: "Port: -1 is not 1-65535"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			target := tc.target
@@ -321,4 +321,31 @@ func TestWatch(t *testing.T) {
 	<-done // Watch returns when its context ends
 	// Without Watching, Watch returns at once.
 	(&Check{Port: port}).Watch(t.Context(), "127.0.0.1", func(error) { t.Error("notice without Watching") })
+}
+
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		check *Check
+		want  []string // every substring must appear; none: valid
+	}{
+		{"port and service", &Check{Port: 50051, Service: "api"}, nil},
+		{"host with port", &Check{Port: 50051, Host: "api.example.com:443"}, nil},
+		{"no port", &Check{}, []string{"grpc health check: Port: required"}},
+		{"port too big", &Check{Port: 65536}, []string{"Port: 65536 is not 1-65535"}},
+		{"bad host", &Check{Port: 50051, Host: "api example"}, []string{"Host:", "not allowed"}},
+		{"every problem", &Check{Port: -1, Host: "a..b"}, []string{"Port: -1", "Host:"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.check.Validate()
+			if len(tc.want) == 0 && err != nil || len(tc.want) > 0 && err == nil {
+				t.Fatalf("got %v, want an error mentioning %q", err, tc.want)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("got %q, want it to mention %q", err, w)
+				}
+			}
+		})
+	}
 }

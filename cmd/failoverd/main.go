@@ -27,7 +27,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -179,7 +178,10 @@ func (d *daemon) serve(ctx context.Context, lc *loaded) error {
 // manager builds a Manager for lc, wired to the logs, metrics, webhooks
 // and the status handler.
 func (d *daemon) manager(lc *loaded) (*failover.Manager, *notify.Notifier, error) {
-	notifier := notify.New(slices.Clone(lc.Webhooks)...)
+	notifier, err := notify.New(lc.Webhooks...)
+	if err != nil {
+		return nil, nil, err
+	}
 	cfg := lc.Config
 	cfg.Logger = d.log
 	cfg.DryRun = cfg.DryRun || d.dryRun

@@ -13,6 +13,7 @@ package providertest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -83,14 +84,24 @@ func a(name, ip string, ttl time.Duration) libdns.Record {
 	return libdns.Address{Name: name, TTL: ttl, IP: netip.MustParseAddr(ip)}
 }
 
-// set calls SetRecords and fails the test on error.
+// set calls SetRecords and fails the test on error. It calls t.Fatalf, so
+// it must run on the test's goroutine; goroutines call write.
 func (s *suite) set(t *testing.T, recs ...libdns.Record) {
 	t.Helper()
+	if err := s.write(t, recs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// write calls SetRecords and returns its error, saying which call failed.
+// It is safe to call from any goroutine.
+func (s *suite) write(t *testing.T, recs ...libdns.Record) error {
 	ctx, cancel := context.WithTimeout(t.Context(), s.timeout)
 	defer cancel()
 	if _, err := s.p.SetRecords(ctx, s.zone, recs); err != nil {
-		t.Fatalf("SetRecords(%v): %v", recs, err)
+		return fmt.Errorf("SetRecords(%v): %w", recs, err)
 	}
+	return nil
 }
 
 // rrset reads the zone and returns the (name, typ) RRset as sorted
@@ -188,10 +199,16 @@ func cnameSetAndReplaced(t *testing.T, s *suite) {
 
 func concurrentWrites(t *testing.T, s *suite) {
 	var wg sync.WaitGroup
+	errs := make([]error, 8) // reported from here: t.Fatal must not be called from the writers
 	for i := range 8 {
-		wg.Go(func() { s.set(t, a(fmt.Sprintf("pt-conc-%d", i), fmt.Sprintf("192.0.2.%d", i+1), time.Minute)) })
+		wg.Go(func() {
+			errs[i] = s.write(t, a(fmt.Sprintf("pt-conc-%d", i), fmt.Sprintf("192.0.2.%d", i+1), time.Minute))
+		})
 	}
 	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
 	for i := range 8 {
 		s.expect(t, fmt.Sprintf("pt-conc-%d", i), "A", fmt.Sprintf("60 192.0.2.%d", i+1))
 	}
