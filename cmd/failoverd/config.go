@@ -85,7 +85,8 @@ func init() {
 		"Checks": {decode: decodeNamedChecks},
 	}
 	fieldRules[reflect.TypeFor[httpapi.Options]()] = map[string]rule{
-		"Token": {secret: true}, // token_env or token_file; unset: operator actions refused
+		"Token":  {secret: true}, // token_env or token_file; unset: operator actions refused
+		"Logger": {deny: true},   // the daemon's own log carries the audit lines
 	}
 	fieldRules[reflect.TypeFor[notify.Webhook]()] = map[string]rule{
 		"URL":    {required: true},

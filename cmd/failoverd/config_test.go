@@ -149,7 +149,7 @@ func TestStrictSettings(t *testing.T) {
 		{"field of another check", "", "check: {type: http, path: /healthz}", "check: {type: tcp, port: 80, path: /healthz}",
 			":15:38: zones[0].records[0].check.path: unknown field; want one of expect, expect_matches, host"},
 		{"field of another provider", "", "key_name: k", "key_name: k\n        api_token_env: X",
-			":8:9: zones[0].providers[0].api_token_env: unknown field; want one of key_alg, key_name, secret_env, secret_file, server"},
+			":8:9: zones[0].providers[0].api_token_env: unknown field; want one of key_alg, key_name, max_message_size, secret_env, secret_file, server"},
 		{"port 0", "", "path: /healthz}", "path: /healthz, port: 0}", ":15:51: zones[0].records[0].check.port: 0 is not a port (1-65535)"},
 		{"port too large", "", "path: /healthz}", "path: /healthz, port: 70000}", "check.port: 70000 is not a port (1-65535)"},
 		{"webhook not http", "webhooks: [{url: ftp://example.com/hook}]\n", "", "", `:1:18: webhooks[0].url: "ftp://example.com/hook" is not an http:// or https:// URL`},

@@ -194,7 +194,9 @@ func (d *daemon) manager(lc *loaded) (*failover.Manager, *notify.Notifier, error
 		return nil, nil, err
 	}
 	d.metrics.SetSource(m.Status)
-	h := httpapi.New(m, lc.Status.Options)
+	opts := lc.Status.Options
+	opts.Logger = d.log.With("audit", true)
+	h := httpapi.New(m, opts)
 	d.handler.Store(&h)
 	return m, notifier, nil
 }

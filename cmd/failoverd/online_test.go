@@ -82,7 +82,7 @@ func TestRoute53HostedZoneID(t *testing.T) {
 	t.Setenv("AWS_ENDPOINT_URL_ROUTE_53", fake.URL)
 	t.Setenv("FAILOVERD_AWS_KEY", "AKIDFAKE")
 	t.Setenv("FAILOVERD_AWS_SECRET", "secret-fake")
-	fake.Put("example.test.", route53fake.RecordSet{Name: "www.example.test.", Type: "A", TTL: 60, Values: []string{"192.0.2.1"}})
+	fake.Put(fake.ZoneID("example.test."), route53fake.RecordSet{Name: "www.example.test.", Type: "A", TTL: 60, Values: []string{"192.0.2.1"}})
 
 	for _, tc := range []struct {
 		extra   string
