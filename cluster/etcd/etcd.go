@@ -128,8 +128,8 @@ func New(o Options) (*Cluster, error) {
 	return &Cluster{
 		cli: o.Client, name: o.Instance, prefix: o.Prefix, ttl: o.LeaseTTL, log: o.Logger,
 		changed: make(chan struct{}, 1), flush: make(chan struct{}, 1),
-		v:       newView(o.Instance),
-		own:     map[failover.EndpointID]failover.Health{}, written: map[failover.EndpointID]failover.Health{},
+		v:   newView(o.Instance),
+		own: map[failover.EndpointID]failover.Health{}, written: map[failover.EndpointID]failover.Health{},
 		dirty: map[failover.EndpointID]bool{}, saves: map[failover.RecordID][]byte{}, takes: map[failover.RecordID]int64{},
 		changedEps: map[failover.EndpointID]bool{}, changedRec: map[failover.RecordID]bool{},
 		err: "not started",
