@@ -300,12 +300,15 @@ func (in *Instance) Decision(rec failover.RecordID) ([]byte, bool) {
 
 var errCut = errors.New("memory cluster: store unreachable")
 
+func (in *Instance) isCut() bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.cut
+}
+
 // SetOverride stores an override for every instance.
 func (in *Instance) SetOverride(ctx context.Context, id failover.EndpointID, o failover.Override, until time.Time) error {
-	in.mu.Lock()
-	cut := in.cut
-	in.mu.Unlock()
-	if cut {
+	if in.isCut() {
 		return errCut
 	}
 	s := in.s
@@ -344,10 +347,7 @@ func (in *Instance) Overrides() []failover.OverrideState {
 
 // RequestFailback stores a failback request for the leader.
 func (in *Instance) RequestFailback(ctx context.Context, rec failover.RecordID) error {
-	in.mu.Lock()
-	cut := in.cut
-	in.mu.Unlock()
-	if cut {
+	if in.isCut() {
 		return errCut
 	}
 	s := in.s
