@@ -10,7 +10,18 @@ test: deps fmt vet staticcheck
 	cd conformance && go test -race -count=1 ./...
 
 # deps installs what the tests run when it is missing: BIND, Knot, PowerDNS,
-# and Chromium for the status page test.
+# Chromium for the status page test, and etcd, built from the nested module
+# internal/servertest/etcdserver (its own go.mod, so the etcd server stays out
+# of the library's dependencies) into the cache path that
+# servertest.EtcdBinaryPath names. That module holds no Go code of its own:
+# ./... above does not enter it and there is nothing in it to vet.
+ETCD_BIN := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/dnsfailover/etcd-v3.7.3/etcd
+
+deps: $(ETCD_BIN)
+
+$(ETCD_BIN):
+	go build -C internal/servertest/etcdserver -o $@ go.etcd.io/etcd/server/v3
+
 deps:
 	@missing=""; \
 	command -v named >/dev/null || missing="$$missing bind9"; \

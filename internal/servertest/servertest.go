@@ -1,12 +1,13 @@
-// Package servertest starts real DNS servers for tests: BIND 9 and Knot DNS
-// (updated with RFC 2136 and TSIG, read by AXFR) and PowerDNS (HTTP API,
-// SQLite backend), each on
+// Package servertest starts real servers for tests: BIND 9 and Knot DNS
+// (updated with RFC 2136 and TSIG, read by AXFR), PowerDNS (HTTP API,
+// SQLite backend) and etcd clusters of separate processes, each on
 // loopback, in a temp dir, on free ports, stopped when the test ends. Only
 // the process a helper started is ever signalled.
 //
 // When a server's program is missing the test is skipped, unless the
 // environment variable FAILOVER_REQUIRE_SERVERS=1 is set (as CI does): then
-// it fails. `make test` installs the programs through apt-get.
+// it fails. `make test` installs BIND and PowerDNS through apt-get and
+// builds etcd from the Go module proxy (see [EtcdBinaryPath]).
 package servertest
 
 import (
@@ -110,6 +111,15 @@ func (p *process) stop(kill bool) {
 		<-p.done
 	}
 	p.cmd = nil
+}
+
+// signal sends sig to the process if it is running.
+func (p *process) signal(sig syscall.Signal) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil {
+		p.cmd.Process.Signal(sig)
+	}
 }
 
 // exited reports whether the process has ended.

@@ -1,0 +1,380 @@
+package etcd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/dnsfailover/failover"
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+)
+
+// errLeadershipLost ends a session whose leader key is gone.
+var errLeadershipLost = errors.New("etcd cluster: leadership lost")
+
+// session runs one lease's life: it grants the lease, registers the
+// instance, loads the view, then renews, watches, campaigns and writes
+// until ctx ends or one of them fails. Its lease is revoked on the way out
+// (when etcd can be reached), so that its keys vanish at once.
+func (c *Cluster) session(ctx context.Context) error {
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sent := time.Now()
+	lease, err := call(sctx, c.ttl, func(ctx context.Context) (*clientv3.LeaseGrantResponse, error) {
+		return c.cli.Grant(ctx, int64(c.ttl/time.Second))
+	})
+	if err != nil {
+		return c.lost(fmt.Errorf("granting a lease: %w", err))
+	}
+	defer c.revoke(lease.ID)
+	snap, err := call(sctx, c.ttl, func(ctx context.Context) (*clientv3.TxnResponse, error) {
+		return c.cli.Txn(ctx).Then(
+			clientv3.OpPut(c.prefix+instancesDir+c.name, c.name, clientv3.WithLease(lease.ID)),
+			clientv3.OpGet(c.prefix, clientv3.WithPrefix()),
+		).Commit()
+	})
+	if err != nil {
+		return c.lost(fmt.Errorf("registering instance %s: %w", c.name, err))
+	}
+
+	v := newView(c.name)
+	for _, kv := range snap.Responses[1].GetResponseRange().Kvs {
+		v.apply(string(kv.Key[len(c.prefix):]), kv.Value, kv.ModRevision, kv.CreateRevision, false)
+	}
+	c.mu.Lock()
+	c.v, c.connected, c.err = v, true, ""
+	c.expires = sent.Add(time.Duration(lease.TTL) * time.Second)
+	clear(c.written) // the old lease's verdicts are gone: publish them again
+	for id := range c.own {
+		c.dirty[id] = true
+	}
+	c.changes.Everything = true
+	signal(c.changed)
+	c.mu.Unlock()
+	signal(c.flush)
+
+	var wg sync.WaitGroup
+	for _, run := range []func(context.Context, clientv3.LeaseID) error{c.keepAlive, c.campaign, c.flusher} {
+		wg.Go(func() {
+			if err := run(sctx, lease.ID); err != nil {
+				cancel(err)
+			}
+		})
+	}
+	wg.Go(func() {
+		if err := c.watch(sctx, snap.Header.Revision); err != nil {
+			cancel(err)
+		}
+	})
+	<-sctx.Done()
+	c.mu.Lock()
+	c.stopLeadingLocked()
+	c.connected = false
+	if ctx.Err() == nil {
+		c.err = context.Cause(sctx).Error()
+	}
+	c.changes.Everything = true
+	signal(c.changed)
+	c.mu.Unlock()
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return context.Cause(sctx)
+}
+
+// call runs one request to etcd, bounded by the lease's TTL.
+func call[T any](ctx context.Context, ttl time.Duration, f func(context.Context) (T, error)) (T, error) {
+	cctx, cancel := context.WithTimeout(ctx, ttl)
+	defer cancel()
+	return f(cctx)
+}
+
+// lost records why the session ended, for Status, and returns err.
+func (c *Cluster) lost(err error) error {
+	c.mu.Lock()
+	c.err = err.Error()
+	c.mu.Unlock()
+	return err
+}
+
+// revoke revokes the lease, best effort, within a second.
+func (c *Cluster) revoke(id clientv3.LeaseID) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	c.cli.Revoke(ctx, id)
+}
+
+// stopLeadingLocked ends the leadership, if held: the writers' contexts are
+// cancelled at once. c.mu is held.
+func (c *Cluster) stopLeadingLocked() {
+	if !c.leading {
+		return
+	}
+	c.endLead()
+	c.leading, c.leaderKey = false, ""
+	clear(c.saves)
+	clear(c.takes)
+	c.changes.Leadership = true
+	signal(c.changed)
+}
+
+// keepAlive renews the lease every third of its TTL. The expiry it keeps is
+// the time the acknowledged renewal was sent plus the TTL: etcd renewed it
+// after that, so the lease lasts at least that long. It returns when a
+// renewal cannot be acknowledged before that expiry, or etcd no longer
+// knows the lease.
+func (c *Cluster) keepAlive(ctx context.Context, id clientv3.LeaseID) error {
+	for {
+		c.mu.Lock()
+		expires := c.expires
+		c.mu.Unlock()
+		sent := time.Now()
+		kctx, cancel := context.WithDeadline(ctx, expires)
+		resp, err := c.cli.KeepAliveOnce(kctx, id)
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err == nil && resp.TTL > 0:
+			c.mu.Lock()
+			c.expires = sent.Add(time.Duration(resp.TTL) * time.Second)
+			c.mu.Unlock()
+		case err == nil:
+			return errors.New("lease expired")
+		case !time.Now().Before(expires):
+			return fmt.Errorf("lease expired, not renewed: %w", err)
+		}
+		next := sent.Add(c.ttl / 3)
+		if err != nil {
+			next = sent.Add(c.ttl / 10) // try again soon, before the expiry
+		}
+		t := time.NewTimer(time.Until(next))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// watch applies every change under the prefix after rev to the view. It
+// asks for a member with a leader, so that a member cut off from its
+// cluster's quorum ends the session instead of serving a stale view.
+func (c *Cluster) watch(ctx context.Context, rev int64) error {
+	wch := c.cli.Watch(clientv3.WithRequireLeader(ctx), c.prefix, clientv3.WithPrefix(), clientv3.WithRev(rev+1))
+	for wr := range wch {
+		if err := wr.Err(); err != nil {
+			return fmt.Errorf("watching %s: %w", c.prefix, err)
+		}
+		c.mu.Lock()
+		for _, ev := range wr.Events {
+			key := string(ev.Kv.Key)
+			deleted := ev.Type == mvccpb.DELETE
+			if deleted && c.leading && key == c.leaderKey {
+				c.mu.Unlock()
+				return errLeadershipLost
+			}
+			c.noteLocked(c.v.apply(key[len(c.prefix):], ev.Kv.Value, ev.Kv.ModRevision, ev.Kv.CreateRevision, deleted))
+		}
+		c.mu.Unlock()
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	return fmt.Errorf("watching %s: closed", c.prefix)
+}
+
+// campaign waits to be elected, then leads until ctx ends. Once elected it
+// checks, in one transaction, that its election key is still there and
+// reads every decision state, so that the term starts from what the
+// previous leader stored last.
+func (c *Cluster) campaign(ctx context.Context, id clientv3.LeaseID) error {
+	// The election sees a client whose own context is ctx: when it gives up
+	// a campaign it resigns with that context, which must not outlive the
+	// session (with etcd down, it would wait forever).
+	cli := clientv3.NewCtxClient(ctx)
+	cli.KV, cli.Watcher, cli.Lease = c.cli.KV, c.cli.Watcher, c.cli.Lease
+	// The session only names the lease for the election. It must not renew
+	// the lease (keepAlive does, knowing when it was renewed), so its
+	// context is done from the start.
+	done, stop := context.WithCancel(ctx)
+	stop()
+	sess, err := concurrency.NewSession(cli, concurrency.WithLease(id), concurrency.WithContext(done))
+	if err != nil {
+		return fmt.Errorf("election session: %w", err)
+	}
+	e := concurrency.NewElection(sess, c.prefix+electionDir)
+	if err := e.Campaign(ctx, c.name); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("campaigning: %w", err)
+	}
+	resp, err := call(ctx, c.ttl, func(ctx context.Context) (*clientv3.TxnResponse, error) {
+		return c.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(e.Key()), "=", e.Rev())).
+			Then(clientv3.OpGet(c.prefix+decisionsDir, clientv3.WithPrefix())).Commit()
+	})
+	if err != nil {
+		return fmt.Errorf("starting the term: %w", err)
+	}
+	if !resp.Succeeded {
+		return errLeadershipLost
+	}
+	c.mu.Lock()
+	for _, kv := range resp.Responses[0].GetResponseRange().Kvs {
+		c.v.apply(string(kv.Key[len(c.prefix):]), kv.Value, kv.ModRevision, kv.CreateRevision, false)
+	}
+	c.leading, c.term, c.leaderKey = true, e.Rev(), e.Key()
+	c.leadCtx, c.endLead = context.WithCancel(ctx)
+	c.changes.Leadership = true
+	signal(c.changed)
+	c.mu.Unlock()
+	signal(c.flush) // expired overrides, if any
+	<-ctx.Done()
+	return nil
+}
+
+// flusher writes what the instance queued, whenever something is queued,
+// and removes expired overrides while it leads.
+func (c *Cluster) flusher(ctx context.Context, id clientv3.LeaseID) error {
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-c.flush:
+		case <-t.C:
+		}
+		next, err := c.flushOnce(ctx, id)
+		switch {
+		case errors.Is(err, errLeadershipLost):
+			return err
+		case err != nil && ctx.Err() == nil:
+			c.log.Warn("etcd cluster: write failed", "instance", c.name, "err", err)
+			next = time.Now().Add(c.ttl / 10)
+		}
+		if next.IsZero() {
+			next = time.Now().Add(time.Hour)
+		}
+		t.Reset(time.Until(next))
+	}
+}
+
+// flushOnce writes the queued verdicts (in transactions of up to maxOps),
+// and, while leading, the queued decision states (only while the leader
+// key stands), the failback requests taken and the overrides expired (each
+// only if unchanged since it was read). It returns when the next override
+// expires (zero: none).
+func (c *Cluster) flushOnce(ctx context.Context, id clientv3.LeaseID) (time.Time, error) {
+	type verdict struct {
+		id failover.EndpointID
+		h  failover.Health
+	}
+	var verdicts []verdict
+	var vops, dops []clientv3.Op
+	var conditional []clientv3.Op // each deleted only if unchanged: a Txn per op
+	var conds []clientv3.Cmp
+	var nextExpiry time.Time
+	now := time.Now()
+	c.mu.Lock()
+	for ep := range c.dirty {
+		h := c.own[ep]
+		if c.written[ep] == h {
+			delete(c.dirty, ep)
+			continue
+		}
+		key := c.prefix + verdictsDir + escape(c.name) + "/" + endpointPath(ep)
+		if h == failover.HealthUnknown {
+			vops = append(vops, clientv3.OpDelete(key))
+		} else {
+			vops = append(vops, clientv3.OpPut(key, h.String(), clientv3.WithLease(id)))
+		}
+		verdicts = append(verdicts, verdict{ep, h})
+	}
+	leaderKey, term := c.leaderKey, c.term
+	saves := map[failover.RecordID][]byte{}
+	if c.leading {
+		for rec, state := range c.saves {
+			dops = append(dops, clientv3.OpPut(c.prefix+decisionsDir+recordPath(rec), string(state)))
+			saves[rec] = state
+		}
+		for rec, rev := range c.takes {
+			key := c.prefix + failbacksDir + recordPath(rec)
+			conditional, conds = append(conditional, clientv3.OpDelete(key)), append(conds, clientv3.Compare(clientv3.ModRevision(key), "=", rev))
+			delete(c.takes, rec)
+		}
+		for ep, o := range c.v.overrides {
+			switch {
+			case o.state.Until.IsZero():
+			case !now.Before(o.state.Until):
+				key := c.prefix + overridesDir + endpointPath(ep)
+				conditional, conds = append(conditional, clientv3.OpDelete(key)), append(conds, clientv3.Compare(clientv3.ModRevision(key), "=", o.rev))
+			default:
+				nextExpiry = earliest(nextExpiry, o.state.Until)
+			}
+		}
+	}
+	c.mu.Unlock()
+
+	for chunk := range slices.Chunk(vops, maxOps) {
+		if _, err := call(ctx, c.ttl, func(ctx context.Context) (*clientv3.TxnResponse, error) {
+			return c.cli.Txn(ctx).Then(chunk...).Commit()
+		}); err != nil {
+			return nextExpiry, fmt.Errorf("writing %d verdicts: %w", len(chunk), err)
+		}
+	}
+	c.mu.Lock()
+	for _, v := range verdicts { // written in full, or the session ends and all are written again
+		c.written[v.id] = v.h
+		if c.own[v.id] == v.h {
+			delete(c.dirty, v.id)
+		}
+	}
+	c.mu.Unlock()
+
+	for chunk := range slices.Chunk(dops, maxOps) {
+		resp, err := call(ctx, c.ttl, func(ctx context.Context) (*clientv3.TxnResponse, error) {
+			return c.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(leaderKey), "=", term)).Then(chunk...).Commit()
+		})
+		if err != nil {
+			return nextExpiry, fmt.Errorf("writing %d decision states: %w", len(chunk), err)
+		}
+		if !resp.Succeeded {
+			return nextExpiry, errLeadershipLost
+		}
+		c.mu.Lock()
+		for rec, state := range saves {
+			if string(c.saves[rec]) == string(state) {
+				delete(c.saves, rec)
+			}
+			if resp.Header.Revision > c.v.decisions[rec].rev {
+				c.v.decisions[rec] = stored{value: state, rev: resp.Header.Revision}
+			}
+		}
+		c.mu.Unlock()
+	}
+	for i, op := range conditional {
+		if _, err := call(ctx, c.ttl, func(ctx context.Context) (*clientv3.TxnResponse, error) {
+			return c.cli.Txn(ctx).If(conds[i]).Then(op).Commit()
+		}); err != nil {
+			return nextExpiry, fmt.Errorf("removing %s: %w", op.KeyBytes(), err)
+		}
+	}
+	return nextExpiry, nil
+}
+
+// earliest returns the earlier of two times, ignoring zero ones.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
