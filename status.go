@@ -6,7 +6,8 @@ import (
 )
 
 // Status is a snapshot of everything the Manager knows, safe to keep and to
-// marshal as JSON.
+// marshal as JSON. In JSON, durations are Go duration strings ("1m0s") and
+// zero times are left out; the JSON reads back into the same Status.
 type Status struct {
 	DryRun bool         `json:"dry_run"`
 	Zones  []ZoneStatus `json:"zones"`
@@ -28,10 +29,10 @@ type ProviderStatus struct {
 	// Pending lists the records the provider does not hold yet, as "name
 	// type", such as "www.example.com. A".
 	Pending     []string  `json:"pending,omitempty"`
-	LastRead    time.Time `json:"last_read"`
-	LastWrite   time.Time `json:"last_write"`
+	LastRead    time.Time `json:"last_read,omitzero"`
+	LastWrite   time.Time `json:"last_write,omitzero"`
 	LastError   string    `json:"last_error,omitempty"`
-	LastErrorAt time.Time `json:"last_error_at"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 	// Failures counts failed calls in a row; zero after a success.
 	Failures int `json:"failures"`
 }
@@ -50,12 +51,12 @@ type RecordStatus struct {
 	AllDown  bool   `json:"all_down"`
 	Reason   string `json:"reason,omitempty"`
 	// ChangedAt is when Published last changed.
-	ChangedAt time.Time `json:"changed_at"`
+	ChangedAt time.Time `json:"changed_at,omitzero"`
 	// ConvergedBy is when every resolver must have seen Published: the
 	// change time plus the TTL published before it (or later, when an
 	// earlier change had not converged yet). A provider still Pending the
 	// record delays it further.
-	ConvergedBy time.Time        `json:"converged_by"`
+	ConvergedBy time.Time        `json:"converged_by,omitzero"`
 	Endpoints   []EndpointStatus `json:"endpoints"`
 }
 
@@ -64,21 +65,21 @@ type EndpointStatus struct {
 	Value                string        `json:"value"`
 	Priority             int           `json:"priority"`
 	Health               Health        `json:"health"`
-	Since                time.Time     `json:"since"`
+	Since                time.Time     `json:"since,omitzero"`
 	Published            bool          `json:"published"`
 	ConsecutiveFailures  int           `json:"consecutive_failures"`
 	ConsecutiveSuccesses int           `json:"consecutive_successes"`
-	LastCheck            time.Time     `json:"last_check"`
+	LastCheck            time.Time     `json:"last_check,omitzero"`
 	LastLatency          time.Duration `json:"last_latency"`
 	LastError            string        `json:"last_error,omitempty"`
 	Override             Override      `json:"override"`
-	OverrideUntil        time.Time     `json:"override_until"`
+	OverrideUntil        time.Time     `json:"override_until,omitzero"`
 	// Watched is true while a Watcher holds a connection or stream to the
 	// endpoint (see Watcher).
 	Watched bool `json:"watched"`
 	// SuspectedSince is when a watcher's notice made the endpoint suspect,
 	// while the confirming checks run; zero otherwise.
-	SuspectedSince time.Time `json:"suspected_since"`
+	SuspectedSince time.Time `json:"suspected_since,omitzero"`
 }
 
 // Status returns a snapshot of every zone, record, endpoint and provider.

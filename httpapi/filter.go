@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/dnsfailover/failover"
 )
@@ -16,9 +18,26 @@ type filter struct {
 	Unhealthy bool   // keep only the records that need attention
 }
 
-func parseFilter(r *http.Request) (filter, error) {
+// errUnknownZone is a ?zone= that names no zone of the Manager.
+var errUnknownZone = errors.New("unknown zone")
+
+// parseFilter reads the query parameters against st. A zone is matched
+// as DNS names are, without regard to case or the final dot; a zone that
+// is not in st is errUnknownZone, so that a typo never reads as "nothing
+// unhealthy".
+func parseFilter(r *http.Request, st failover.Status) (filter, error) {
 	q := r.URL.Query()
-	f := filter{zone: q.Get("zone")}
+	var f filter
+	if want := q.Get("zone"); want != "" {
+		for _, z := range st.Zones {
+			if strings.EqualFold(strings.TrimSuffix(z.Name, "."), strings.TrimSuffix(want, ".")) {
+				f.zone = z.Name
+			}
+		}
+		if f.zone == "" {
+			return f, fmt.Errorf("%w %q", errUnknownZone, want)
+		}
+	}
 	if v := q.Get("unhealthy"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

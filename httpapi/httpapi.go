@@ -26,7 +26,8 @@ type Options struct {
 	// ("Authorization: Bearer TOKEN", the scheme in any case). Empty means
 	// the actions are refused: they are never open.
 	Token string
-	// Refresh is how often the HTML page reloads itself. Zero means 5 s.
+	// Refresh is how often the HTML page reloads itself, in whole seconds.
+	// Zero means 5 s; less than a second means 1 s.
 	Refresh time.Duration
 	// Logger receives the audit log: every operator action with its kind,
 	// record, endpoint, expiry and client address, and every request
@@ -59,6 +60,7 @@ func New(m *failover.Manager, opts Options) http.Handler {
 	if opts.Refresh <= 0 {
 		opts.Refresh = 5 * time.Second
 	}
+	opts.Refresh = max(opts.Refresh, time.Second)
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -68,6 +70,9 @@ func New(m *failover.Manager, opts Options) http.Handler {
 	mux.HandleFunc("GET /{$}", h.page)
 	mux.HandleFunc("POST /override", h.authorized(h.override))
 	mux.HandleFunc("POST /failback", h.authorized(h.failback))
+	mux.HandleFunc("/status", methodNotAllowed("GET, HEAD"))
+	mux.HandleFunc("/override", methodNotAllowed("POST"))
+	mux.HandleFunc("/failback", methodNotAllowed("POST"))
 	if opts.Pprof {
 		mux.HandleFunc("GET /debug/pprof/", h.authorized(pprof.Index))
 		mux.HandleFunc("GET /debug/pprof/cmdline", h.authorized(pprof.Cmdline))
@@ -109,12 +114,29 @@ func writeError(w http.ResponseWriter, status int, format string, args ...any) {
 }
 
 func (h *handler) status(w http.ResponseWriter, r *http.Request) {
-	f, err := parseFilter(r)
+	st := h.m.Status()
+	f, err := parseFilter(r, st)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "%v", err)
+		writeError(w, filterStatus(err), "%v", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, f.apply(h.m.Status()))
+	writeJSON(w, http.StatusOK, f.apply(st))
+}
+
+// filterStatus is the HTTP status for a parseFilter error.
+func filterStatus(err error) int {
+	if errors.Is(err, errUnknownZone) {
+		return http.StatusNotFound
+	}
+	return http.StatusBadRequest
+}
+
+// methodNotAllowed answers a known path asked with the wrong method.
+func methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, "%s %s: method not allowed; use %s", r.Method, r.URL.Path, allow)
+	}
 }
 
 // authorized refuses requests without the right bearer token, and logs
@@ -166,7 +188,12 @@ func decodeAction(w http.ResponseWriter, r *http.Request) (actionRequest, bool) 
 			err = errors.New("unexpected data after the JSON object")
 		}
 	}
-	if err != nil {
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, "request body: larger than %d bytes", tooLarge.Limit)
+		return req, false
+	case err != nil:
 		writeError(w, http.StatusBadRequest, "request body: %v", err)
 		return req, false
 	}
@@ -195,12 +222,13 @@ func (h *handler) override(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := h.m.SetOverride(req.record(), req.Value, req.Override, d); err != nil {
+	err := h.m.SetOverride(req.record(), req.Value, req.Override, d)
+	h.audit(r, err, "action", "override", "record", req.record().String(), "endpoint", req.Value,
+		"override", req.Override.String(), "for", d.String())
+	if err != nil {
 		actionError(w, err)
 		return
 	}
-	h.opts.Logger.Info("operator action", "action", "override", "record", req.record().String(), "endpoint", req.Value,
-		"override", req.Override.String(), "for", d.String(), "client", r.RemoteAddr)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -209,10 +237,22 @@ func (h *handler) failback(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := h.m.Failback(req.record()); err != nil {
+	err := h.m.Failback(req.record())
+	h.audit(r, err, "action", "failback", "record", req.record().String())
+	if err != nil {
 		actionError(w, err)
 		return
 	}
-	h.opts.Logger.Info("operator action", "action", "failback", "record", req.record().String(), "client", r.RemoteAddr)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// audit logs an operator action taken with the token, done or refused by
+// the Manager, with the client's address.
+func (h *handler) audit(r *http.Request, err error, args ...any) {
+	args = append(args, "client", r.RemoteAddr)
+	if err != nil {
+		h.opts.Logger.Warn("operator action failed", append(args, "err", err)...)
+		return
+	}
+	h.opts.Logger.Info("operator action", args...)
 }

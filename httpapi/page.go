@@ -92,12 +92,12 @@ func summarize(st failover.Status, f filter) summary {
 // page renders the Status as HTML: a summary of the whole Status, then the
 // zones the filter keeps, each record that needs attention first.
 func (h *handler) page(w http.ResponseWriter, r *http.Request) {
-	f, err := parseFilter(r)
+	st := h.m.Status()
+	f, err := parseFilter(r, st)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+		http.Error(w, err.Error(), filterStatus(err))
 		return
 	}
-	st := h.m.Status()
 	sum := summarize(st, f)
 	shown := f.apply(st)
 	for i := range shown.Zones {
