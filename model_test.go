@@ -29,6 +29,32 @@ import (
 // the invariants below against what the Manager reports (events, Status)
 // and what the providers hold. It uses only the public API.
 //
+// The invariants, checked after every step:
+//   - only managed RRsets are written (every provider call is checked), the
+//     seeded unmanaged records never change, a delete only for a record
+//     whose policy is PublishNothing, no TTL below a declared floor;
+//   - an RRset becomes empty only by a PublishNothing record's delete;
+//   - with every endpoint known, a record publishes the healthy endpoints
+//     (after overrides) of an eligible tier, or of the most preferred tier
+//     with any when none has MinHealthy, capped by MaxAnswers; it is all
+//     down exactly when no endpoint is healthy, and then publishes what
+//     AllDown says; its TTL is TTL or FailoverTTL, TTL again StableAfter
+//     after its last change, FailoverTTL while a published endpoint fails
+//     (LowerTTLOnFailing); an override ends at its expiry;
+//   - the most preferred eligible tier is active within FailbackDelay +
+//     Interval of being eligible without a break (at once after Failback);
+//   - every change a provider holds is reported by a record-written event
+//     once its write returned; a call past the timeout is reported failed;
+//   - events: times never go back, endpoint-up/down alternate and each
+//     follows a check that passed/failed, suspicion-ended follows suspected
+//     (lifted only by a check started after the notice), a record-decided
+//     is a change (not what the record or DNS held at start-up), a
+//     record-written never precedes the record-decided of its values;
+//   - checks start at once when Run starts; Run returns within the call
+//     timeout after its context ends;
+//   - faults stopped, every provider holds every decision within two
+//     reconcile intervals, then is written only when a decision changes.
+//
 // Invariants that today's engine violates are left out in the default
 // build, each behind known(item) naming its item of issue 11; the
 // `failing` build tag turns every one of them on (see failing_test.go).
@@ -480,6 +506,7 @@ type modelRecord struct {
 	touched     map[int]time.Time // tier → last event that may have changed its eligibility
 	touchedAny  time.Time         // last such event of any tier
 	eventful    map[string]bool   // endpoints with an endpoint-up or -down event in this Run
+	firstDec    time.Time         // its first record-decided event in this Run
 }
 
 type modelZone struct {
@@ -1455,6 +1482,9 @@ func (m *model) decided(r *modelRecord, e failover.Event) {
 		m.everDecided[e.Record] = map[string]bool{}
 	}
 	m.everDecided[e.Record][vk] = true
+	if !r.decided {
+		r.firstDec = e.Time
+	}
 	r.decided, r.hasDecision, r.stale = true, true, false
 }
 
@@ -1543,6 +1573,9 @@ func (m *model) checkStatus() {
 			if allKnown && len(tiers) > 0 && !pol.ManualFailback {
 				b := tiers[0]
 				if since, ok := r.since[b]; ok && now.Sub(since) >= pol.FailbackDelay+pol.Interval && (rs.AllDown || rs.Priority != b) {
+					if r.carried && since.Before(r.firstDec) {
+						timers = max(timers, 1) // the carried record's FailbackDelay counts from its first decision
+					}
 					m.violate(max(timers, item), "%s: priority %d eligible for %v (FailbackDelay %v), but it publishes %v (priority %d, all down %v)", r.id, b, now.Sub(since), pol.FailbackDelay, rs.Published, rs.Priority, rs.AllDown)
 				}
 			}
