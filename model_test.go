@@ -974,6 +974,10 @@ func (m *model) act() {
 // failback asks for a failback, and checks that a record whose most
 // preferred eligible tier is not the active one moves to it at once.
 func (m *model) failback(r *modelRecord) {
+	// The request is taken at the next decision, which cannot be made
+	// while an endpoint is unknown: Failback's doc says it is dropped then.
+	before, _ := m.status(r)
+	_, knownBefore := eligibleTiers(r.rec, before)
 	if err := m.mgr.Failback(r.id); err != nil {
 		m.t.Fatalf("Failback: %v", err)
 	}
@@ -984,19 +988,24 @@ func (m *model) failback(r *modelRecord) {
 		return
 	}
 	tiers, known := eligibleTiers(r.rec, st)
-	if known && len(tiers) > 0 && (!st.Decided || st.AllDown || st.Priority != tiers[0]) {
+	if knownBefore && known && len(tiers) > 0 && (!st.Decided || st.AllDown || st.Priority != tiers[0]) {
 		m.violate(m.staleItem(r, st), "%s: after Failback with priority %d eligible, it publishes %v (decided %v, priority %d, all down %v), want priority %d", r.id, tiers[0], st.Published, st.Decided, st.Priority, st.AllDown, tiers[0])
 	}
 }
 
 // staleItem returns the item of issue 11 that explains a record's
-// decision not matching its health, configuration or time (0: none): a
-// decision carried from a Manager with other priorities (item 2), a
+// decision not matching its health, configuration or time (0: none): the
+// loop not started while a start-up read runs (item 14), an endpoint not
+// known yet, which freezes the record (item 3), a decision carried from a Manager with other priorities (item 2), a
 // carried decision not made again (item 1), or a record whose endpoints
 // became known through a probe carried for another record, with nothing
 // to make it decide (item 1: decide every record once at start).
 func (m *model) staleItem(r *modelRecord, st failover.RecordStatus) int {
 	switch {
+	case !m.adoptedBy().Before(time.Now()):
+		return 14 // a start-up read still running holds back every decision
+	case slices.ContainsFunc(st.Endpoints, func(e failover.EndpointStatus) bool { return effective(e) == failover.HealthUnknown }):
+		return 3 // the record waits for an endpoint that is not known yet
 	case r.oldTiers:
 		return 2
 	case r.stale, r.carried && !r.decided:
@@ -1538,7 +1547,7 @@ func (m *model) checkStatus() {
 			}
 			for _, e := range rs.Endpoints {
 				if e.Override != failover.NoOverride && !e.OverrideUntil.IsZero() && now.After(e.OverrideUntil) {
-					m.violate(timers, "%s endpoint %s: override %v until %v still in force %v later", r.id, e.Value, e.Override, e.OverrideUntil.Sub(m.t0), now.Sub(e.OverrideUntil))
+					m.violate(max(timers, m.staleItem(r, rs)), "%s endpoint %s: override %v until %v still in force %v later", r.id, e.Value, e.Override, e.OverrideUntil.Sub(m.t0), now.Sub(e.OverrideUntil))
 				}
 				if bound := time.Duration(2*(pol.FailAfter+pol.RecoverAfter))*pol.Interval + pol.Timeout; e.Health == failover.HealthUnknown && now.Sub(m.runStart) > bound {
 					m.violate(3, "%s endpoint %s: health unknown %v after Run started (more than %v)", r.id, e.Value, now.Sub(m.runStart), bound)
@@ -1557,7 +1566,7 @@ func (m *model) checkStatus() {
 			// Unstable since its last change, or since it adopted a
 			// lowered TTL from DNS (after the first reads).
 			if since := latest(rs.ChangedAt, adopted); !pol.LowerTTLOnFailing && now.After(since.Add(pol.StableAfter+time.Second)) && rs.TTL != pol.TTL {
-				m.violate(max(timers, item), "%s: TTL %v %v after its last change, want TTL %v after StableAfter %v", r.id, rs.TTL, now.Sub(since), pol.TTL, pol.StableAfter)
+				m.violate(max(timers, item, m.staleItem(r, rs)), "%s: TTL %v %v after its last change, want TTL %v after StableAfter %v", r.id, rs.TTL, now.Sub(since), pol.TTL, pol.StableAfter)
 			}
 			if pol.LowerTTLOnFailing && !rs.AllDown && rs.TTL != pol.FailoverTTL {
 				for _, e := range rs.Endpoints {
