@@ -1741,7 +1741,7 @@ var modelTrace = os.Getenv("MODEL_TRACE")
 func known(item int) bool { return slices.Contains(knownIssues, item) }
 
 // modelSeeds is how many seeds make test runs.
-const modelSeeds = 32
+const modelSeeds = 16
 
 func TestManagerModel(t *testing.T) {
 	for seed := range uint64(modelSeeds) {
