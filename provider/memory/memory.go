@@ -49,6 +49,15 @@ type Provider struct {
 	// like Cloudflare's 60 s floor. Zero or negative means no floor. Set it
 	// before the provider is used; it must not change during calls.
 	MinimumTTL time.Duration
+	// RoundTTL, when set, rewrites without a word the TTL of every record
+	// SetRecords and AppendRecords store (after MinimumTTL is checked), as
+	// a provider with an undeclared floor or a fixed list of TTLs does: the
+	// call succeeds, and GetRecords and the call's result show the rewritten
+	// TTL. It is given the TTL in whole seconds; what it returns is
+	// truncated to whole seconds. MinTTL does not report it. It is called
+	// with the provider's lock held and must not call the provider. Set it
+	// before the provider is used.
+	RoundTTL func(time.Duration) time.Duration
 
 	mu     sync.Mutex
 	zones  map[string][]libdns.RR // by zone name, in no particular order
@@ -285,6 +294,9 @@ func (p *Provider) check(zone string, recs []libdns.Record) ([]libdns.RR, error)
 		}
 		if p.MinimumTTL > 0 && rr.TTL < p.MinimumTTL {
 			return nil, fmt.Errorf("memory: zone %q: record %q %s %q: TTL %v is below the provider's minimum %v", zone, rr.Name, rr.Type, rr.Data, rr.TTL, p.MinimumTTL)
+		}
+		if p.RoundTTL != nil {
+			rr.TTL = p.RoundTTL(rr.TTL).Truncate(time.Second)
 		}
 		out = append(out, rr)
 	}

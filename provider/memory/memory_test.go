@@ -494,6 +494,52 @@ func TestMinimumTTL(t *testing.T) {
 	})
 }
 
+// RoundTTL rewrites the TTLs a write stores without failing it, as a
+// provider with an undeclared floor does: reads show the rewritten TTL, a
+// delete naming the TTL that was asked matches nothing, MinTTL stays 0.
+func TestRoundTTL(t *testing.T) {
+	upToAMinute := func(ttl time.Duration) time.Duration { return max(ttl, time.Minute) }
+	for _, method := range []Method{MethodSetRecords, MethodAppendRecords} {
+		t.Run(string(method), func(t *testing.T) {
+			p := newZone(t, a("mail", "192.0.2.9", time.Second)) // AddZone stores as given
+			p.RoundTTL = upToAMinute
+			write := p.SetRecords
+			if method == MethodAppendRecords {
+				write = p.AppendRecords
+			}
+			got, err := write(t.Context(), zone, []libdns.Record{a("www", "192.0.2.1", 30*time.Second), a("api", "192.0.2.2", time.Hour)})
+			if err != nil {
+				t.Fatalf("got %v, want no error", err)
+			}
+			if want := []string{"api 3600 A 192.0.2.2", "www 60 A 192.0.2.1"}; !slices.Equal(dump(got), want) {
+				t.Fatalf("%s returned %q, want %q", method, dump(got), want)
+			}
+			checkZone(t, p, "api 3600 A 192.0.2.2", "mail 1 A 192.0.2.9", "www 60 A 192.0.2.1")
+			if got := p.MinTTL(); got != 0 {
+				t.Fatalf("MinTTL: got %v, want 0 (the rounding is not declared)", got)
+			}
+			if gone, err := p.DeleteRecords(t.Context(), zone, []libdns.Record{a("www", "192.0.2.1", 30*time.Second)}); err != nil || len(gone) != 0 {
+				t.Fatalf("delete with the TTL asked: got %q, %v, want nothing deleted", dump(gone), err)
+			}
+		})
+	}
+	t.Run("after MinimumTTL", func(t *testing.T) {
+		p := newZone(t)
+		p.MinimumTTL, p.RoundTTL = time.Minute, upToAMinute
+		if _, err := p.SetRecords(t.Context(), zone, []libdns.Record{a("www", "192.0.2.1", 30*time.Second)}); err == nil {
+			t.Fatal("got no error, want the declared floor to refuse 30s")
+		}
+	})
+	t.Run("fractions truncated", func(t *testing.T) {
+		p := newZone(t)
+		p.RoundTTL = func(ttl time.Duration) time.Duration { return ttl + 1500*time.Millisecond }
+		if _, err := p.SetRecords(t.Context(), zone, []libdns.Record{a("www", "192.0.2.1", time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+		checkZone(t, p, "www 61 A 192.0.2.1")
+	})
+}
+
 // Many goroutines write different names at once (run with -race).
 func TestConcurrentWrites(t *testing.T) {
 	p := newZone(t)
