@@ -59,15 +59,13 @@ import (
 // build, each behind known(item) naming its item of issue 11; the
 // `failing` build tag turns every one of them on (see failing_test.go).
 
-// Engine names that another change is renaming (WriteTimeout, the
-// write-failed event, override-expired and its Until field). They are used
-// here and nowhere else in this file.
+// Engine names used by the model, in one place.
 const (
-	evCallFailed    = failover.EventWriteFailed     // a provider call failed
-	evOverrideEnded = failover.EventOverrideExpired // an override expired or was cleared
+	evCallFailed    = failover.EventProviderCallFailed // a provider call failed
+	evOverrideEnded = failover.EventOverrideEnded      // an override expired or was cleared
 )
 
-func setCallTimeout(c *failover.Config, d time.Duration) { c.WriteTimeout = d }
+func setCallTimeout(c *failover.Config, d time.Duration) { c.ProviderTimeout = d }
 
 // The model's fixed settings. A provider call that ignores its context
 // hangs at most mHang, so that Run returns even on today's engine; faults
