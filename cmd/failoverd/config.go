@@ -335,7 +335,7 @@ func (d *decoder) validate(fc *fileConfig) {
 	d.validateStatus(fc.Status)
 	if fc.StateFile != "" {
 		if st, err := os.Stat(filepath.Dir(fc.StateFile)); err != nil || !st.IsDir() {
-			d.failAt("StateFile", fmt.Sprintf("%s: its directory does not exist", quote(fc.StateFile)))
+			d.warnAt("StateFile", fmt.Sprintf("%s: its directory does not exist", quote(fc.StateFile)))
 		}
 	}
 	for i, w := range fc.Webhooks {
@@ -364,6 +364,14 @@ func (d *decoder) validate(fc *fileConfig) {
 	}
 }
 
+// warnAt is failAt for what production has and CI may not (a directory,
+// a certificate): a warning in a check without -strict.
+func (d *decoder) warnAt(gopath, msg string) {
+	p := d.nearest(gopath)
+	p.msg, p.warning = msg, !d.strict
+	d.report(p)
+}
+
 // validateStatus checks the status listener's TLS files and bounds. A
 // certificate that cannot be read is a warning in a check without
 // -strict, as CI does not have production's files.
@@ -373,9 +381,7 @@ func (d *decoder) validateStatus(s status) {
 		d.failAt("Status.CertFile", "cert_file and key_file go together: give both to serve HTTPS, or neither")
 	case s.CertFile != "":
 		if _, err := tls.LoadX509KeyPair(s.CertFile, s.KeyFile); err != nil {
-			p := d.nearest("Status.CertFile")
-			p.msg, p.warning = clip(err.Error(), 300), !d.strict
-			d.report(p)
+			d.warnAt("Status.CertFile", clip(err.Error(), 300))
 		}
 	}
 	for field, v := range map[string]time.Duration{"ReadHeaderTimeout": s.ReadHeaderTimeout, "ReadTimeout": s.ReadTimeout, "WriteTimeout": s.WriteTimeout, "IdleTimeout": s.IdleTimeout} {
