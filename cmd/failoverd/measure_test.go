@@ -69,7 +69,7 @@ func TestMeasureStatusAt2000Records(t *testing.T) {
 		zone = append(zone, fmt.Sprintf("r%d 60 IN A 127.0.0.2", i))
 	}
 	bind := servertest.StartBIND(t, "example.test.", zone...)
-	port := backends(t)
+	port := backends(t, nil)
 	statusAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
 	var b strings.Builder
 	fmt.Fprintf(&b, `

@@ -24,7 +24,7 @@ import (
 // no webhook.
 func TestOperatorStateSurvives(t *testing.T) {
 	bind := servertest.StartBIND(t, "example.test.", "www 60 IN A 127.0.0.2")
-	port := backends(t)
+	port := backends(t, nil)
 	hooks, hookURL := startWebhook(t)
 	dir := t.TempDir()
 	stateFile := filepath.Join(dir, "state.json")

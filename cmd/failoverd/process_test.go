@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -158,9 +159,10 @@ func answerA(server, name string) []string {
 	return ips
 }
 
-// backends serves HTTP on 127.0.0.2 and 127.0.0.3, one port; it skips the
+// backends serves HTTP on 127.0.0.2 and 127.0.0.3, one port, healthy
+// until down is set for 127.0.0.2 (nil: always healthy); it skips the
 // test when the port is taken on the second address.
-func backends(t *testing.T) (port int) {
+func backends(t *testing.T, down *atomic.Bool) (port int) {
 	t.Helper()
 	primary, err := net.Listen("tcp", "127.0.0.2:0")
 	if err != nil {
@@ -172,9 +174,13 @@ func backends(t *testing.T) (port int) {
 		primary.Close()
 		t.Skipf("port %d taken on 127.0.0.3", port)
 	}
-	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	health := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down != nil && down.Load() && strings.HasPrefix(r.Host, "127.0.0.2") {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	})
 	for _, ln := range []net.Listener{primary, backup} {
-		srv := &http.Server{Handler: ok}
+		srv := &http.Server{Handler: health}
 		go srv.Serve(ln)
 		t.Cleanup(func() { srv.Close() })
 	}

@@ -47,25 +47,7 @@ func scrape(addr string) string {
 func TestDaemonServesReloadsAndStops(t *testing.T) {
 	bind := servertest.StartBIND(t, "example.test.", "www 60 IN A 127.0.0.2")
 	var primaryDown atomic.Bool
-	primary, err := net.Listen("tcp", "127.0.0.2:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := primary.Addr().(*net.TCPAddr).Port
-	backup, err := net.Listen("tcp", net.JoinHostPort("127.0.0.3", strconv.Itoa(port)))
-	if err != nil {
-		t.Skipf("port %d taken on 127.0.0.3", port)
-	}
-	health := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if primaryDown.Load() && strings.HasPrefix(r.Host, "127.0.0.2") {
-			w.WriteHeader(http.StatusServiceUnavailable)
-		}
-	})
-	for _, ln := range []net.Listener{primary, backup} {
-		srv := &http.Server{Handler: health}
-		go srv.Serve(ln)
-		defer srv.Close()
-	}
+	port := backends(t, &primaryDown)
 	hooks, hookURL := startWebhook(t)
 	addrA := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
 	addrB := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
