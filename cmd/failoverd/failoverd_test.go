@@ -62,20 +62,8 @@ func TestDaemon(t *testing.T) {
 	port := backends(t, &primaryDown)
 	statusAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
 	config := func(ttl string) string {
-		return fmt.Sprintf(`
-status: {listen: %q, token_env: FAILOVERD_TOKEN}
-reconcile_interval: 1s
-zones:
-  - name: example.test.
-    providers:
-      - {type: rfc2136, server: %q, key_name: %q, key_alg: %q, secret_env: FAILOVERD_TSIG}
-    records:
-      - name: www
-        type: A
-        endpoints: [{value: 127.0.0.2}, {value: 127.0.0.3, priority: 1}]
-        check: {type: http, port: %d}
-        policy: {interval: 200ms, fast_interval: 50ms, fail_after: 2, ttl: %s, failover_ttl: 10s}
-`, statusAddr, bind.Addr, bind.KeyName, bind.KeyAlg, port, ttl)
+		return fmt.Sprintf("status: {listen: %q, token_env: FAILOVERD_TOKEN}\nreconcile_interval: 1s\n", statusAddr) +
+			wwwZone(bind, "", bothEndpoints, port, "ttl: "+ttl)
 	}
 	file := filepath.Join(t.TempDir(), "failover.yaml")
 	os.WriteFile(file, []byte(config("60s")), 0o600)

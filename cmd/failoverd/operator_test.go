@@ -30,23 +30,10 @@ func TestOperatorStateSurvives(t *testing.T) {
 	stateFile := filepath.Join(dir, "state.json")
 	statusAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
 	config := func(ttl string, endpoints string) string {
-		return fmt.Sprintf(`
-state_file: %q
-status: {listen: %q, token_env: FAILOVERD_TOKEN}
-webhooks: [{url: %q}]
-zones:
-  - name: example.test.
-    providers:
-      - {type: rfc2136, name: bind-primary, server: %q, key_name: %q, key_alg: %q, secret_env: FAILOVERD_TSIG}
-    records:
-      - name: www
-        type: A
-        endpoints: %s
-        check: {type: http, port: %d}
-        policy: {interval: 200ms, fast_interval: 50ms, fail_after: 2, ttl: %s, failover_ttl: 10s, failback_delay: 100ms}
-`, stateFile, statusAddr, hookURL, bind.Addr, bind.KeyName, bind.KeyAlg, endpoints, port, ttl)
+		return fmt.Sprintf("state_file: %q\nstatus: {listen: %q, token_env: FAILOVERD_TOKEN}\nwebhooks: [{url: %q}]\n", stateFile, statusAddr, hookURL) +
+			wwwZone(bind, "name: bind-primary, ", endpoints, port, "ttl: "+ttl+", failback_delay: 100ms")
 	}
-	both := "[{value: 127.0.0.2}, {value: 127.0.0.3, priority: 1}]"
+	both := bothEndpoints
 	file := filepath.Join(dir, "failover.yaml")
 	write := func(text string) {
 		if err := os.WriteFile(file, []byte(text), 0o600); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/dnsfailover/failover"
+	"github.com/dnsfailover/failover/internal/servertest"
 	"github.com/dnsfailover/failover/notify"
 	"github.com/miekg/dns"
 )
@@ -186,6 +188,27 @@ func backends(t *testing.T, down *atomic.Bool) (port int) {
 	}
 	return port
 }
+
+// wwwZone is a zones: section: the zone example.test. on bind (with the
+// provider fields extra, such as "name: ns1, "), and its record www A with
+// endpoints, checked by HTTP on port every 200 ms, down after 2 failures,
+// with the policy fields policy.
+func wwwZone(bind *servertest.BIND, extra, endpoints string, port int, policy string) string {
+	return fmt.Sprintf(`
+zones:
+  - name: example.test.
+    providers:
+      - {type: rfc2136, %sserver: %q, key_name: %q, key_alg: %q, secret_env: FAILOVERD_TSIG}
+    records:
+      - name: www
+        type: A
+        endpoints: %s
+        check: {type: http, port: %d}
+        policy: {interval: 200ms, fast_interval: 50ms, fail_after: 2, failover_ttl: 10s, %s}
+`, extra, bind.Addr, bind.KeyName, bind.KeyAlg, endpoints, port, policy)
+}
+
+const bothEndpoints = "[{value: 127.0.0.2}, {value: 127.0.0.3, priority: 1}]"
 
 // webhookLog records the notifications a webhook receives.
 type webhookLog struct {

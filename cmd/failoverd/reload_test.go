@@ -59,17 +59,7 @@ webhooks: [{url: %q}]
 reconcile_interval: 1s
 retry_backoff: 50ms
 max_retry_backoff: 200ms
-zones:
-  - name: example.test.
-    providers:
-      - {type: rfc2136, server: %q, key_name: %q, key_alg: %q, secret_env: FAILOVERD_TSIG}
-    records:
-      - name: www
-        type: A
-        endpoints: [{value: 127.0.0.2}, {value: 127.0.0.3, priority: 1}]
-        check: {type: http, port: %d}
-        policy: {interval: 200ms, fast_interval: 50ms, fail_after: 2, recover_after: 1, ttl: 60s, failover_ttl: 10s, failback_delay: 100ms}
-`, listen, log, hookURL, bind.Addr, bind.KeyName, bind.KeyAlg, port)
+`, listen, log, hookURL) + wwwZone(bind, "", bothEndpoints, port, "recover_after: 1, ttl: 60s, failback_delay: 100ms")
 	}
 	file := filepath.Join(t.TempDir(), "failover.yaml")
 	os.WriteFile(file, []byte(config(addrA, "{format: text, level: info}")), 0o600)
