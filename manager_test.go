@@ -206,6 +206,39 @@ func TestManualFailback(t *testing.T) {
 	})
 }
 
+// TestStatusShowsPendingFailback: a Failback made while the Manager does
+// not run (between two runs of failoverd) is visible in Status, so that it
+// can be kept, until the record's next decision takes it.
+func TestStatusShowsPendingFailback(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb, p := newSwitchboard(), memZone(t)
+		m, err := New(oneZone(p, wwwRecord(sb, basePol)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pending := func() bool { return m.Status().Zones[0].Records[0].FailbackRequested }
+		if pending() {
+			t.Fatal("before any Failback: FailbackRequested is true, want false")
+		}
+		if err := m.Failback(www); err != nil {
+			t.Fatal(err)
+		}
+		if !pending() {
+			t.Fatal("after Failback, before Run: FailbackRequested is false, want true")
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- m.Run(ctx) }()
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if pending() {
+			t.Error("after Run decided the record: FailbackRequested is true, want false")
+		}
+		cancel()
+		<-done
+	})
+}
+
 func TestEqualPrioritiesPublishedTogetherAndCapped(t *testing.T) {
 	for _, tc := range []struct {
 		name       string

@@ -56,8 +56,11 @@ type RecordStatus struct {
 	// change time plus the TTL published before it (or later, when an
 	// earlier change had not converged yet). A provider still Pending the
 	// record delays it further.
-	ConvergedBy time.Time        `json:"converged_by,omitzero"`
-	Endpoints   []EndpointStatus `json:"endpoints"`
+	ConvergedBy time.Time `json:"converged_by,omitzero"`
+	// FailbackRequested is true while a Failback call waits for the
+	// record's next decision (see Manager.Failback).
+	FailbackRequested bool             `json:"failback_requested,omitempty"`
+	Endpoints         []EndpointStatus `json:"endpoints"`
 }
 
 // EndpointStatus is one endpoint of a record in a [Status].
@@ -103,6 +106,7 @@ func (m *Manager) Status() Status {
 				Decided: d.decided, Published: slices.Clone(d.values), TTL: d.ttl,
 				Priority: d.tier, AllDown: d.allDown, Reason: d.reason,
 				ChangedAt: d.changedAt, ConvergedBy: d.convergedBy,
+				FailbackRequested: r.failbackRequested,
 			}
 			for _, ep := range r.eps {
 				pr := ep.probe

@@ -61,11 +61,11 @@ func TestCollector(t *testing.T) {
 	<-written
 
 	want := `
-# HELP failover_endpoint_up 1 when the endpoint is up, 0 when down (absent while unknown).
+# HELP failover_endpoint_up 1 when the endpoint is up, 0 when down, -1 while unknown (not checked enough yet).
 # TYPE failover_endpoint_up gauge
 failover_endpoint_up{endpoint="192.0.2.10",record="www",type="A",zone="example.com."} 0
 failover_endpoint_up{endpoint="192.0.2.20",record="www",type="A",zone="example.com."} 1
-# HELP failover_record_changes_total Decisions that changed what a record publishes.
+# HELP failover_record_changes_total Decisions that changed the values a record publishes (not a TTL alone, not keeping at start-up what DNS held, not in dry run).
 # TYPE failover_record_changes_total counter
 failover_record_changes_total{record="www",type="A",zone="example.com."} 2
 # HELP failover_record_writes_total Records written to a provider.

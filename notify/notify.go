@@ -3,11 +3,19 @@
 // Observe never blocks, so a slow or failing webhook never delays the
 // Manager; deliveries are retried with backoff.
 //
+// It notifies changes only: a decision that keeps the record's values
+// (the first decision at start-up when DNS already held them, a TTL
+// change) is not sent, and a provider that keeps failing is sent once,
+// at its first failed call, and once more when it recovers.
+//
 //	n, err := notify.New(notify.Webhook{URL: slackURL, Format: notify.Slack})
 //	if err != nil {
 //		return err
 //	}
 //	cfg.OnEvent = n.Observe
+//	m, err := failover.New(cfg)
+//	…
+//	n.SetSource(m.Status) // to see a provider recover without a write
 //	go n.Run(ctx)
 package notify
 
@@ -73,8 +81,15 @@ func (f *Format) UnmarshalText(b []byte) error {
 }
 
 // DefaultKinds are the events worth waking someone for: a record changed
-// (failover, failback), all endpoints down, a provider failing.
-var DefaultKinds = []failover.EventKind{failover.EventRecordDecided, failover.EventAllDown, failover.EventProviderCallFailed}
+// (failover, failback), all endpoints down, a provider failing (and
+// recovering), an operator override set or ended.
+var DefaultKinds = []failover.EventKind{failover.EventRecordDecided, failover.EventAllDown, failover.EventProviderCallFailed,
+	failover.EventOverrideSet, failover.EventOverrideEnded}
+
+// KindProviderRecovered is the Payload kind of the notification that a
+// provider failing for a zone answered again. It goes to the webhooks
+// that want EventProviderCallFailed.
+const KindProviderRecovered = "provider-recovered"
 
 // Webhook is one destination.
 type Webhook struct {
@@ -159,10 +174,43 @@ type Payload struct {
 // Notifier queues events and delivers them. Create it with New.
 type Notifier struct {
 	hooks   []Webhook
-	queue   chan failover.Event
+	queue   chan note
 	dropped atomic.Int64
 	failed  atomic.Int64
+
+	onFailure func(Failure)
+	source    func() failover.Status
+
+	mu      sync.Mutex
+	failing map[providerKey]failover.Event // the first failed call of each provider failing now
 }
+
+// note is one notification: an event, or a provider's recovery.
+type note struct {
+	failover.Event
+	recovered bool      // the provider of Event (its first failed call) recovered
+	at        time.Time // when it was seen to recover
+}
+
+// providerKey is one provider of one zone.
+type providerKey struct{ zone, provider string }
+
+// Failure is a notification that did not reach a webhook.
+type Failure struct {
+	// Webhook is the destination, as its scheme and host only (its URL
+	// is a secret).
+	Webhook string
+	// Kind is the notification's Payload kind, such as "record-decided".
+	Kind string
+	// Dropped is true when the notification was dropped because a queue
+	// was full; otherwise the delivery failed after every retry, with Err.
+	Dropped bool
+	Err     error
+}
+
+// RecoveryCheck is how often Run looks at the Status source (see
+// SetSource) for providers that recovered without a write.
+const RecoveryCheck = 5 * time.Second
 
 // QueueSize is how many events wait for delivery before Observe drops
 // new ones.
@@ -195,22 +243,130 @@ func New(hooks ...Webhook) (*Notifier, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	return &Notifier{hooks: own, queue: make(chan failover.Event, QueueSize)}, nil
+	return &Notifier{hooks: own, queue: make(chan note, QueueSize), failing: map[providerKey]failover.Event{}}, nil
 }
 
-// Observe queues e for the webhooks that want it. It never blocks: when
-// the queue is full the event is dropped and counted (Dropped).
+// OnFailure sets f to be told of every notification dropped or failed
+// (see Failure), from the goroutines of Observe and Run: f must be quick
+// and safe for concurrent use. Call it before Observe and Run.
+func (n *Notifier) OnFailure(f func(Failure)) { n.onFailure = f }
+
+// SetSource sets where Run looks, every RecoveryCheck while a provider is
+// failing, for its recovery: a read or a write that succeeded after its
+// last error. Without it, a recovery is noticed at the provider's next
+// write only. Usually Manager.Status; call it before Run.
+func (n *Notifier) SetSource(status func() failover.Status) { n.source = status }
+
+// Observe queues e for the webhooks that want it, unless it is no change:
+// a record-decided event whose Values are its Previous values (in any
+// order), or a provider-call-failed event of a provider already failing
+// (after its first failed call, only its recovery is sent: on a
+// record-written or drift-repaired event of that provider, or as
+// SetSource says). It never blocks: when the queue is full the event is
+// dropped and counted (Dropped).
 func (n *Notifier) Observe(e failover.Event) {
-	for _, h := range n.hooks {
-		if slices.Contains(h.Kinds, e.Kind) {
-			select {
-			case n.queue <- e:
-			default:
-				n.dropped.Add(1)
-			}
+	switch e.Kind {
+	case failover.EventRecordDecided:
+		if sameSet(e.Values, e.Previous) {
 			return
 		}
+	case failover.EventProviderCallFailed:
+		if !n.firstFailure(e) {
+			return
+		}
+	case failover.EventRecordWritten, failover.EventDriftRepaired:
+		if first, ok := n.recovered(providerKey{e.Zone, e.Provider}); ok {
+			n.enqueue(note{Event: first, recovered: true, at: e.Time})
+		}
 	}
+	n.enqueue(note{Event: e})
+}
+
+// firstFailure notes a failed call and reports whether it starts a run of
+// failures: the provider was not failing, or its count restarted at 1
+// after a success that was not noticed.
+func (n *Notifier) firstFailure(e failover.Event) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	k := providerKey{e.Zone, e.Provider}
+	if _, failing := n.failing[k]; failing && e.Failures != 1 {
+		return false
+	}
+	n.failing[k] = e
+	return true
+}
+
+// recovered ends the failing run of k, returning its first failure.
+func (n *Notifier) recovered(k providerKey) (failover.Event, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	first, ok := n.failing[k]
+	delete(n.failing, k)
+	return first, ok
+}
+
+// enqueue queues nt if a webhook wants it.
+func (n *Notifier) enqueue(nt note) {
+	if !slices.ContainsFunc(n.hooks, func(h Webhook) bool { return h.wants(nt) }) {
+		return
+	}
+	select {
+	case n.queue <- nt:
+	default:
+		n.drop("queue", nt)
+	}
+}
+
+func (h Webhook) wants(nt note) bool { return slices.Contains(h.Kinds, nt.Kind) }
+
+// drop counts and reports a notification dropped on its way to webhook.
+func (n *Notifier) drop(webhook string, nt note) {
+	n.dropped.Add(1)
+	if n.onFailure != nil {
+		n.onFailure(Failure{Webhook: webhook, Kind: nt.kind(), Dropped: true})
+	}
+}
+
+// kind is nt's Payload kind.
+func (nt note) kind() string {
+	if nt.recovered {
+		return KindProviderRecovered
+	}
+	return nt.Kind.String()
+}
+
+// checkRecoveries sends the recovery of each failing provider that the
+// source shows read or written since its last error.
+func (n *Notifier) checkRecoveries() {
+	n.mu.Lock()
+	idle := len(n.failing) == 0
+	n.mu.Unlock()
+	if idle || n.source == nil {
+		return
+	}
+	for _, z := range n.source().Zones {
+		for _, p := range z.Providers {
+			if !p.LastRead.After(p.LastErrorAt) && !p.LastWrite.After(p.LastErrorAt) {
+				continue
+			}
+			if first, ok := n.recovered(providerKey{z.Name, p.Name}); ok {
+				n.enqueue(note{Event: first, recovered: true, at: time.Now()})
+			}
+		}
+	}
+}
+
+// sameSet reports whether a and b hold the same values, in any order.
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, v := range a {
+		if !slices.Contains(b, v) {
+			return false
+		}
+	}
+	return true
 }
 
 // Dropped returns how many events were dropped because the queue was full.
@@ -220,37 +376,46 @@ func (n *Notifier) Dropped() int64 { return n.dropped.Load() }
 func (n *Notifier) Failed() int64 { return n.failed.Load() }
 
 // Run delivers queued events until ctx ends; each webhook gets them in
-// order, and the webhooks are served concurrently.
+// order, and the webhooks are served concurrently. A delivery that fails
+// after every retry is counted (Failed) and reported to OnFailure's
+// function.
 func (n *Notifier) Run(ctx context.Context) error {
-	queues := make([]chan failover.Event, len(n.hooks))
+	queues := make([]chan note, len(n.hooks))
 	var wg sync.WaitGroup
 	for i, h := range n.hooks {
-		queues[i] = make(chan failover.Event, QueueSize)
+		queues[i] = make(chan note, QueueSize)
 		wg.Go(func() {
 			for {
 				select {
 				case <-ctx.Done():
 					return
-				case e := <-queues[i]:
-					if err := h.deliver(ctx, e); err != nil {
+				case nt := <-queues[i]:
+					if err := h.deliver(ctx, nt); err != nil && ctx.Err() == nil {
 						n.failed.Add(1)
+						if n.onFailure != nil {
+							n.onFailure(Failure{Webhook: h.redactedURL(), Kind: nt.kind(), Err: err})
+						}
 					}
 				}
 			}
 		})
 	}
 	defer wg.Wait()
+	tick := time.NewTicker(RecoveryCheck)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case e := <-n.queue:
+		case <-tick.C:
+			n.checkRecoveries()
+		case nt := <-n.queue:
 			for i, h := range n.hooks {
-				if slices.Contains(h.Kinds, e.Kind) {
+				if h.wants(nt) {
 					select {
-					case queues[i] <- e:
+					case queues[i] <- nt:
 					default:
-						n.dropped.Add(1)
+						n.drop(h.redactedURL(), nt)
 					}
 				}
 			}
@@ -258,9 +423,9 @@ func (n *Notifier) Run(ctx context.Context) error {
 	}
 }
 
-// deliver posts e, retrying with exponential backoff.
-func (h Webhook) deliver(ctx context.Context, e failover.Event) error {
-	body, err := h.body(e)
+// deliver posts nt, retrying with exponential backoff.
+func (h Webhook) deliver(ctx context.Context, nt note) error {
+	body, err := h.body(nt)
 	if err != nil {
 		return err
 	}
@@ -318,9 +483,16 @@ func shorten(s string) string {
 	return s
 }
 
-// body renders e in the webhook's format.
-func (h Webhook) body(e failover.Event) ([]byte, error) {
+// body renders nt in the webhook's format.
+func (h Webhook) body(nt note) ([]byte, error) {
+	e := nt.Event
 	text := Text(e)
+	if nt.recovered {
+		text = fmt.Sprintf("%s for zone %s recovered (failing since %s: %v)", e.Provider, e.Zone, e.Time.UTC().Format(time.RFC3339), e.Err)
+		if e.DryRun {
+			text = "[dry run] " + text
+		}
+	}
 	switch h.Format {
 	case Slack:
 		return json.Marshal(map[string]string{"text": text})
@@ -330,7 +502,11 @@ func (h Webhook) body(e failover.Event) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("notify: unknown format %d", int(h.Format))
 	}
-	p := Payload{Kind: e.Kind.String(), Time: e.Time, Zone: e.Zone, Endpoint: e.Endpoint, Provider: e.Provider,
+	at := e.Time
+	if nt.recovered {
+		at = nt.at
+	}
+	p := Payload{Kind: nt.kind(), Time: at, Zone: e.Zone, Endpoint: e.Endpoint, Provider: e.Provider,
 		Values: e.Values, Previous: e.Previous, TTL: e.TTL.Seconds(), Reason: e.Reason, DryRun: e.DryRun, Text: text}
 	if e.Record != (failover.RecordID{}) {
 		p.Record = e.Record.String()

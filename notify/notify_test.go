@@ -130,7 +130,7 @@ func TestText(t *testing.T) {
 // the call, and no record.
 func TestGenericPayloadOfProviderCallFailed(t *testing.T) {
 	e := failover.Event{Kind: failover.EventProviderCallFailed, Zone: "example.com.", Provider: "cloudflare", Operation: failover.OpGet, Failures: 1, Err: errors.New("HTTP 500")}
-	body, err := Webhook{}.body(e)
+	body, err := Webhook{}.body(note{Event: e})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -34,6 +37,10 @@ type fileConfig struct {
 	// failures.
 	Webhooks []notify.Webhook `yaml:"webhooks"`
 	Log      logSettings      `yaml:"log"`
+	// StateFile keeps the operators' state (overrides with their expiry,
+	// pending manual failbacks) across restarts: written atomically on
+	// every change, read at start. Empty: kept across reloads only.
+	StateFile string `yaml:"state_file"`
 }
 
 // defaults are what a record has when it does not say.
@@ -45,8 +52,22 @@ type defaults struct {
 // status is the listener of the status page, API and /metrics. Its
 // operator token comes from token_env or token_file.
 type status struct {
-	Listen          string `yaml:"listen"` // host:port; empty: none
-	httpapi.Options `yaml:",inline"`
+	Listen string `yaml:"listen"` // host:port; empty: none
+	// CertFile and KeyFile, given together, serve HTTPS; both are read
+	// again at each reload.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// The server's bounds (zero: the default shown): the request headers
+	// must arrive within ReadHeaderTimeout (5s), the request within
+	// ReadTimeout (30s), the response be written within WriteTimeout
+	// (2m); a kept-alive connection is closed after IdleTimeout (15s)
+	// without a request; headers are at most MaxHeaderBytes (64 KiB).
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	MaxHeaderBytes    int           `yaml:"max_header_bytes"`
+	httpapi.Options   `yaml:",inline"`
 }
 
 // logSettings are the daemon's log's format and level.
@@ -128,6 +149,7 @@ type zoneState struct {
 	name      string
 	providers string // fingerprint of the zone's providers
 	index     int
+	names     map[string]bool // the providers' names given so far
 }
 
 func decodeZone(d *decoder, n *yaml.Node, v reflect.Value, l loc) {
@@ -310,6 +332,12 @@ func (d *decoder) validate(fc *fileConfig) {
 			d.failAt("Status.Listen", err.Error())
 		}
 	}
+	d.validateStatus(fc.Status)
+	if fc.StateFile != "" {
+		if st, err := os.Stat(filepath.Dir(fc.StateFile)); err != nil || !st.IsDir() {
+			d.warnAt("StateFile", fmt.Sprintf("%s: its directory does not exist", quote(fc.StateFile)))
+		}
+	}
 	for i, w := range fc.Webhooks {
 		if u, err := url.Parse(w.URL); w.URL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 			d.failAt(fmt.Sprintf("Webhooks[%d].URL", i), fmt.Sprintf("%s is not an http:// or https:// URL", quote(w.URL)))
@@ -333,6 +361,36 @@ func (d *decoder) validate(fc *fileConfig) {
 			p.msg += fmt.Sprintf(" (record %s in zone %s)", clip(ce.Record, 100), clip(ce.Zone, 100))
 		}
 		d.report(p)
+	}
+}
+
+// warnAt is failAt for what production has and CI may not (a directory,
+// a certificate): a warning in a check without -strict.
+func (d *decoder) warnAt(gopath, msg string) {
+	p := d.nearest(gopath)
+	p.msg, p.warning = msg, !d.strict
+	d.report(p)
+}
+
+// validateStatus checks the status listener's TLS files and bounds. A
+// certificate that cannot be read is a warning in a check without
+// -strict, as CI does not have production's files.
+func (d *decoder) validateStatus(s status) {
+	switch {
+	case (s.CertFile == "") != (s.KeyFile == ""):
+		d.failAt("Status.CertFile", "cert_file and key_file go together: give both to serve HTTPS, or neither")
+	case s.CertFile != "":
+		if _, err := tls.LoadX509KeyPair(s.CertFile, s.KeyFile); err != nil {
+			d.warnAt("Status.CertFile", clip(err.Error(), 300))
+		}
+	}
+	for field, v := range map[string]time.Duration{"ReadHeaderTimeout": s.ReadHeaderTimeout, "ReadTimeout": s.ReadTimeout, "WriteTimeout": s.WriteTimeout, "IdleTimeout": s.IdleTimeout} {
+		if v < 0 {
+			d.failAt("Status."+field, fmt.Sprintf("%v is negative", v))
+		}
+	}
+	if s.MaxHeaderBytes < 0 {
+		d.failAt("Status.MaxHeaderBytes", fmt.Sprintf("%d is negative", s.MaxHeaderBytes))
 	}
 }
 

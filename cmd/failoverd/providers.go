@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"os"
 	"reflect"
 	"slices"
 	"strings"
+	"time"
+	"unicode"
 
 	"github.com/dnsfailover/failover"
 	"github.com/dnsfailover/failover/provider/cloudflare"
@@ -118,11 +121,16 @@ func decodeProvider(d *decoder, n *yaml.Node, v reflect.Value, l loc) {
 	}
 	c := providerTypes[typ]()
 	before := d.errors()
+	name := d.providerName(rest, l)
 	d.decode(rest, reflect.ValueOf(c).Elem(), l)
 	zone := ""
 	if d.zone != nil {
 		zone = d.zone.name
-		d.labels[d.zone.index] = append(d.labels[d.zone.index], typ)
+		label := typ
+		if name != "" {
+			label = name + " (" + typ + ")"
+		}
+		d.labels[d.zone.index] = append(d.labels[d.zone.index], label)
 	}
 	if d.errors() > before {
 		return
@@ -134,7 +142,80 @@ func decodeProvider(d *decoder, n *yaml.Node, v reflect.Value, l loc) {
 		d.warn(n, l, "%s", clip(err.Error(), 300))
 		p = unavailable{err}
 	}
+	if name != "" {
+		p = &namedProvider{Provider: p, name: name}
+	}
 	v.Set(reflect.ValueOf(p))
+}
+
+// providerName takes the name: key out of a provider's mapping: the name
+// the provider has in logs, events, Status and metrics, unique in its
+// zone. Without it the provider is named by its type.
+func (d *decoder) providerName(n *yaml.Node, l loc) string {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value != "name" {
+			continue
+		}
+		v := n.Content[i+1]
+		n.Content = slices.Delete(slices.Clone(n.Content), i, i+2)
+		nl := l.field("name", "")
+		if !d.scalar(v, nl) {
+			return ""
+		}
+		if strings.TrimSpace(v.Value) == "" || len(v.Value) > 64 || strings.ContainsFunc(v.Value, unicode.IsControl) {
+			d.fail(v, nl, "%s is not a name: 1 to 64 printable characters", quote(v.Value))
+			return ""
+		}
+		if d.zone != nil {
+			if d.zone.names == nil {
+				d.zone.names = map[string]bool{}
+			}
+			if d.zone.names[v.Value] {
+				d.fail(v, nl, "%s names another provider of this zone", quote(v.Value))
+				return ""
+			}
+			d.zone.names[v.Value] = true
+		}
+		return v.Value
+	}
+	return ""
+}
+
+// namedProvider is a provider with the name the file gives it; it has
+// the optional methods of every provider type the file can name.
+type namedProvider struct {
+	failover.Provider
+	name string
+}
+
+// Name is the provider's name in events, Status and metrics.
+func (p *namedProvider) Name() string { return p.name }
+
+// DeleteRecords deletes through the provider; every provider type of the
+// file can delete.
+func (p *namedProvider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	del, ok := p.Provider.(libdns.RecordDeleter)
+	if !ok {
+		return nil, fmt.Errorf("provider %s cannot delete records", p.name)
+	}
+	return del.DeleteRecords(ctx, zone, recs)
+}
+
+// MinTTL is the provider's TTL floor, or 0.
+func (p *namedProvider) MinTTL() time.Duration {
+	if f, ok := p.Provider.(failover.MinTTLProvider); ok {
+		return f.MinTTL()
+	}
+	return 0
+}
+
+// AutomaticTTL is the TTL the provider reports for records whose TTL it
+// chooses, or 0.
+func (p *namedProvider) AutomaticTTL() time.Duration {
+	if a, ok := p.Provider.(failover.AutomaticTTLProvider); ok {
+		return a.AutomaticTTL()
+	}
+	return 0
 }
 
 // unavailable stands for a provider that could not be built, in a check

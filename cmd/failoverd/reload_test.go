@@ -1,0 +1,142 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+
+	"github.com/dnsfailover/failover/internal/servertest"
+)
+
+// openFDs counts the descriptors process pid holds.
+func openFDs(t *testing.T, pid int) int {
+	t.Helper()
+	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	return len(entries)
+}
+
+// scrape returns the text of addr's /metrics, or "" when it cannot.
+func scrape(addr string) string {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// TestDaemonServesReloadsAndStops runs failoverd as a process against
+// BIND: idle status clients are let go; a provider that fails for a
+// while is notified once, then its recovery; a reload moves the status
+// listener and switches the log to JSON, and /metrics says whether the
+// last reload was taken; a stop with a decision BIND does not hold says
+// so.
+func TestDaemonServesReloadsAndStops(t *testing.T) {
+	bind := servertest.StartBIND(t, "example.test.", "www 60 IN A 127.0.0.2")
+	var primaryDown atomic.Bool
+	port := backends(t, &primaryDown)
+	hooks, hookURL := startWebhook(t)
+	addrA := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+	addrB := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+	config := func(listen, log string) string {
+		return fmt.Sprintf(`
+status: {listen: %q, read_header_timeout: 1s, idle_timeout: 1s}
+log: %s
+webhooks: [{url: %q}]
+reconcile_interval: 1s
+retry_backoff: 50ms
+max_retry_backoff: 200ms
+`, listen, log, hookURL) + wwwZone(bind, "", bothEndpoints, port, "recover_after: 1, ttl: 60s, failback_delay: 100ms")
+	}
+	file := filepath.Join(t.TempDir(), "failover.yaml")
+	os.WriteFile(file, []byte(config(addrA, "{format: text, level: info}")), 0o600)
+	d := startDaemon(t, file, "FAILOVERD_TSIG="+bind.Key)
+	eventually(t, "decided", decided(addrA))
+	pid := d.cmd.Process.Pid
+
+	// Idle clients: silent ones and kept-alive ones are let go.
+	base := openFDs(t, pid)
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := range 400 {
+		c, err := net.Dial("tcp", addrA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		if i%2 == 0 {
+			io.WriteString(c, "GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n")
+		}
+	}
+	eventually(t, "the server holds the connections", func() bool { return openFDs(t, pid) >= base+300 })
+	eventually(t, "idle connections closed by the server", func() bool { return openFDs(t, pid) <= base+10 })
+
+	// A provider failing for a while is notified once, then its recovery.
+	bind.Stop(false)
+	primaryDown.Store(true)
+	eventually(t, "writes failing", func() bool { return strings.Count(d.logs.String(), "msg=provider-call-failed") >= 3 })
+	eventually(t, "the failure notified", func() bool { return slices.Contains(hooks.kinds(), "provider-call-failed") })
+	if got := count(hooks.kinds(), "provider-call-failed"); got != 1 {
+		t.Errorf("webhooks for %d failed calls: %d provider-call-failed, want 1", strings.Count(d.logs.String(), "msg=provider-call-failed"), got)
+	}
+	bind.Start(t)
+	eventually(t, "recovery notified", func() bool { return slices.Contains(hooks.kinds(), "provider-recovered") })
+	eventually(t, "BIND answers the backup", func() bool { return slices.Equal(answerA(bind.Addr, "www.example.test."), []string{"127.0.0.3"}) })
+	m := scrape(addrA)
+	for _, want := range []string{"failover_config_last_reload_success 1", "failover_build_info{", "go_goroutines ", "process_open_fds ",
+		`failover_checks_total{result="success",zone="example.test."}`, `failover_endpoint_up{endpoint="127.0.0.2",record="www",type="A",zone="example.test."} 0`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics has no %q", want)
+		}
+	}
+
+	// A reload moves the listener and switches the log to JSON.
+	os.WriteFile(file, []byte(config(addrB, "{format: json, level: debug}")), 0o600)
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	eventually(t, "listening on the new address", func() bool { return strings.Contains(scrape(addrB), "failover_config_last_reload_success 1") })
+	if _, err := net.Dial("tcp", addrA); err == nil {
+		t.Errorf("the old address %s still accepts connections", addrA)
+	}
+	eventually(t, "the log in JSON", func() bool { return strings.Contains(d.logs.String(), `"msg":"running"`) })
+	os.WriteFile(file, []byte("zones: ["), 0o600)
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	eventually(t, "a rejected reload in /metrics", func() bool { return strings.Contains(scrape(addrB), "failover_config_last_reload_success 0") })
+
+	// Stopping with a decision BIND does not hold says so.
+	bind.Stop(false)
+	primaryDown.Store(false)
+	eventually(t, "the failback decided and not written", func() bool {
+		return strings.Contains(d.logs.String(), `"values":["127.0.0.2"]`) && strings.Count(d.logs.String(), `"msg":"provider-call-failed"`) >= 2
+	})
+	d.stop()
+	if !strings.Contains(d.logs.String(), "stopped with decisions not written") {
+		t.Error("the log does not say that a decision was not written")
+	}
+}
+
+func count(s []string, v string) int {
+	n := 0
+	for _, x := range s {
+		if x == v {
+			n++
+		}
+	}
+	return n
+}
