@@ -49,6 +49,12 @@ type Provider struct {
 	// like Cloudflare's 60 s floor. Zero or negative means no floor. Set it
 	// before the provider is used; it must not change during calls.
 	MinimumTTL time.Duration
+	// SilentMinimumTTL, when positive, is a floor the provider applies
+	// without saying so: SetRecords and AppendRecords store a record whose
+	// TTL is lower with SilentMinimumTTL instead, and succeed, as providers
+	// that round TTLs up do. MinTTL does not report it. Set it before the
+	// provider is used; it must not change during calls.
+	SilentMinimumTTL time.Duration
 
 	mu     sync.Mutex
 	zones  map[string][]libdns.RR // by zone name, in no particular order
@@ -286,6 +292,7 @@ func (p *Provider) check(zone string, recs []libdns.Record) ([]libdns.RR, error)
 		if p.MinimumTTL > 0 && rr.TTL < p.MinimumTTL {
 			return nil, fmt.Errorf("memory: zone %q: record %q %s %q: TTL %v is below the provider's minimum %v", zone, rr.Name, rr.Type, rr.Data, rr.TTL, p.MinimumTTL)
 		}
+		rr.TTL = max(rr.TTL, p.SilentMinimumTTL.Truncate(time.Second))
 		out = append(out, rr)
 	}
 	return out, nil

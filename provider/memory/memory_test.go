@@ -535,3 +535,34 @@ func TestConcurrentWrites(t *testing.T) {
 		}
 	}
 }
+
+func TestSilentMinimumTTL(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ttl  time.Duration
+		want string
+	}{
+		{"below is raised", 30 * time.Second, "www 60 A 192.0.2.3"},
+		{"TTL 0 is raised", 0, "www 60 A 192.0.2.3"},
+		{"at the floor", time.Minute, "www 60 A 192.0.2.3"},
+		{"above is kept", time.Hour, "www 3600 A 192.0.2.3"},
+	} {
+		for _, method := range []Method{MethodSetRecords, MethodAppendRecords} {
+			t.Run(fmt.Sprintf("%s %s", method, tc.name), func(t *testing.T) {
+				p := newZone(t)
+				p.SilentMinimumTTL = time.Minute
+				write := p.SetRecords
+				if method == MethodAppendRecords {
+					write = p.AppendRecords
+				}
+				if _, err := write(t.Context(), zone, []libdns.Record{a("www", "192.0.2.3", tc.ttl)}); err != nil {
+					t.Fatalf("got %v, want no error (the floor is silent)", err)
+				}
+				checkZone(t, p, tc.want)
+				if got := p.MinTTL(); got != 0 {
+					t.Fatalf("MinTTL: got %v, want 0 (the floor is not declared)", got)
+				}
+			})
+		}
+	}
+}
