@@ -390,6 +390,9 @@ func (w *zoneSync) writeChanges(ctx context.Context, changes []change, blind boo
 		op, err := w.write(ctx, batch, reason)
 		if err == nil {
 			w.writeFailures, w.failures = 0, 0
+			if len(w.iso.suspects) > 0 {
+				w.iso.evidence = true
+			}
 			if w.iso.group > 0 { // the provider takes writes: grow the groups back
 				w.iso.evidence = true
 				w.iso.group *= 2
