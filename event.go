@@ -31,7 +31,10 @@ const (
 	EventRecordWritten
 	// EventProviderCallFailed: a call to a provider for a zone failed:
 	// reading the zone (OpGet) or writing it (OpSet, OpDelete). The zone
-	// is read back and the call retried after a backoff.
+	// is read back and the call retried after a backoff; a write of
+	// several RRsets that fails twice in a row is split until the RRset
+	// the provider rejects is found (see EventRecordQuarantined). A
+	// delete that removed fewer records than asked failed too.
 	EventProviderCallFailed
 	// EventDriftRepaired: a provider held something else than the decided
 	// values (Previous), and the Manager wrote them back.

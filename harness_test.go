@@ -86,6 +86,20 @@ func run(t *testing.T, cfg Config) *harness {
 	return h
 }
 
+// start runs a Manager for cfg; stop cancels its context and returns what
+// Run returned.
+func start(t *testing.T, cfg Config) (m *Manager, stop func() error) {
+	t.Helper()
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- m.Run(ctx) }()
+	return m, func() error { cancel(); return <-done }
+}
+
 // of returns the events of kind k seen so far.
 func (h *harness) of(k EventKind) []Event {
 	h.mu.Lock()

@@ -125,7 +125,7 @@ func (m *Manager) Status() Status {
 		zs := ZoneStatus{Name: z.spec.name}
 		for _, w := range z.syncs {
 			ps := w.status
-			ps.Pending = slices.Clone(ps.Pending)
+			ps.Pending, ps.Quarantined = slices.Clone(ps.Pending), slices.Clone(ps.Quarantined)
 			zs.Providers = append(zs.Providers, ps)
 		}
 		for _, r := range z.records {

@@ -278,20 +278,15 @@ func TestProviderCallIgnoringItsContextIsAbandoned(t *testing.T) {
 		})
 		cfg := oneZone(p, wwwRecord(sb, basePol))
 		cfg.ProviderTimeout = 10 * time.Second
-		m, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error)
-		go func() { done <- m.Run(ctx) }()
+		m, stop := start(t, cfg)
 		for p.Calls(memory.MethodSetRecords) == 0 {
 			time.Sleep(stepTime)
 		}
-		cancel()
-		start := time.Now()
-		<-done
-		if took := time.Since(start); took > 2*cfg.ProviderTimeout {
+		begin := time.Now()
+		if err := stop(); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if took := time.Since(begin); took > 2*cfg.ProviderTimeout {
 			t.Fatalf("Run returned %v after its context ended, want within about ProviderTimeout (10s)", took)
 		}
 		if n := m.Status().Zones[0].Providers[0].Abandoned; n != 1 {
@@ -361,20 +356,15 @@ func TestTTLFloorInAdoptionAndStatus(t *testing.T) {
 			pol := basePol
 			pol.TTL, pol.FailoverTTL, pol.StableAfter = 5*time.Minute, 30*time.Second, 10*time.Minute
 			cfg := oneZone(p, wwwRecord(sb, pol))
-			ctx, cancel := context.WithCancel(t.Context())
-			first, err := New(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error)
-			go func() { done <- first.Run(ctx) }()
+			_, stop := start(t, cfg)
 			h0 := &harness{t: t}
 			h0.holds(p, time.Minute, primary)
 			sb.set("192.0.2.10", true)
 			sb.set("192.0.2.11", true)
 			h0.holds(p, time.Minute, backup)
-			cancel()
-			<-done
+			if err := stop(); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
 			p.ResetCalls()
 
 			h := run(t, cfg)
