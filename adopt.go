@@ -7,44 +7,57 @@ import (
 	"time"
 )
 
-// adopt reads every zone from every provider, in parallel, and starts each
-// record from what the first provider that answered holds, so that a
-// restart writes nothing the checks do not call for.
-func (m *Manager) adopt(ctx context.Context) {
+// runZone reads z from each of its providers, in parallel, adopts what
+// the first of them that answered holds, lets the loop decide z's records,
+// then keeps each provider in line until ctx is done. The loop does not
+// decide a record of z before, so that a zone is written only after its
+// own adoption read, while a slow zone delays no other.
+func (m *Manager) runZone(ctx context.Context, z *zoneRun) {
 	var wg sync.WaitGroup
-	for _, z := range m.zones {
-		for _, w := range z.syncs {
-			wg.Go(func() {
-				if err := w.read(ctx); err != nil {
-					w.failed(OpGet, err)
-				}
-			})
-		}
+	for _, w := range z.syncs {
+		wg.Go(func() {
+			if err := w.read(ctx); err != nil {
+				w.failed(OpGet, err)
+			}
+		})
 	}
 	wg.Wait()
+	m.adopt(z, time.Now())
+	for _, w := range z.syncs {
+		wg.Go(func() { w.run(ctx) })
+	}
+	wg.Wait()
+}
 
-	now := time.Now()
+// adopt starts each record of z from what the first provider that
+// answered holds, so that a restart writes nothing the checks do not call
+// for, and hands z's records to the loop.
+func (m *Manager) adopt(z *zoneRun, now time.Time) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, z := range m.zones {
-		i := slices.IndexFunc(z.syncs, func(w *zoneSync) bool { return !w.stale })
-		if i < 0 {
-			continue // no provider could be read: records start from nothing
-		}
-		held := z.syncs[i].known
+	if i := slices.IndexFunc(z.syncs, func(w *zoneSync) bool { return !w.stale }); i >= 0 { // else no provider could be read: records start from nothing
+		held, floor := z.syncs[i].known, z.syncs[i].floor()
 		for _, r := range z.records {
 			if s, ok := held[r.spec.key]; ok && len(s.values) > 0 && !r.carried {
-				r.dec = adopted(r.spec, s, now)
+				r.dec = adopted(r.spec, s, floor, now)
 			}
 		}
 	}
+	z.adopted.Store(true)
+	m.poked = append(m.poked, z.records...)
+	m.mu.Unlock()
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
 }
 
-// adopted is the decision a record starts from when DNS already holds s:
-// not decided (nothing is written until the checks have spoken), with the
-// tier of its values when they all belong to one, and still unstable when
-// it holds the lowered TTL.
-func adopted(spec *recordSpec, s rrset, now time.Time) decision {
+// adopted is the decision a record starts from when DNS already holds s
+// on a provider with TTL floor floor: not decided (nothing is written
+// until the checks have spoken), with the tier of its values when they
+// all belong to one, and still unstable when it holds the lowered TTL (as
+// raised to the floor). Its TTL is the policy's TTL that s holds, or s's
+// own when it holds neither.
+func adopted(spec *recordSpec, s rrset, floor time.Duration, now time.Time) decision {
 	d := decision{ttl: s.ttl, reason: "adopted from DNS"}
 	tiers := map[int]bool{}
 	for _, e := range spec.endpoints { // configuration order
@@ -62,8 +75,12 @@ func adopted(spec *recordSpec, s rrset, now time.Time) decision {
 		}
 	}
 	p := spec.policy
-	if s.ttl == p.FailoverTTL && p.FailoverTTL != p.TTL {
-		d.unstableAt = now
+	lowered, steady := max(p.FailoverTTL, floor), max(p.TTL, floor)
+	switch {
+	case s.ttl == lowered && lowered != steady:
+		d.ttl, d.unstableAt = p.FailoverTTL, now
+	case s.ttl == steady:
+		d.ttl = p.TTL
 	}
 	return d
 }

@@ -160,7 +160,7 @@ func TestChaos(t *testing.T) {
 			t.Errorf("provider not in sync after the calm: %+v", ps)
 		}
 		sets := p.Calls(memory.MethodSetRecords) + p.Calls(memory.MethodDeleteRecords)
-		decided, failed := len(h.of(EventRecordDecided)), len(h.of(EventProviderCallFailed))
+		decided, failed := len(h.of(EventRecordDecided)), len(h.of(EventProviderCallFailed))+len(h.of(EventRecordQuarantined))
 		t.Logf("%d decisions, %d failed calls, %d writes (SetRecords and DeleteRecords calls)", decided, failed, sets)
 		if bound := decided + failed + len(h.of(EventDriftRepaired)); sets > bound {
 			t.Errorf("%d writes, want at most one per decision, failure or repair (%d)", sets, bound)

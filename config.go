@@ -52,7 +52,10 @@ type Config struct {
 	MaxRetryBackoff time.Duration
 	// ProviderTimeout bounds one call to a provider: a read (GetRecords)
 	// or a write (SetRecords, DeleteRecords). A write is bounded by it
-	// alone, not cancelled when Run's context ends. Zero means
+	// alone, not cancelled when Run's context ends. A call that ignores
+	// its context and has not returned a tenth of ProviderTimeout after it
+	// is abandoned: reported failed (ErrCallAbandoned), left to finish,
+	// counted in ProviderStatus.Abandoned while it runs. Zero means
 	// DefaultProviderTimeout.
 	ProviderTimeout time.Duration
 	// MaxChecks bounds how many checks run at once across all records.

@@ -2,12 +2,16 @@ package failover_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -288,5 +292,87 @@ func TestEndToEndPropagation(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("propagated from BIND: %v, slow from the stale secondary: %v; want both", propagated, slow)
 		}
+	}
+}
+
+// Item 8 on a real server: PowerDNS refuses a CNAME beside other data
+// (422). The record is quarantined with PowerDNS's own error, and the
+// other record of the zone is still written, now and after a failover.
+func TestEndToEndPowerDNSRejectedRRsetQuarantined(t *testing.T) {
+	pdns := servertest.StartPowerDNS(t, "example.test.")
+	prov := pdns.Provider()
+	if _, err := prov.SetRecords(t.Context(), "example.test.", []libdns.Record{libdns.TXT{Name: "alias", TTL: time.Minute, Text: "in the way"}}); err != nil {
+		t.Fatal(err)
+	}
+	var primaryDown atomic.Bool
+	check := failover.CheckerFunc(func(_ context.Context, target string) error {
+		if target == "127.0.0.2" && primaryDown.Load() {
+			return errors.New("down")
+		}
+		return nil
+	})
+	pol := failover.Policy{Interval: 100 * time.Millisecond, FailAfter: 1, RecoverAfter: 1, FailbackDelay: time.Minute, TTL: 60 * time.Second, FailoverTTL: 10 * time.Second}
+	cfg := failover.Config{
+		Zones: []failover.Zone{{Name: "example.test.", Providers: []failover.Provider{prov}, Records: []failover.Record{
+			{Name: "www", Type: "A", Endpoints: []failover.Endpoint{{Value: "127.0.0.2"}, {Value: "127.0.0.3", Priority: 1}}, Check: check, Policy: pol},
+			{Name: "alias", Type: "CNAME", Endpoints: []failover.Endpoint{{Value: "target.example.net."}}, Check: check, Policy: pol},
+		}}},
+		ReconcileInterval: time.Second, RetryBackoff: 50 * time.Millisecond, MaxRetryBackoff: 200 * time.Millisecond, ProviderTimeout: 5 * time.Second,
+	}
+	m := runManager(t, cfg)
+	serves(t, pdns.Addr, 5*time.Second, 60, "127.0.0.2")
+	primaryDown.Store(true)
+	serves(t, pdns.Addr, 5*time.Second, 10, "127.0.0.3")
+	eventually(t, 5*time.Second, "alias quarantined", func() (bool, string) {
+		ps := m.Status().Zones[0].Providers[0]
+		q := ps.Quarantined
+		return len(q) == 1 && q[0].Record == "alias.example.test. CNAME" && strings.Contains(q[0].Error, "422") &&
+			slices.Equal(ps.Pending, []string{"alias.example.test. CNAME"}), fmt.Sprintf("%+v", ps)
+	})
+}
+
+// Item 10 on real servers: with every endpoint down under PublishNothing,
+// the RRset is deleted (TTL 0 matches the TTL the server holds), the
+// delete removes what was asked and is not reported failed.
+func TestEndToEndPublishNothingDeletes(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		start func(t *testing.T) (failover.Provider, string)
+	}{
+		{"BIND", func(t *testing.T) (failover.Provider, string) {
+			bind := servertest.StartBIND(t, "example.test.", "www 60 IN A 127.0.0.2")
+			return bind.Provider(), bind.Addr
+		}},
+		{"PowerDNS", func(t *testing.T) (failover.Provider, string) {
+			pdns := servertest.StartPowerDNS(t, "example.test.")
+			return pdns.Provider(), pdns.Addr
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prov, addr := tc.start(t)
+			b := startBackends(t)
+			cfg := fastConfig(b, prov)
+			cfg.Zones[0].Records[0].Policy.AllDown = failover.PublishNothing
+			var mu sync.Mutex
+			var failed []failover.Event
+			cfg.OnEvent = func(e failover.Event) {
+				if e.Kind == failover.EventProviderCallFailed {
+					mu.Lock()
+					failed = append(failed, e)
+					mu.Unlock()
+				}
+			}
+			runManager(t, cfg)
+			serves(t, addr, 5*time.Second, 60, "127.0.0.2")
+			b.stop("127.0.0.2")
+			serves(t, addr, 5*time.Second, 10, "127.0.0.3")
+			b.stop("127.0.0.3")
+			serves(t, addr, 5*time.Second, 0)
+			mu.Lock()
+			defer mu.Unlock()
+			if len(failed) > 0 {
+				t.Fatalf("got failed calls %v, want none", failed)
+			}
+		})
 	}
 }

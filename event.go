@@ -31,7 +31,10 @@ const (
 	EventRecordWritten
 	// EventProviderCallFailed: a call to a provider for a zone failed:
 	// reading the zone (OpGet) or writing it (OpSet, OpDelete). The zone
-	// is read back and the call retried after a backoff.
+	// is read back and the call retried after a backoff; a write of
+	// several RRsets that fails twice in a row is split until the RRset
+	// the provider rejects is found (see EventRecordQuarantined). A
+	// delete that removed fewer records than asked failed too.
 	EventProviderCallFailed
 	// EventDriftRepaired: a provider held something else than the decided
 	// values (Previous), and the Manager wrote them back.
@@ -54,6 +57,21 @@ const (
 	// EventSuspicionEnded: the checks after a suspicion decided it:
 	// confirmed (Health is HealthDown) or lifted (a check passed).
 	EventSuspicionEnded
+	// EventRecordQuarantined: a provider keeps rejecting one record's
+	// RRset: written alone it failed, while the rest of the zone could be
+	// written. The record is set aside (see ProviderStatus.Quarantined)
+	// so that it no longer holds back the others, and retried alone after
+	// a backoff; each retry that fails is reported again. Failures counts
+	// the record's failed writes in a row, Err is the provider's error.
+	EventRecordQuarantined
+	// EventTTLFloorLearned: a provider holds an RRset the Manager wrote
+	// with a higher TTL than it was written with (a floor the provider
+	// applies without declaring it, see MinTTLProvider), also in a read
+	// right after writing it again. From then on every TTL written to that
+	// provider for the zone is raised to TTL, the floor learned, and the
+	// difference is no longer taken for drift. Reported once per zone and
+	// provider (again only if a higher floor is learned).
+	EventTTLFloorLearned
 )
 
 var eventKindNames = map[EventKind]string{
@@ -70,6 +88,8 @@ var eventKindNames = map[EventKind]string{
 	EventPropagationSlow:    "propagation-slow",
 	EventSuspected:          "suspected",
 	EventSuspicionEnded:     "suspicion-ended",
+	EventRecordQuarantined:  "record-quarantined",
+	EventTTLFloorLearned:    "ttl-floor-learned",
 }
 
 // String returns the kind in kebab case, such as "endpoint-down".
@@ -120,7 +140,10 @@ func (o Operation) MarshalText() ([]byte, error) { return []byte(o.String()), ni
 //	endpoint-down         Record, Endpoint, Health, CheckDuration, Err
 //	record-decided        Record, Values, Previous, TTL, Reason
 //	all-down              Record, Values, TTL, Reason
-//	record-written        Record, Provider, Values, Previous, TTL, CallDuration
+//	record-written        Record, Provider, Values, Previous, TTL, CallDuration,
+//	                      Reason (when the write was not a plain one: found in
+//	                      line by the read-back after a failed call, or written
+//	                      without reading the zone)
 //	provider-call-failed  Provider, Operation, Failures, Err (no Record: a call is for a zone)
 //	drift-repaired        Record, Provider, Values, Previous, TTL
 //	override-set          Record, Endpoint, Override, OverrideUntil, Reason
@@ -130,6 +153,8 @@ func (o Operation) MarshalText() ([]byte, error) { return []byte(o.String()), ni
 //	                      (Record, Values, Err when no server of the zone was found)
 //	suspected             Record, Endpoint, Err
 //	suspicion-ended       Record, Endpoint, Health, Reason, Elapsed, Err
+//	record-quarantined    Record, Provider, Operation, Values, TTL, Failures, Err
+//	ttl-floor-learned     Record, Provider, Values, TTL (the floor), Reason
 type Event struct {
 	Kind EventKind
 	// Time is when the Manager saw or did it.
@@ -277,7 +302,8 @@ func (e Event) attrs() []slog.Attr {
 // slogLevel is the level events of kind k are logged at.
 func slogLevel(k EventKind) slog.Level {
 	switch k {
-	case EventEndpointDown, EventAllDown, EventProviderCallFailed, EventDriftRepaired, EventPropagationSlow:
+	case EventEndpointDown, EventAllDown, EventProviderCallFailed, EventDriftRepaired, EventPropagationSlow,
+		EventRecordQuarantined, EventTTLFloorLearned:
 		return slog.LevelWarn
 	}
 	return slog.LevelInfo

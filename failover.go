@@ -102,6 +102,7 @@ type zoneRun struct {
 	records []*recordRun
 	syncs   []*zoneSync
 	desired map[rrKey]rrset // guarded by Manager.mu
+	adopted atomic.Bool     // the zone was read at start-up: the loop may decide its records
 }
 
 // recordRun is one record while the Manager runs.
@@ -182,11 +183,15 @@ func New(cfg Config) (*Manager, error) {
 	return m, nil
 }
 
-// Run reads every zone, adopts what it holds, then checks endpoints and
-// writes decisions until ctx is done. It returns nil after everything it
-// started has stopped: checks are cancelled, a write in flight is allowed
-// to finish (bounded by ProviderTimeout), and every queued event has been
-// delivered. Run may be called once; a second call returns ErrStarted.
+// Run checks endpoints and writes decisions until ctx is done. Checks
+// start at once; each zone is read first and adopts what it holds, and its
+// records are decided and written only after that read (a slow zone
+// delays no other). Run returns nil after everything it started has
+// stopped: checks are cancelled, a write in flight is allowed to finish
+// (bounded by ProviderTimeout), and every queued event has been delivered;
+// only provider calls abandoned for ignoring their context (see
+// ErrCallAbandoned) may still be running. Run may be called once; a
+// second call returns ErrStarted.
 //
 // Before it returns, Run closes the Checkers that have a Close method (see
 // [Checker]).
@@ -210,11 +215,8 @@ func (m *Manager) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 
-	m.adopt(ctx)
 	for _, z := range m.zones {
-		for _, w := range z.syncs {
-			wg.Go(func() { w.run(ctx) })
-		}
+		wg.Go(func() { m.runZone(ctx, z) })
 	}
 	m.loop(ctx, &wg)
 	return nil

@@ -86,6 +86,20 @@ func run(t *testing.T, cfg Config) *harness {
 	return h
 }
 
+// start runs a Manager for cfg; stop cancels its context and returns what
+// Run returned.
+func start(t *testing.T, cfg Config) (m *Manager, stop func() error) {
+	t.Helper()
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- m.Run(ctx) }()
+	return m, func() error { cancel(); return <-done }
+}
+
 // of returns the events of kind k seen so far.
 func (h *harness) of(k EventKind) []Event {
 	h.mu.Lock()
@@ -176,3 +190,10 @@ func oneZone(p Provider, recs ...Record) Config {
 var errDown = errors.New("down")
 
 func equal(got, want []string) bool { return slices.Equal(got, want) }
+
+// silentFloor is a memory.Provider.RoundTTL that raises every TTL below
+// floor to floor without a word, as providers with an undeclared minimum
+// do.
+func silentFloor(floor time.Duration) func(time.Duration) time.Duration {
+	return func(ttl time.Duration) time.Duration { return max(ttl, floor) }
+}

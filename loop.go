@@ -128,6 +128,9 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 		}
 
 		for r := range dirty {
+			if !r.zone.adopted.Load() {
+				continue // decided once its zone is read (runZone)
+			}
 			if m.decideRecord(r, now, &sched) {
 				zones[r.zone] = true
 				m.startPropagationCheck(ctx, wg, r, now)
@@ -235,6 +238,7 @@ func (m *Manager) decideRecord(r *recordRun, now time.Time, sched *schedule) boo
 	var overrideEnds time.Time
 
 	m.mu.Lock()
+	floor := r.zone.floor()
 	manual := r.failbackRequested
 	r.failbackRequested = false
 	for i, ep := range r.eps {
@@ -258,7 +262,9 @@ func (m *Manager) decideRecord(r *recordRun, now time.Time, sched *schedule) boo
 	m.mu.Unlock()
 
 	prev := r.dec
-	next, wake := decide(r.spec.policy, cands, prev, now, manual)
+	served := prev
+	served.ttl = max(prev.ttl, floor) // a change converges after the TTL the providers served
+	next, wake := decide(r.spec.policy, cands, served, now, manual)
 	sched.set(&r.task, earliest(wake, overrideEnds))
 
 	changed := next.decided && (!prev.decided || !sameValues(next.values, prev.values) || next.ttl != prev.ttl)

@@ -601,18 +601,11 @@ func TestRunWaitsForWriteInFlight(t *testing.T) {
 		sb := newSwitchboard()
 		p := memZone(t)
 		p.Delay(memory.MethodSetRecords, 10*time.Second)
-		m, err := New(oneZone(p, wwwRecord(sb, basePol)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error)
-		go func() { done <- m.Run(ctx) }()
+		m, stop := start(t, oneZone(p, wwwRecord(sb, basePol)))
 		for p.Calls(memory.MethodSetRecords) == 0 {
 			time.Sleep(stepTime)
 		}
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Fatalf("Run: %v", err)
 		}
 		if got, _ := held(p, "www", "A"); !equal(got, primary) {

@@ -34,6 +34,11 @@ func (s rrset) matches(want rrset, floor time.Duration) bool {
 	return slices.Equal(s.values, want.values) && (s.auto || s.ttl == max(want.ttl, floor))
 }
 
+// same reports whether s and o are the same decision: values and TTL.
+func (s rrset) same(o rrset) bool {
+	return slices.Equal(s.values, o.values) && s.ttl == o.ttl
+}
+
 // records returns s as libdns records named name, of type typ, with TTL
 // ttl. Values were normalised by validation, so they parse.
 func (s rrset) records(key rrKey, ttl time.Duration) []libdns.Record {

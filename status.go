@@ -35,6 +35,35 @@ type ProviderStatus struct {
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 	// Failures counts failed calls in a row; zero after a success.
 	Failures int `json:"failures"`
+	// Quarantined lists the records whose RRset the provider keeps
+	// rejecting (see EventRecordQuarantined): they are retried alone,
+	// with backoff, and no longer hold back the rest of the zone. They
+	// are also in Pending.
+	Quarantined []QuarantinedRecord `json:"quarantined,omitempty"`
+	// Abandoned counts the calls to the provider for the zone that did not
+	// return within ProviderTimeout (they ignore their context), were
+	// reported failed with ErrCallAbandoned, and are still running. While
+	// MaxAbandonedCalls are, no other call is made: each attempt fails at
+	// once.
+	Abandoned int `json:"abandoned"`
+	// LearnedMinTTL is the TTL floor the provider was found to apply
+	// without declaring it (see EventTTLFloorLearned); zero if none.
+	LearnedMinTTL time.Duration `json:"learned_min_ttl"`
+}
+
+// QuarantinedRecord is a record a provider keeps rejecting, in a
+// [ProviderStatus].
+type QuarantinedRecord struct {
+	// Record is "name type", such as "www.example.com. A".
+	Record string `json:"record"`
+	// Error is the provider's last error for the record alone.
+	Error string `json:"error"`
+	// Since is when the record was quarantined.
+	Since time.Time `json:"since"`
+	// Failures counts its failed writes in a row.
+	Failures int `json:"failures"`
+	// RetryAt is when it is written again.
+	RetryAt time.Time `json:"retry_at"`
 }
 
 // RecordStatus is one record in a [Status].
@@ -43,9 +72,12 @@ type RecordStatus struct {
 	Type string `json:"type"`
 	// Decided is false until every endpoint has been checked enough to be
 	// known; until then the record keeps what DNS held (Published).
-	Decided   bool          `json:"decided"`
-	Published []string      `json:"published"`
-	TTL       time.Duration `json:"ttl"`
+	Decided   bool     `json:"decided"`
+	Published []string `json:"published"`
+	// TTL is the TTL Published is served with: the decided TTL raised to
+	// the highest TTL floor among the zone's providers (declared with
+	// MinTTLProvider, or learned).
+	TTL time.Duration `json:"ttl"`
 	// Priority is the active tier, meaningful unless AllDown.
 	Priority int    `json:"priority"`
 	AllDown  bool   `json:"all_down"`
@@ -53,7 +85,8 @@ type RecordStatus struct {
 	// ChangedAt is when Published last changed.
 	ChangedAt time.Time `json:"changed_at,omitzero"`
 	// ConvergedBy is when every resolver must have seen Published: the
-	// change time plus the TTL published before it (or later, when an
+	// change time plus the TTL served before it (raised to the floor, as
+	// TTL) (or later, when an
 	// earlier change had not converged yet). A provider still Pending the
 	// record delays it further.
 	ConvergedBy time.Time `json:"converged_by,omitzero"`
@@ -96,14 +129,14 @@ func (m *Manager) Status() Status {
 		zs := ZoneStatus{Name: z.spec.name}
 		for _, w := range z.syncs {
 			ps := w.status
-			ps.Pending = slices.Clone(ps.Pending)
+			ps.Pending, ps.Quarantined = slices.Clone(ps.Pending), slices.Clone(ps.Quarantined)
 			zs.Providers = append(zs.Providers, ps)
 		}
 		for _, r := range z.records {
 			d := r.dec
 			rs := RecordStatus{
 				Name: r.spec.id.Name, Type: r.spec.id.Type,
-				Decided: d.decided, Published: slices.Clone(d.values), TTL: d.ttl,
+				Decided: d.decided, Published: slices.Clone(d.values), TTL: max(d.ttl, z.floor()),
 				Priority: d.tier, AllDown: d.allDown, Reason: d.reason,
 				ChangedAt: d.changedAt, ConvergedBy: d.convergedBy,
 				FailbackRequested: r.failbackRequested,

@@ -43,13 +43,20 @@ type Fault struct {
 	Err error
 	// Delay, if positive, is waited before the call acts, on top of any
 	// delay set with Provider.Delay. If the call's context ends during the
-	// wait, the call returns the context's error and changes nothing.
+	// wait, the call returns the context's error and changes nothing
+	// (unless IgnoreContext is set).
 	Delay time.Duration
 	// Partial, if positive, makes a SetRecords call apply only the first
 	// Partial (name, type) RRsets of its input, in input order (all of them
 	// if there are no more), and then fail with an error wrapping Err and
 	// ErrInjected. Zero means not partial. Other methods ignore it.
 	Partial int
+	// IgnoreContext makes the call behave like one that ignores its
+	// context: it waits out its whole delay even when its context ends
+	// first, and then acts as if the context were still live. Inside a
+	// testing/synctest bubble a long Delay with IgnoreContext is a call
+	// that hangs until the bubble's clock reaches its end.
+	IgnoreContext bool
 }
 
 // faults is the counting and fault state of a Provider, guarded by its
@@ -174,6 +181,9 @@ func (p *Provider) call(ctx context.Context, m Method, zone string, recs []libdn
 	delay := p.faults.delay[m] + max(f.Delay, 0)
 	p.mu.Unlock()
 
+	if f.IgnoreContext {
+		ctx = context.WithoutCancel(ctx)
+	}
 	if delay > 0 {
 		t := time.NewTimer(delay)
 		select {

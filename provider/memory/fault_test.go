@@ -349,3 +349,22 @@ func TestHook(t *testing.T) {
 		}
 	})
 }
+
+// A call faulted with IgnoreContext outlives its context, and then acts.
+func TestIgnoreContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newZone(t, a("www", "192.0.2.1", time.Minute))
+		p.SetHook(func(c Call) *Fault { return &Fault{Delay: time.Hour, IgnoreContext: true} })
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		start := time.Now()
+		_, err := p.SetRecords(ctx, zone, www)
+		if err != nil {
+			t.Fatalf("got %v, want no error (the call ignores its context)", err)
+		}
+		if got := time.Since(start); got != time.Hour {
+			t.Fatalf("the call took %v, want its whole delay of 1h", got)
+		}
+		checkZone(t, p, "www 60 A 192.0.2.9")
+	})
+}
