@@ -576,8 +576,18 @@ func TestProviderCallIgnoringItsContextIsAbandoned(t *testing.T) {
 		if n := len(r.of(evCallFailed)); n == 0 {
 			t.Errorf("no call-failed event 30 s into a write with a 10 s timeout")
 		}
-		go func() { time.Sleep(time.Hour); close(release) }() // lets the call end if Run waits for it
-		if took := r.stop(); took > 11*time.Second {
+		stopped := make(chan time.Duration, 1)
+		go func() { stopped <- r.stop() }()
+		var took time.Duration
+		select {
+		case took = <-stopped:
+			close(release) // the abandoned call ends before the bubble does
+		case <-time.After(time.Hour): // Run waits for the call: let it end
+			close(release)
+			took = <-stopped
+		}
+		synctest.Wait()
+		if took > 11*time.Second {
 			t.Errorf("Run returned %v after its context ended, want within the call timeout", took)
 		}
 	})
