@@ -71,6 +71,9 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 	for _, pr := range m.probes {
 		sched.set(&pr.task, now.Add(m.jitter(pr.policy.Jitter)))
 	}
+	for _, r := range m.records { // decided once at start: a carried record re-arms its timers and takes a changed policy
+		sched.set(&r.task, now)
+	}
 	m.startWatching(ctx, wg)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
