@@ -161,8 +161,11 @@ func chooseTier(p Policy, tiers []tier, prev decision, since map[int]time.Time, 
 		return choice{tier: tiers[cur], ok: true, reason: reason, wake: wake}
 	case best >= 0:
 		ch := choice{tier: tiers[best], ok: true}
-		if prev.hasTier || prev.allDown {
+		switch {
+		case prev.hasTier || prev.allDown:
 			ch.reason = fmt.Sprintf("failover to priority %d", ch.tier.priority)
+		case best > 0: // a first decision that is already a failover
+			ch.reason = fmt.Sprintf("failover to priority %d: %s", ch.tier.priority, tiers[0].summary())
 		}
 		return ch
 	}

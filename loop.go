@@ -57,6 +57,7 @@ func (s *schedule) set(t *task, at time.Time) {
 // checkResult is what a check goroutine sends back to the loop.
 type checkResult struct {
 	probe   *probeRun
+	seq     uint64 // the check's number among the probe's checks
 	start   time.Time
 	latency time.Duration
 	err     error
@@ -123,7 +124,7 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 				// context. Count a failure at each deadline that passes,
 				// and start no other check of it until it returns.
 				pr := t.probe
-				m.observe(checkResult{probe: pr, start: pr.started, latency: now.Sub(pr.started),
+				m.observe(checkResult{probe: pr, seq: pr.checks, start: pr.started, latency: now.Sub(pr.started),
 					err: fmt.Errorf("check still running %v after it started: it ignores its %v deadline", now.Sub(pr.started).Round(time.Millisecond), pr.policy.Timeout)}, &sched, dirty)
 			default:
 				m.startCheck(ctx, wg, sem, t.probe, t.at, &sched)
@@ -170,6 +171,8 @@ func (m *Manager) startPropagationCheck(ctx context.Context, wg *sync.WaitGroup,
 func (m *Manager) startCheck(ctx context.Context, wg *sync.WaitGroup, sem *semaphore.Weighted, pr *probeRun, due time.Time, sched *schedule) {
 	p := pr.policy
 	pr.inflight, pr.started = true, time.Now()
+	pr.checks++
+	seq := pr.checks
 	sched.set(&pr.task, pr.started.Add(p.Timeout+p.Timeout/2))
 	check, target := pr.check, pr.target
 	wg.Go(func() {
@@ -189,7 +192,7 @@ func (m *Manager) startCheck(ctx context.Context, wg *sync.WaitGroup, sem *semap
 			err = fmt.Errorf("check took %v, longer than the timeout %v", latency.Round(time.Millisecond), p.Timeout)
 		}
 		select {
-		case m.results <- checkResult{probe: pr, start: start, latency: latency, err: err}:
+		case m.results <- checkResult{probe: pr, seq: seq, start: start, latency: latency, err: err}:
 		case <-ctx.Done():
 		}
 	})
@@ -217,7 +220,7 @@ func (m *Manager) observe(res checkResult, sched *schedule, dirty map[*recordRun
 			}
 			m.emit(Event{Kind: kind, Time: now, Record: ep.rec.spec.id, Endpoint: pr.target, Health: state.health, CheckDuration: res.latency, Err: res.err})
 		}
-		if changed || (p.LowerTTLOnFailing && wasFailing != (state.failures > 0)) {
+		if changed || (ep.rec.spec.policy.LowerTTLOnFailing && wasFailing != (state.failures > 0)) { // each record's own policy: it is not part of the probe's key
 			dirty[ep.rec] = true
 		}
 	}

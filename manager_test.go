@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -784,6 +785,64 @@ func TestCarryOverWithoutTheActiveTier(t *testing.T) {
 		h.holds(p, time.Minute, []string{"192.0.2.30"})
 		if n := len(h.of(EventAllDown)); n != 0 {
 			t.Fatalf("got %d all-down events, want 0: priority 2 is healthy", n)
+		}
+	})
+}
+
+// An endpoint that alternates pass and fail from start-up (a VIP in front
+// of one good and one bad server) does not freeze its record (issue 11,
+// item 3): it is down after FailAfter failures, and the record fails over
+// when another endpoint dies.
+func TestFlappingEndpointDoesNotFreezeItsRecord(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		n := 0
+		sb := newSwitchboard()
+		flap := CheckerFunc(func(ctx context.Context, target string) error {
+			if target != "192.0.2.11" {
+				return sb.Check(ctx, target)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			n++
+			if n%2 == 0 {
+				return errDown
+			}
+			return nil
+		})
+		p := memZone(t)
+		h := run(t, oneZone(p, wwwRecord(flap, basePol)))
+		h.holds(p, time.Minute, []string{"192.0.2.10"})
+		sb.set("192.0.2.10", true)
+		h.holds(p, time.Minute, backup)
+	})
+}
+
+// Records sharing a probe each apply their own policy fields that are not
+// part of the probe's key (issue 11, item 7): only the record that asks
+// for LowerTTLOnFailing lowers its TTL at the first failed check.
+func TestSharedProbeAppliesEachRecordsPolicy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb, p := newSwitchboard(), memZone(t)
+		rec := func(name string, lower bool) Record {
+			pol := basePol
+			pol.LowerTTLOnFailing = lower
+			return Record{Name: name, Type: "A", Check: sb, Policy: pol,
+				Endpoints: []Endpoint{{Value: "192.0.2.10"}, {Value: "192.0.2.20", Priority: 1}}}
+		}
+		h := run(t, oneZone(p, rec("plain", false), rec("lowers", true)))
+		h.until(time.Minute, stepTime, "both written", func() bool { return len(h.of(EventRecordWritten)) == 2 })
+		sb.set("192.0.2.10", true)
+		n0 := sb.count("192.0.2.10")
+		h.until(time.Minute, stepTime, "one failed check", func() bool { return sb.count("192.0.2.10") == n0+1 })
+		synctest.Wait()
+		for _, tc := range []struct {
+			name string
+			want time.Duration
+		}{{"plain", DefaultTTL}, {"lowers", DefaultFailoverTTL}} {
+			if _, ttl := held(p, tc.name, "A"); ttl != tc.want {
+				t.Errorf("%s: got TTL %v after one failed check, want %v", tc.name, ttl, tc.want)
+			}
 		}
 	})
 }

@@ -18,9 +18,14 @@ type probeRun struct {
 	eps    []*endpointRun
 	task   task // when to check next
 
-	inflight    bool      // a check is running (loop only)
-	started     time.Time // when it started (loop only)
-	suspectedAt time.Time // when a watcher's notice made it suspect, until settled (loop only)
+	// loop only
+	inflight    bool      // a check is running
+	started     time.Time // when it started
+	checks      uint64    // checks started so far: the sequence number of the latest
+	suspectedAt time.Time // when a watcher's notice made it suspect, until settled
+	suspectSeq  uint64    // checks started before that notice: their results cannot lift it
+	quiet       bool      // the suspicion was merged into the one just lifted: no events
+	liftedAt    time.Time // when the last suspicion was lifted
 
 	// written under Manager.mu: watching by the watch goroutine, the rest by the loop
 	watching    bool      // a Watcher is watching the target
