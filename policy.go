@@ -137,8 +137,15 @@ type Policy struct {
 	// restored. Zero means DefaultStableAfter.
 	StableAfter time.Duration
 	// LowerTTLOnFailing lowers the TTL to FailoverTTL as soon as a published
-	// endpoint fails a check, before it is marked down, so that the coming
-	// change reaches clients sooner.
+	// endpoint fails a check, before it is marked down. It helps only the
+	// resolvers that refresh the record between that first failed check and
+	// the failover: they cache the lowered TTL, and so see the failover
+	// sooner. For an abrupt failure (down after FailAfter checks a few
+	// seconds apart, or milliseconds apart when watching) almost no
+	// resolver refreshes in between: clients still wait out the TTL
+	// published before the failure, and the option only costs a second
+	// write. It pays off when failures build up slowly over several
+	// intervals. Each record sharing a check applies its own setting.
 	LowerTTLOnFailing bool
 }
 
