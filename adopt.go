@@ -45,7 +45,7 @@ func (m *Manager) adopt(ctx context.Context) {
 // tier of its values when they all belong to one, and still unstable when
 // it holds the lowered TTL.
 func adopted(spec *recordSpec, s rrset, now time.Time) decision {
-	d := decision{ttl: s.ttl, reason: "adopted from DNS"}
+	d := decision{adopted: true, ttl: s.ttl, reason: "adopted from DNS"}
 	tiers := map[int]bool{}
 	for _, e := range spec.endpoints { // configuration order
 		if slices.Contains(s.values, e.Value) {

@@ -19,6 +19,7 @@ type candidate struct {
 // needs. It is a value; decide returns a new one.
 type decision struct {
 	decided bool     // values are to be written; false until the first decision
+	adopted bool     // not decided yet: values and ttl are what DNS held at start-up
 	values  []string // published values, in configuration order
 	ttl     time.Duration
 	hasTier bool // values are healthy endpoints of tier

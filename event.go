@@ -20,7 +20,8 @@ const (
 	// EventEndpointDown: an endpoint became unhealthy; Err is the last
 	// check's error.
 	EventEndpointDown
-	// EventRecordDecided: what a record publishes, or its TTL, changed.
+	// EventRecordDecided: what a record publishes, or its TTL, changed:
+	// from its previous decision or, at start-up, from what DNS held.
 	// Every provider of the zone is then written.
 	EventRecordDecided
 	// EventAllDown: no endpoint of a record is healthy; Reason says what
@@ -54,6 +55,10 @@ const (
 	// EventSuspicionEnded: the checks after a suspicion decided it:
 	// confirmed (Health is HealthDown) or lifted (a check passed).
 	EventSuspicionEnded
+	// EventRecordAdopted: a record's first decision after start-up is what
+	// DNS already held (values and TTL): nothing changed, nothing is
+	// written. A restart emits it instead of EventRecordDecided.
+	EventRecordAdopted
 )
 
 var eventKindNames = map[EventKind]string{
@@ -70,6 +75,7 @@ var eventKindNames = map[EventKind]string{
 	EventPropagationSlow:    "propagation-slow",
 	EventSuspected:          "suspected",
 	EventSuspicionEnded:     "suspicion-ended",
+	EventRecordAdopted:      "record-adopted",
 }
 
 // String returns the kind in kebab case, such as "endpoint-down".
@@ -119,6 +125,7 @@ func (o Operation) MarshalText() ([]byte, error) { return []byte(o.String()), ni
 //	endpoint-up           Record, Endpoint, Health, CheckDuration
 //	endpoint-down         Record, Endpoint, Health, CheckDuration, Err
 //	record-decided        Record, Values, Previous, TTL, Reason
+//	record-adopted        Record, Values, TTL, Reason
 //	all-down              Record, Values, TTL, Reason
 //	record-written        Record, Provider, Values, Previous, TTL, CallDuration
 //	provider-call-failed  Provider, Operation, Failures, Err (no Record: a call is for a zone)

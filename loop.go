@@ -132,9 +132,11 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 		}
 
 		for r := range dirty {
-			if m.decideRecord(r, now, &sched) {
+			if changed, news := m.decideRecord(r, now, &sched); changed {
 				zones[r.zone] = true
-				m.startPropagationCheck(ctx, wg, r, now)
+				if news {
+					m.startPropagationCheck(ctx, wg, r, now)
+				}
 			}
 		}
 		for z := range zones {
@@ -233,8 +235,9 @@ func (m *Manager) observe(res checkResult, sched *schedule, dirty map[*recordRun
 
 // decideRecord ends r's overrides that expired by now, makes a new
 // decision for r and publishes it to the zone's desired state; it reports
-// whether the desired state changed.
-func (m *Manager) decideRecord(r *recordRun, now time.Time, sched *schedule) bool {
+// whether the desired state changed, and whether that is news: not merely
+// the first decision confirming what DNS held at start-up.
+func (m *Manager) decideRecord(r *recordRun, now time.Time, sched *schedule) (changed, news bool) {
 	var events []Event
 	id := r.spec.id
 	cands := make([]candidate, len(r.eps))
@@ -267,13 +270,22 @@ func (m *Manager) decideRecord(r *recordRun, now time.Time, sched *schedule) boo
 	next, wake := decide(r.spec.policy, cands, prev, now, manual)
 	sched.set(&r.task, earliest(wake, overrideEnds))
 
-	changed := next.decided && (!prev.decided || !sameValues(next.values, prev.values) || next.ttl != prev.ttl)
-	if changed {
+	changed = next.decided && (!prev.decided || !sameValues(next.values, prev.values) || next.ttl != prev.ttl)
+	asHeld := !prev.decided && prev.adopted && sameValues(next.values, prev.values) && next.ttl == prev.ttl
+	news = changed && !asHeld
+	switch {
+	case news:
 		reason := next.reason
 		if reason == "" && !prev.decided {
 			reason = "first decision"
 		}
 		events = append(events, Event{Kind: EventRecordDecided, Time: now, Record: id, Values: slices.Clone(next.values), Previous: prev.values, TTL: next.ttl, Reason: reason})
+	case changed:
+		reason := next.reason
+		if reason == "" {
+			reason = "as DNS holds"
+		}
+		events = append(events, Event{Kind: EventRecordAdopted, Time: now, Record: id, Values: slices.Clone(next.values), TTL: next.ttl, Reason: reason})
 	}
 	if next.allDown && !prev.allDown {
 		events = append(events, Event{Kind: EventAllDown, Time: now, Record: id, Values: slices.Clone(next.values), TTL: next.ttl, Reason: next.reason})
@@ -284,7 +296,9 @@ func (m *Manager) decideRecord(r *recordRun, now time.Time, sched *schedule) boo
 	if changed {
 		r.zone.desired[r.spec.key] = newRRset(next.values, next.ttl)
 	}
-	m.mu.Unlock()
+	// Queued before unlocking: a zone sync that sees the new desired state
+	// queues its record-written after these. Pushing never blocks.
 	m.emit(events...)
-	return changed
+	m.mu.Unlock()
+	return changed, news
 }

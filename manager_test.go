@@ -346,7 +346,7 @@ func TestStartupAdoptsWhatDNSHolds(t *testing.T) {
 			sb := newSwitchboard()
 			p := memZone(t, addr("www", "192.0.2.10", DefaultTTL), addr("www", "192.0.2.11", DefaultTTL))
 			h := run(t, oneZone(p, wwwRecord(sb, basePol)))
-			h.until(time.Minute, stepTime, "decided", func() bool { return len(h.of(EventRecordDecided)) > 0 })
+			h.until(time.Minute, stepTime, "decided", func() bool { return len(h.of(EventRecordAdopted)) > 0 })
 			time.Sleep(time.Hour)
 			if n := p.Calls(memory.MethodSetRecords); n != 0 {
 				t.Fatalf("got %d SetRecords calls, want 0", n)
