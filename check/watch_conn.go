@@ -18,50 +18,49 @@ import (
 const minConnLife = time.Second
 
 // watchConn holds an idle TCP connection to addr, with TCP keepalive set
-// short, and calls notice when the connection is lost: reset or failed,
-// or closed by the server and the reconnect that follows at once fails.
-// A server process that dies has its connections closed by its kernel and
-// refuses the reconnect, so the notice comes within two round trips; a
-// server that merely closes idle connections is reconnected to without a
-// notice.
+// short, and calls notice when the connection is lost: reset or failed
+// after it lived minConnLife, or closed by the server and the reconnect
+// that follows at once is refused. A server process that dies has its
+// connections closed by its kernel and refuses the reconnect, so the
+// notice comes within two round trips; a server that merely closes idle
+// connections is reconnected to without a notice.
 //
-// A connection that lived less than minConnLife counts as a failed dial:
-// it is noticed only when it follows one that lived (and then as a failed
-// reconnect). After a lost connection the watcher reconnects after 50 ms,
-// waiting twice as long (up to 5 s) after each failed dial in a row, until
-// ctx ends.
+// A server that accepts and closes at once (a proxy without backends, a
+// server at its connection limit) is treated as a failed dial after two
+// such connections in a row: no notice, and the wait before the next
+// attempt grows as after failed dials. The watcher reconnects after 50 ms,
+// waiting twice as long (up to 5 s) after each failed attempt in a row,
+// until ctx ends.
 func watchConn(ctx context.Context, addr string, notice func(error)) {
 	d := net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: time.Second, Interval: time.Second, Count: 2}}
-	connected := false // the last connection lived: losing the next one is news
 	reconnect.Loop(ctx, func() bool {
 		conn, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return false // news only right after a lost connection, below
+		}
+		short := 0 // connections in a row that lived less than minConnLife
 		for {
-			if err != nil {
-				if connected && ctx.Err() == nil {
-					notice(fmt.Errorf("watching %s: reconnecting: %w", addr, unwrapOp(err)))
-				}
-				connected = false
-				return false
-			}
 			lived, closed := holdConn(ctx, conn)
 			switch {
 			case ctx.Err() != nil:
 				return true
-			case lived < minConnLife:
-				if connected {
-					notice(fmt.Errorf("watching %s: connection closed after %v: %w", addr, lived.Round(time.Millisecond), unwrapOp(closed)))
-				}
-				connected = false
-				return false
-			case !errors.Is(closed, io.EOF):
+			case lived >= minConnLife && !errors.Is(closed, io.EOF):
 				notice(fmt.Errorf("watching %s: connection closed: %w", addr, unwrapOp(closed)))
-				connected = true
 				return true
+			case lived < minConnLife:
+				if short++; short == 2 {
+					return false
+				}
+			default:
+				short = 0
 			}
-			// Closed cleanly by the server: news only if it refuses a new
-			// connection (a server that closes idle connections does not).
-			connected = true
-			conn, err = d.DialContext(ctx, "tcp", addr)
+			// Closed by the server: news only if it refuses a new connection.
+			if conn, err = d.DialContext(ctx, "tcp", addr); err != nil {
+				if ctx.Err() == nil {
+					notice(fmt.Errorf("watching %s: connection closed, reconnecting: %w", addr, unwrapOp(err)))
+				}
+				return false
+			}
 		}
 	})
 }

@@ -13,10 +13,11 @@ import (
 // How a watching check reacts to what servers do with its idle
 // connection (issue 11, item 6): a connection closed cleanly after it
 // lived is replaced without a notice (a server that closes idle
-// connections); one accepted and closed at once counts as a failed dial
+// connections); two accepted and closed at once count as a failed dial
 // (a proxy without backends, a server at its connection limit): backoff,
 // no notice storm; a reset, or a close followed by a refused reconnect (a
-// killed server), is noticed.
+// killed server, even one killed right after the watcher connected), is
+// noticed.
 func TestWatchConnNotices(t *testing.T) {
 	held := minConnLife + minConnLife/5
 	for _, tc := range []struct {
@@ -30,7 +31,7 @@ func TestWatchConnNotices(t *testing.T) {
 		{"idle connections closed", func(c net.Conn, _ net.Listener) { time.Sleep(held); c.Close() },
 			3 * held, nil, 3, 4},
 		{"accepted and closed at once", func(c net.Conn, _ net.Listener) { c.Close() },
-			2 * time.Second, nil, 2, 8},
+			2 * time.Second, nil, 4, 14},
 		{"reset", func(c net.Conn, _ net.Listener) {
 			time.Sleep(held)
 			c.(*net.TCPConn).SetLinger(0)
@@ -38,6 +39,8 @@ func TestWatchConnNotices(t *testing.T) {
 		}, 2 * held, []string{"connection closed", "reset"}, 1, 3},
 		{"killed", func(c net.Conn, ln net.Listener) { time.Sleep(held); ln.Close(); c.Close() },
 			2 * held, []string{"reconnecting", "refused"}, 1, 1},
+		{"killed at once", func(c net.Conn, ln net.Listener) { time.Sleep(50 * time.Millisecond); ln.Close(); c.Close() },
+			time.Second, []string{"reconnecting", "refused"}, 1, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
