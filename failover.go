@@ -76,6 +76,7 @@ type Manager struct {
 	probes  []*probeRun
 	byID    map[RecordID]*recordRun
 	events  *eventQueue
+	slots   *checkSlots
 	results chan checkResult
 	notices chan notice
 	wake    chan struct{} // capacity 1: an operator call is waiting in poked
@@ -146,6 +147,7 @@ func New(cfg Config) (*Manager, error) {
 		cfg:     cfg,
 		byID:    map[RecordID]*recordRun{},
 		events:  newEventQueue(),
+		slots:   newCheckSlots(cfg.MaxChecks),
 		results: make(chan checkResult),
 		notices: make(chan notice),
 		wake:    make(chan struct{}, 1),

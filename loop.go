@@ -7,8 +7,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	"golang.org/x/sync/semaphore"
 )
 
 // task is an entry in the loop's schedule: a check by probe, or a new
@@ -67,7 +65,6 @@ type checkResult struct {
 // ctx is done, leaving the checks it started to wg.
 func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 	var sched schedule
-	sem := semaphore.NewWeighted(int64(m.cfg.MaxChecks))
 	now := time.Now()
 	for _, pr := range m.probes {
 		sched.set(&pr.task, now.Add(m.jitter(pr.policy.Jitter)))
@@ -120,14 +117,9 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 			case t.rec != nil:
 				dirty[t.rec] = true
 			case t.probe.inflight:
-				// The check did not return by its deadline: it ignores its
-				// context. Count a failure at each deadline that passes,
-				// and start no other check of it until it returns.
-				pr := t.probe
-				m.observe(checkResult{probe: pr, seq: pr.checks, start: pr.started, latency: now.Sub(pr.started),
-					err: fmt.Errorf("check still running %v after it started: it ignores its %v deadline", now.Sub(pr.started).Round(time.Millisecond), pr.policy.Timeout)}, &sched, dirty)
+				m.overdue(t.probe, now, &sched, dirty)
 			default:
-				m.startCheck(ctx, wg, sem, t.probe, t.at, &sched)
+				m.startCheck(ctx, wg, t.probe, t.at, &sched)
 			}
 		}
 
@@ -167,23 +159,55 @@ func (m *Manager) startPropagationCheck(ctx context.Context, wg *sync.WaitGroup,
 	})
 }
 
-// startCheck runs one check of pr in its own goroutine, bounded by sem and
-// by the Timeout; the result goes back to the loop. Until it does, pr's
-// task waits at the check's deadline plus half the timeout.
-func (m *Manager) startCheck(ctx context.Context, wg *sync.WaitGroup, sem *semaphore.Weighted, pr *probeRun, due time.Time, sched *schedule) {
+// overdueAfter is how long after it started a check is counted failed
+// for ignoring its deadline: its Timeout and a grace of half of it.
+func overdueAfter(p Policy) time.Duration { return p.Timeout + p.Timeout/2 }
+
+// overdue handles pr's task while a check of it is in flight: the check
+// has not returned by its deadline plus a grace of half its Timeout. If it
+// is still waiting for a slot, or started late, its deadline moves: a
+// check that could not start on time is delayed, not failed. Otherwise it
+// ignores its context: a failure is counted at each such deadline that
+// passes, and no other check of pr starts until it returns.
+func (m *Manager) overdue(pr *probeRun, now time.Time, sched *schedule, dirty map[*recordRun]bool) {
+	p := pr.policy
+	began := pr.began.Load()
+	if began == 0 {
+		sched.set(&pr.task, now.Add(p.Timeout))
+		return
+	}
+	start := time.Unix(0, began)
+	if deadline := start.Add(overdueAfter(p)); now.Before(deadline) {
+		sched.set(&pr.task, deadline)
+		return
+	}
+	m.observe(checkResult{probe: pr, seq: pr.checks, start: start, latency: now.Sub(start),
+		err: fmt.Errorf("check still running %v after it started: it ignores its %v deadline", now.Sub(start).Round(time.Millisecond), p.Timeout)}, sched, dirty)
+}
+
+// startCheck runs one check of pr in its own goroutine, once a slot is
+// free, bounded by the Timeout from when it starts; the result goes back
+// to the loop. Until it does, pr's task waits at the check's deadline
+// plus a grace (see overdue).
+func (m *Manager) startCheck(ctx context.Context, wg *sync.WaitGroup, pr *probeRun, due time.Time, sched *schedule) {
 	p := pr.policy
 	pr.inflight, pr.started = true, time.Now()
+	pr.began.Store(0)
 	pr.checks++
 	seq := pr.checks
-	sched.set(&pr.task, pr.started.Add(p.Timeout+p.Timeout/2))
+	sched.set(&pr.task, pr.started.Add(overdueAfter(p)))
 	check, target := pr.check, pr.target
 	wg.Go(func() {
-		if sem.Acquire(ctx, 1) != nil {
+		release, ok := m.slots.acquire(ctx)
+		if !ok {
 			return
 		}
-		defer sem.Release(1)
+		defer release()
 		cctx, cancel := context.WithTimeout(ctx, p.Timeout)
+		stop := context.AfterFunc(cctx, release) // a check that ignores its deadline gives its slot back then
+		defer stop()
 		start := time.Now()
+		pr.began.Store(start.UnixNano())
 		if m.onCheckStart != nil {
 			m.onCheckStart(start.Sub(due))
 		}

@@ -846,3 +846,56 @@ func TestSharedProbeAppliesEachRecordsPolicy(t *testing.T) {
 		}
 	})
 }
+
+// With MaxChecks saturated, the time a check waits for its turn is not
+// check time (issue 11, item 4): checks that pass in 0.9 s of a 1 s
+// timeout, three of them sharing one slot, stay up; the wait shows in
+// Status.
+func TestSaturatedChecksDelayedNotFailed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		slow := CheckerFunc(func(ctx context.Context, _ string) error {
+			select {
+			case <-time.After(900 * time.Millisecond):
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+		p := memZone(t)
+		pol := basePol
+		pol.FailAfter = 1 // one check counted failed is one too many
+		cfg := oneZone(p, wwwRecord(slow, pol))
+		cfg.MaxChecks = 1
+		h := run(t, cfg)
+		h.holds(p, time.Minute, primary)
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		if downs := h.of(EventEndpointDown); len(downs) > 0 {
+			t.Fatalf("got %v, want no endpoint down: waiting for a slot is not check time", downs[0])
+		}
+		st := h.m.Status().Checks
+		if st.MaxChecks != 1 || st.Delayed == 0 || st.LongestWait != 1800*time.Millisecond {
+			t.Fatalf("got %+v, want MaxChecks 1, Delayed above 0, LongestWait 1.8s", st)
+		}
+	})
+}
+
+// A check that ignores its deadline gives its slot back at the deadline:
+// it cannot starve the others (issue 11, item 4).
+func TestHungCheckDoesNotHoldItsSlot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		hang := CheckerFunc(func(_ context.Context, target string) error {
+			if target == "192.0.2.10" {
+				<-release // ignores ctx
+			}
+			return nil
+		})
+		p := memZone(t)
+		cfg := oneZone(p, wwwRecord(hang, basePol))
+		cfg.MaxChecks = 1
+		h := run(t, cfg)
+		defer close(release)
+		h.holds(p, time.Minute, []string{"192.0.2.11"})
+	})
+}

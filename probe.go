@@ -2,6 +2,7 @@ package failover
 
 import (
 	"reflect"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,6 +18,8 @@ type probeRun struct {
 	policy Policy
 	eps    []*endpointRun
 	task   task // when to check next
+
+	began atomic.Int64 // when the running check got its slot and started (unix ns); 0 while it waits
 
 	// loop only
 	inflight    bool      // a check is running

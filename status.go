@@ -9,7 +9,28 @@ import (
 // marshal as JSON.
 type Status struct {
 	DryRun bool         `json:"dry_run"`
+	Checks CheckStatus  `json:"checks"`
 	Zones  []ZoneStatus `json:"zones"`
+}
+
+// CheckStatus says how busy the checks are, and whether Config.MaxChecks
+// holds them back: a check due while MaxChecks others run waits for a
+// slot (its Timeout starts when it starts, so the wait does not fail it).
+// Slots are given in the order checks became due.
+type CheckStatus struct {
+	// MaxChecks is Config.MaxChecks (after defaults).
+	MaxChecks int `json:"max_checks"`
+	// Running counts the checks running now, holding a slot.
+	Running int `json:"running"`
+	// Waiting counts the checks due that wait for a slot now. Above zero,
+	// the checks are saturated: they run later than scheduled.
+	Waiting int `json:"waiting"`
+	// Delayed counts the checks that had to wait for a slot since Run
+	// started.
+	Delayed uint64 `json:"delayed"`
+	// LongestWait is the longest wait of a check for a slot since Run
+	// started.
+	LongestWait time.Duration `json:"longest_wait"`
 }
 
 // ZoneStatus is one zone in a [Status].
@@ -87,7 +108,7 @@ type EndpointStatus struct {
 func (m *Manager) Status() Status {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	st := Status{DryRun: m.cfg.DryRun}
+	st := Status{DryRun: m.cfg.DryRun, Checks: m.slots.status()}
 	for _, z := range m.zones {
 		zs := ZoneStatus{Name: z.spec.name}
 		for _, w := range z.syncs {
