@@ -18,8 +18,9 @@ import (
 // precisely enough to explain a failover in an event. It must return by
 // ctx's deadline (the Manager gives each check Policy.Timeout) and leak
 // nothing. A Check that does not return by its deadline counts as a failed
-// check at each interval that passes, no other check of that endpoint
-// starts until it returns, and Manager.Run waits for it to return. It is
+// check at each interval that passes, gives back its slot among
+// Config.MaxChecks, no other check of that endpoint starts until it
+// returns, and Manager.Run waits for it at most Config.StopTimeout. It is
 // called from many goroutines at once and must be safe for concurrent use.
 // A Checker that panics is a bug in the caller and is not recovered.
 //
@@ -32,7 +33,8 @@ import (
 //     (a port, a scheme, a name to ask for) and must not touch the
 //     network.
 //   - Close() error: when [Manager.Run] returns, after every check and
-//     watch it started has returned, it calls Close once for each
+//     watch it started has returned (or was abandoned past
+//     Config.StopTimeout), it calls Close once for each
 //     distinct Checker of its records that has one (by ==; a Checker
 //     that cannot be compared, once per record), composites included,
 //     and logs a non-nil error. Close releases what the Checker keeps

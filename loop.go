@@ -211,7 +211,9 @@ func (m *Manager) startCheck(ctx context.Context, wg *sync.WaitGroup, pr *probeR
 		if m.onCheckStart != nil {
 			m.onCheckStart(start.Sub(due))
 		}
+		pr.running.Store(true)
 		err := check.Check(cctx, target)
+		pr.running.Store(false)
 		latency := time.Since(start)
 		cancel()
 		if err == nil && latency > p.Timeout {

@@ -19,7 +19,8 @@ type probeRun struct {
 	eps    []*endpointRun
 	task   task // when to check next
 
-	began atomic.Int64 // when the running check got its slot and started (unix ns); 0 while it waits
+	began   atomic.Int64 // when the running check got its slot and started (unix ns); 0 while it waits
+	running atomic.Bool  // a call to the Checker is under way
 
 	// loop only
 	inflight    bool      // a check is running

@@ -10,7 +10,19 @@ import (
 type Status struct {
 	DryRun bool         `json:"dry_run"`
 	Checks CheckStatus  `json:"checks"`
+	Events EventStatus  `json:"events"`
 	Zones  []ZoneStatus `json:"zones"`
+}
+
+// EventStatus says whether OnEvent keeps up with the events.
+type EventStatus struct {
+	// Buffer is Config.EventBuffer (after defaults).
+	Buffer int `json:"buffer"`
+	// Queued counts the events waiting for OnEvent now.
+	Queued int `json:"queued"`
+	// Dropped counts the events dropped since the Manager was created,
+	// because Buffer events were waiting.
+	Dropped uint64 `json:"dropped"`
 }
 
 // CheckStatus says how busy the checks are, and whether Config.MaxChecks
@@ -108,7 +120,7 @@ type EndpointStatus struct {
 func (m *Manager) Status() Status {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	st := Status{DryRun: m.cfg.DryRun, Checks: m.slots.status()}
+	st := Status{DryRun: m.cfg.DryRun, Checks: m.slots.status(), Events: m.events.status()}
 	for _, z := range m.zones {
 		zs := ZoneStatus{Name: z.spec.name}
 		for _, w := range z.syncs {
