@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"slices"
 	"sync"
 )
 
@@ -24,7 +25,7 @@ import (
 // called from many goroutines at once and must be safe for concurrent use.
 // A Checker that panics is a bug in the caller and is not recovered.
 //
-// Two optional methods are found by type assertion:
+// Three optional methods are found by type assertion:
 //
 //   - Validate() error: [New] calls it once for each record's Checker
 //     (and for each check inside [All], [Any] and [AtLeast]) and reports
@@ -41,6 +42,15 @@ import (
 //     between checks (idle connections) and must leave it usable: a
 //     Manager built from the same Checker after a reload may check with
 //     it again.
+//   - SameCheck(other any) bool: reports whether other (a Checker of the
+//     same type) checks every target exactly as this one does, so that
+//     [New] lets one probe serve the endpoints of both (see
+//     Record.Check). It compares configuration, never state such as a
+//     sync.Once or a client built on first use. Without it, Checkers are
+//     the same only when they are one comparable value (one pointer).
+//     The built-in checks in package check have it, and so do [All],
+//     [Any] and [AtLeast] (equal n, and the same checks in the same
+//     order).
 type Checker interface {
 	Check(ctx context.Context, target string) error
 }
@@ -129,6 +139,13 @@ func (q *quorum) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// SameCheck reports whether other is a composite of the same kind (the
+// same n) of the same checks, in the same order.
+func (q *quorum) SameCheck(other any) bool {
+	o, ok := other.(*quorum)
+	return ok && o.need == q.need && slices.EqualFunc(q.checks, o.checks, sameChecker)
 }
 
 // Close closes every check that has a Close method, and returns their

@@ -120,10 +120,12 @@ type Record struct {
 	// Check decides whether an endpoint is healthy; it is called with the
 	// endpoint's Value as target. It must not be nil, nor hold a nil
 	// pointer or func; New calls its Validate method if it has one (see
-	// Checker). Records that use the same comparable
-	// Checker value (one *check.HTTP, say; not a CheckerFunc) for the same
-	// target with the same Policy timing and thresholds share one check,
-	// and decide together, so their changes go out in one write.
+	// Checker). Records whose Checkers are the same (one pointer, or
+	// equal values such as two &check.HTTP{Port: 80} written apart: see
+	// Checker's SameCheck; never a CheckerFunc) for the same target with
+	// the same Policy timing and thresholds share one check, and decide
+	// together, so their changes go out in one write. Each still applies
+	// its own Policy's other fields.
 	Check Checker
 	// Policy turns check results into a decision. The zero value means all
 	// defaults.

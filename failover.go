@@ -167,7 +167,7 @@ func New(cfg Config) (*Manager, error) {
 			return rand.N(max)
 		},
 	}
-	probes := map[probeKey]*probeRun{}
+	probes := map[probeKey][]*probeRun{}
 	for _, zs := range zones {
 		z := &zoneRun{spec: zs, desired: map[rrKey]rrset{}}
 		for _, rs := range zs.records {

@@ -10,6 +10,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/dnsfailover/failover/check"
 	"github.com/dnsfailover/failover/provider/memory"
 	"github.com/libdns/libdns"
 )
@@ -898,4 +899,62 @@ func TestHungCheckDoesNotHoldItsSlot(t *testing.T) {
 		defer close(release)
 		h.holds(p, time.Minute, []string{"192.0.2.11"})
 	})
+}
+
+// sameSwitch is a switchboard handle: separate values written alike,
+// equal by their SameCheck method, share one probe (issue 13).
+type sameSwitch struct {
+	sb   *switchboard
+	port int
+}
+
+func (s *sameSwitch) Check(ctx context.Context, target string) error { return s.sb.Check(ctx, target) }
+func (s *sameSwitch) SameCheck(other any) bool {
+	o, ok := other.(*sameSwitch)
+	return ok && o.sb == s.sb && o.port == s.port
+}
+
+// Records whose checkers are equal values (not one pointer) share a
+// probe: one check per target and interval, whatever the number of
+// records (issue 13). Composites of equal checks are equal too; a checker
+// without SameCheck that cannot be compared is never shared.
+func TestEqualCheckersShareAProbe(t *testing.T) {
+	sb := newSwitchboard()
+	for _, tc := range []struct {
+		name  string
+		check func() Checker // called once per record
+		want  int            // probes for 3 records on 2 endpoints
+	}{
+		{"one pointer", func() Checker { return sb }, 2},
+		{"equal values", func() Checker { return &sameSwitch{sb, 80} }, 2},
+		{"equal composites", func() Checker { return All(&sameSwitch{sb, 80}, &sameSwitch{sb, 443}) }, 2},
+		{"composites of other checks", func() Checker { return Any(&sameSwitch{sb, 80}) }, 2},
+		{"check.HTTP written apart", func() Checker { return &check.HTTP{Port: 80} }, 2},
+		{"All of built-in checks written apart", func() Checker { return All(&check.HTTP{Port: 80}, &check.TCP{Port: 22}) }, 2},
+		{"funcs", func() Checker { return CheckerFunc(sb.Check) }, 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var recs []Record
+			for i := range 3 {
+				recs = append(recs, Record{Name: fmt.Sprintf("r%d", i), Type: "A", Check: tc.check(), Policy: basePol,
+					Endpoints: []Endpoint{{Value: "192.0.2.10"}, {Value: "192.0.2.20", Priority: 1}}})
+			}
+			m, err := New(oneZone(memZone(t), recs...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(m.probes); got != tc.want {
+				t.Fatalf("got %d probes, want %d", got, tc.want)
+			}
+		})
+	}
+	m, err := New(oneZone(memZone(t),
+		Record{Name: "a", Type: "A", Check: &sameSwitch{sb, 80}, Policy: basePol, Endpoints: []Endpoint{{Value: "192.0.2.10"}}},
+		Record{Name: "b", Type: "A", Check: &sameSwitch{sb, 81}, Policy: basePol, Endpoints: []Endpoint{{Value: "192.0.2.10"}}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(m.probes); got != 2 {
+		t.Fatalf("checks on other ports: got %d probes, want 2", got)
+	}
 }
