@@ -49,15 +49,6 @@ func (r *recorder) kinds() []EventKind {
 	return out
 }
 
-func (r *recorder) has(k EventKind) bool {
-	for _, got := range r.kinds() {
-		if got == k {
-			return true
-		}
-	}
-	return false
-}
-
 // watchedConfig is a record on target with a watching HTTP check and a
 // steady interval far longer than the test may take: only watching can
 // fail it over in time.
