@@ -1,15 +1,27 @@
 package failover
 
-import "maps"
+import (
+	"slices"
+	"time"
+)
 
 // CarryOver makes m start from what old knew of the records for which keep
 // returns true: each endpoint's health (with its counters and override)
 // and the record's decision, instead of checking every endpoint again from
 // scratch and adopting what DNS holds. Records are matched by RecordID,
 // endpoints by value; an endpoint new to a kept record starts unknown.
+// Priorities are matched by endpoint value too: when the reloaded record
+// renumbered its tiers, the decision's tier and failback timers follow
+// their endpoints, and a tier that cannot be mapped one to one (split,
+// merged or gone) is dropped from the decision, which then chooses a tier
+// afresh at the first decision of Run.
+//
 // Call it after old's Run has returned and before m's Run; it returns
-// ErrStarted if m's Run has been called. failoverd uses it to keep health
-// state across a configuration reload for the records that did not change.
+// ErrStarted if m's Run has been called. Run decides every record once as
+// it starts, so a carried record re-arms its failback delay, override
+// expiries and TTL restore, and takes a changed policy, writing only what
+// changed. failoverd uses it to keep health state across a configuration
+// reload.
 func (m *Manager) CarryOver(old *Manager, keep func(RecordID) bool) error {
 	if m.started.Load() {
 		return ErrStarted
@@ -34,11 +46,61 @@ func (m *Manager) CarryOver(old *Manager, keep func(RecordID) bool) error {
 			}
 		}
 		if o.dec.decided {
-			r.dec = o.dec
-			r.dec.eligibleSince = maps.Clone(o.dec.eligibleSince)
+			r.dec = renumbered(o.dec, tierMap(o.spec.endpoints, r.spec.endpoints))
 			r.carried = true
 			r.zone.desired[r.spec.key] = newRRset(r.dec.values, r.dec.ttl)
 		}
 	}
 	return nil
+}
+
+// tierMap maps each old priority to the new priority of the same
+// endpoints, when that is one to one: every endpoint of the old tier that
+// is still configured has the same new priority, and no other old tier
+// maps to it. Old tiers without such a mapping are absent.
+func tierMap(old, next []Endpoint) map[int]int {
+	newPrio := map[string]int{}
+	for _, e := range next {
+		newPrio[e.Value] = e.Priority
+	}
+	to, bad := map[int]int{}, map[int]bool{}
+	for _, e := range old {
+		p, ok := newPrio[e.Value]
+		if !ok {
+			continue
+		}
+		if q, seen := to[e.Priority]; seen && q != p {
+			bad[e.Priority] = true
+		}
+		to[e.Priority] = p
+	}
+	from := map[int]int{} // new priority -> how many old tiers map to it
+	for _, p := range to {
+		from[p]++
+	}
+	for o, p := range to {
+		if bad[o] || from[p] > 1 {
+			delete(to, o)
+		}
+	}
+	return to
+}
+
+// renumbered returns a copy of d with its tier and the tiers of its
+// failback timers renumbered by to, dropping those to does not map.
+func renumbered(d decision, to map[int]int) decision {
+	if p, ok := to[d.tier]; ok && d.hasTier {
+		d.tier = p
+	} else {
+		d.hasTier, d.tier = false, 0
+	}
+	since := make(map[int]time.Time, len(d.eligibleSince))
+	for o, t := range d.eligibleSince {
+		if p, ok := to[o]; ok {
+			since[p] = t
+		}
+	}
+	d.eligibleSince = since
+	d.values = slices.Clone(d.values)
+	return d
 }

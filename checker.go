@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"slices"
 	"sync"
 )
 
@@ -18,12 +19,13 @@ import (
 // precisely enough to explain a failover in an event. It must return by
 // ctx's deadline (the Manager gives each check Policy.Timeout) and leak
 // nothing. A Check that does not return by its deadline counts as a failed
-// check at each interval that passes, no other check of that endpoint
-// starts until it returns, and Manager.Run waits for it to return. It is
+// check at each interval that passes, gives back its slot among
+// Config.MaxChecks, no other check of that endpoint starts until it
+// returns, and Manager.Run waits for it at most Config.StopTimeout. It is
 // called from many goroutines at once and must be safe for concurrent use.
 // A Checker that panics is a bug in the caller and is not recovered.
 //
-// Two optional methods are found by type assertion:
+// Three optional methods are found by type assertion:
 //
 //   - Validate() error: [New] calls it once for each record's Checker
 //     (and for each check inside [All], [Any] and [AtLeast]) and reports
@@ -32,13 +34,23 @@ import (
 //     (a port, a scheme, a name to ask for) and must not touch the
 //     network.
 //   - Close() error: when [Manager.Run] returns, after every check and
-//     watch it started has returned, it calls Close once for each
+//     watch it started has returned (or was abandoned past
+//     Config.StopTimeout), it calls Close once for each
 //     distinct Checker of its records that has one (by ==; a Checker
 //     that cannot be compared, once per record), composites included,
 //     and logs a non-nil error. Close releases what the Checker keeps
 //     between checks (idle connections) and must leave it usable: a
 //     Manager built from the same Checker after a reload may check with
 //     it again.
+//   - SameCheck(other any) bool: reports whether other (a Checker of the
+//     same type) checks every target exactly as this one does, so that
+//     [New] lets one probe serve the endpoints of both (see
+//     Record.Check). It compares configuration, never state such as a
+//     sync.Once or a client built on first use. Without it, Checkers are
+//     the same only when they are one comparable value (one pointer).
+//     The built-in checks in package check have it, and so do [All],
+//     [Any] and [AtLeast] (equal n, and the same checks in the same
+//     order).
 type Checker interface {
 	Check(ctx context.Context, target string) error
 }
@@ -127,6 +139,13 @@ func (q *quorum) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// SameCheck reports whether other is a composite of the same kind (the
+// same n) of the same checks, in the same order.
+func (q *quorum) SameCheck(other any) bool {
+	o, ok := other.(*quorum)
+	return ok && o.need == q.need && slices.EqualFunc(q.checks, o.checks, sameChecker)
 }
 
 // Close closes every check that has a Close method, and returns their

@@ -15,6 +15,8 @@ const (
 	DefaultMaxRetryBackoff   = time.Minute
 	DefaultProviderTimeout   = 30 * time.Second
 	DefaultMaxChecks         = 1024
+	DefaultStopTimeout       = 10 * time.Second
+	DefaultEventBuffer       = 1 << 16
 
 	DefaultPropagationTimeout  = 5 * time.Minute
 	DefaultPropagationInterval = time.Second
@@ -31,9 +33,21 @@ type Config struct {
 	Zones []Zone
 	// OnEvent, when set, is called for every Event, in order, from one
 	// goroutine, never while the Manager holds a lock (so it may call
-	// Status). Events wait in an unbounded queue while it runs; it should
-	// return quickly.
+	// Status). Events wait for it in a queue of EventBuffer events; while
+	// the queue is full, further events are dropped (and logged, never
+	// delivered), counted in Status.Events: the Manager never waits for
+	// OnEvent. It should return quickly.
 	OnEvent func(Event)
+	// EventBuffer is how many events may wait for OnEvent. Zero means
+	// DefaultEventBuffer.
+	EventBuffer int
+	// StopTimeout bounds how long Run waits, once its context is done, for
+	// what does not stop by itself: checks and watches that ignore their
+	// context, then (once every write in flight has finished) OnEvent to
+	// take the events left. Past it Run returns an error wrapping
+	// ErrAbandoned that names what it left running. Zero means
+	// DefaultStopTimeout.
+	StopTimeout time.Duration
 	// Logger receives a line per event. Nil means no logging.
 	Logger *slog.Logger
 	// DryRun runs checks and decisions and emits every event (marked
@@ -109,10 +123,12 @@ type Record struct {
 	// Check decides whether an endpoint is healthy; it is called with the
 	// endpoint's Value as target. It must not be nil, nor hold a nil
 	// pointer or func; New calls its Validate method if it has one (see
-	// Checker). Records that use the same comparable
-	// Checker value (one *check.HTTP, say; not a CheckerFunc) for the same
-	// target with the same Policy timing and thresholds share one check,
-	// and decide together, so their changes go out in one write.
+	// Checker). Records whose Checkers are the same (one pointer, or
+	// equal values such as two &check.HTTP{Port: 80} written apart: see
+	// Checker's SameCheck; never a CheckerFunc) for the same target with
+	// the same Policy timing and thresholds share one check, and decide
+	// together, so their changes go out in one write. Each still applies
+	// its own Policy's other fields.
 	Check Checker
 	// Policy turns check results into a decision. The zero value means all
 	// defaults.
@@ -191,6 +207,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxChecks == 0 {
 		c.MaxChecks = DefaultMaxChecks
+	}
+	if c.StopTimeout == 0 {
+		c.StopTimeout = DefaultStopTimeout
+	}
+	if c.EventBuffer == 0 {
+		c.EventBuffer = DefaultEventBuffer
 	}
 	if c.PropagationTimeout == 0 {
 		c.PropagationTimeout = DefaultPropagationTimeout

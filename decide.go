@@ -19,6 +19,7 @@ type candidate struct {
 // needs. It is a value; decide returns a new one.
 type decision struct {
 	decided bool     // values are to be written; false until the first decision
+	adopted bool     // not decided yet: values and ttl are what DNS held at start-up
 	values  []string // published values, in configuration order
 	ttl     time.Duration
 	hasTier bool // values are healthy endpoints of tier
@@ -161,8 +162,11 @@ func chooseTier(p Policy, tiers []tier, prev decision, since map[int]time.Time, 
 		return choice{tier: tiers[cur], ok: true, reason: reason, wake: wake}
 	case best >= 0:
 		ch := choice{tier: tiers[best], ok: true}
-		if prev.hasTier || prev.allDown {
+		switch {
+		case prev.hasTier || prev.allDown:
 			ch.reason = fmt.Sprintf("failover to priority %d", ch.tier.priority)
+		case best > 0: // a first decision that is already a failover
+			ch.reason = fmt.Sprintf("failover to priority %d: %s", ch.tier.priority, tiers[0].summary())
 		}
 		return ch
 	}

@@ -26,6 +26,10 @@ func TestHealthStateMachine(t *testing.T) {
 		{"a success resets the count", "ssffsff", HealthUp, false},
 		{"one success does not bring it back", "fffs", HealthDown, false},
 		{"RecoverAfter successes do", "fffss", HealthUp, true},
+		// Issue 11, item 3: the unknown phase is bounded.
+		{"flapping from start-up: down after FailAfter failures in all", "fsfsf", HealthDown, true},
+		{"flapping from start-up, recovering at the end", "fsfss", HealthUp, true},
+		{"flapping once up: stays up", "ssfsfsfs", HealthUp, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var s healthState
@@ -408,6 +412,8 @@ func TestDecideReason(t *testing.T) {
 		want string
 	}{
 		{"first decision", defaults, cands(up, up, up), decision{}, ""},
+		// Issue 13: a first decision that is already a failover says so.
+		{"first decision on the backup", defaults, cands(down, down, up), decision{}, "failover to priority 1: 0 of 2 endpoints of priority 0 healthy"},
 		{"nothing changed", defaults, cands(up, up, up), onPrimary, ""},
 		{"one of a tier down", defaults, cands(down, up, up), onPrimary, "1 of 2 endpoints of priority 0 healthy"},
 		{"failover", defaults, cands(down, down, up), onPrimary, "failover to priority 1"},

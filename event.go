@@ -20,7 +20,8 @@ const (
 	// EventEndpointDown: an endpoint became unhealthy; Err is the last
 	// check's error.
 	EventEndpointDown
-	// EventRecordDecided: what a record publishes, or its TTL, changed.
+	// EventRecordDecided: what a record publishes, or its TTL, changed:
+	// from its previous decision or, at start-up, from what DNS held.
 	// Every provider of the zone is then written.
 	EventRecordDecided
 	// EventAllDown: no endpoint of a record is healthy; Reason says what
@@ -72,6 +73,10 @@ const (
 	// difference is no longer taken for drift. Reported once per zone and
 	// provider (again only if a higher floor is learned).
 	EventTTLFloorLearned
+	// EventRecordAdopted: a record's first decision after start-up is what
+	// DNS already held (values and TTL): nothing changed, nothing is
+	// written. A restart emits it instead of EventRecordDecided.
+	EventRecordAdopted
 )
 
 var eventKindNames = map[EventKind]string{
@@ -90,6 +95,7 @@ var eventKindNames = map[EventKind]string{
 	EventSuspicionEnded:     "suspicion-ended",
 	EventRecordQuarantined:  "record-quarantined",
 	EventTTLFloorLearned:    "ttl-floor-learned",
+	EventRecordAdopted:      "record-adopted",
 }
 
 // String returns the kind in kebab case, such as "endpoint-down".
@@ -139,6 +145,7 @@ func (o Operation) MarshalText() ([]byte, error) { return []byte(o.String()), ni
 //	endpoint-up           Record, Endpoint, Health, CheckDuration
 //	endpoint-down         Record, Endpoint, Health, CheckDuration, Err
 //	record-decided        Record, Values, Previous, TTL, Reason
+//	record-adopted        Record, Values, TTL, Reason
 //	all-down              Record, Values, TTL, Reason
 //	record-written        Record, Provider, Values, Previous, TTL, CallDuration,
 //	                      Reason (when the write was not a plain one: found in
@@ -309,24 +316,42 @@ func slogLevel(k EventKind) slog.Level {
 	return slog.LevelInfo
 }
 
-// eventQueue delivers events in order from one goroutine. push never
-// blocks; the callback never runs under the queue's lock.
+// eventQueue delivers events in order from one goroutine. It holds at
+// most limit events: push never blocks, and drops (and counts) what does
+// not fit. The callback never runs under the queue's lock.
 type eventQueue struct {
-	mu     sync.Mutex
-	queue  []Event
-	closed bool
-	wake   chan struct{} // capacity 1
+	mu         sync.Mutex
+	queue      []Event
+	limit      int
+	dropped    uint64        // since the queue was made
+	unreported uint64        // dropped since deliver last reported it
+	closed     bool          // deliver returns once the queue is empty
+	abandoned  bool          // deliver returns after the event it delivers
+	wake       chan struct{} // capacity 1
 }
 
-func newEventQueue() *eventQueue { return &eventQueue{wake: make(chan struct{}, 1)} }
+func newEventQueue(limit int) *eventQueue {
+	return &eventQueue{limit: limit, wake: make(chan struct{}, 1)}
+}
 
 func (q *eventQueue) push(events ...Event) {
 	if len(events) == 0 {
 		return
 	}
 	q.mu.Lock()
+	room := max(q.limit-len(q.queue), 0)
+	if len(events) > room {
+		n := uint64(len(events) - room)
+		q.dropped += n
+		q.unreported += n
+		events = events[:room]
+	}
 	q.queue = append(q.queue, events...)
 	q.mu.Unlock()
+	q.signal()
+}
+
+func (q *eventQueue) signal() {
 	select {
 	case q.wake <- struct{}{}:
 	default:
@@ -338,27 +363,50 @@ func (q *eventQueue) close() {
 	q.mu.Lock()
 	q.closed = true
 	q.mu.Unlock()
-	select {
-	case q.wake <- struct{}{}:
-	default:
-	}
+	q.signal()
 }
 
-// deliver calls f for every event until close, then returns.
-func (q *eventQueue) deliver(f func(Event)) {
+// abandon makes deliver return after the event it is delivering, and
+// returns how many events were still queued, now never delivered.
+func (q *eventQueue) abandon() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := len(q.queue)
+	q.queue, q.abandoned = nil, true
+	return n
+}
+
+// deliver calls f for every event, one at a time, and dropped with the
+// number of events dropped since the last call, until close or abandon.
+func (q *eventQueue) deliver(f func(Event), dropped func(uint64)) {
 	for {
 		q.mu.Lock()
-		batch, closed := q.queue, q.closed
-		q.queue = nil
+		var e Event
+		n, unreported, closed, abandoned := len(q.queue), q.unreported, q.closed, q.abandoned
+		if n > 0 {
+			e = q.queue[0]
+			q.queue[0] = Event{}
+			q.queue = q.queue[1:]
+		}
+		q.unreported = 0
 		q.mu.Unlock()
-		for _, e := range batch {
-			f(e)
-		}
-		if closed && len(batch) == 0 {
+		switch {
+		case abandoned, closed && n == 0 && unreported == 0:
 			return
+		case unreported > 0:
+			dropped(unreported)
 		}
-		if len(batch) == 0 {
+		if n > 0 {
+			f(e)
+		} else if !closed {
 			<-q.wake
 		}
 	}
+}
+
+// status returns the queue's counts for Status.
+func (q *eventQueue) status() EventStatus {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return EventStatus{Buffer: q.limit, Queued: len(q.queue), Dropped: q.dropped}
 }

@@ -3,10 +3,15 @@ package failover
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
+
+	"github.com/libdns/libdns"
 )
 
 func TestEventString(t *testing.T) {
@@ -64,5 +69,84 @@ func TestOperationString(t *testing.T) {
 		if got := tc.op.String(); got != tc.want {
 			t.Errorf("got %q, want %q", got, tc.want)
 		}
+	}
+}
+
+// A start-up whose first decision equals what DNS holds changes nothing:
+// it emits record-adopted, not record-decided (issue 11, item 17).
+func TestStartupEmitsRecordDecidedOnlyForAChange(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		holds                []libdns.Record
+		wantDecided, wantAdp int
+	}{
+		{"DNS holds the decision", []libdns.Record{addr("www", "192.0.2.10", DefaultTTL), addr("www", "192.0.2.11", DefaultTTL)}, 0, 1},
+		{"DNS holds another TTL", []libdns.Record{addr("www", "192.0.2.10", 5*time.Minute), addr("www", "192.0.2.11", 5*time.Minute)}, 1, 0},
+		{"DNS holds other values", []libdns.Record{addr("www", "192.0.2.10", DefaultTTL)}, 1, 0},
+		{"DNS holds nothing", nil, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := memZone(t, tc.holds...)
+				h := run(t, oneZone(p, wwwRecord(newSwitchboard(), basePol)))
+				h.until(time.Minute, stepTime, "decided", func() bool { return h.m.Status().Zones[0].Records[0].Decided })
+				time.Sleep(time.Minute)
+				synctest.Wait()
+				if got := len(h.of(EventRecordDecided)); got != tc.wantDecided {
+					t.Errorf("got %d record-decided events, want %d", got, tc.wantDecided)
+				}
+				if got := len(h.of(EventRecordAdopted)); got != tc.wantAdp {
+					t.Errorf("got %d record-adopted events, want %d", got, tc.wantAdp)
+				}
+				if got, _ := held(p, "www", "A"); !equal(got, primary) {
+					t.Errorf("DNS holds %v, want %v", got, primary)
+				}
+			})
+		})
+	}
+}
+
+// record-written never comes before the record-decided (or
+// record-adopted) of the same values (issue 11, item 16): the events of a
+// decision are queued before a zone sync can see it. The zone syncs read
+// every millisecond while 40 records flap every few milliseconds, so that one is often busy when
+// a decision is published.
+func TestRecordWrittenAfterItsDecision(t *testing.T) {
+	for seed := range 3 {
+		synctest.Test(t, func(t *testing.T) {
+			sb := newSwitchboard()
+			p := memZone(t)
+			var recs []Record
+			for i := range 40 {
+				recs = append(recs, Record{Name: fmt.Sprintf("r%d", i), Type: "A", Check: sb,
+					Policy:    Policy{Interval: 2 * time.Millisecond, Timeout: time.Millisecond, Jitter: time.Millisecond, FailAfter: 1, RecoverAfter: 1, FailbackDelay: time.Millisecond},
+					Endpoints: []Endpoint{{Value: fmt.Sprintf("192.0.2.%d", i+1)}, {Value: "198.51.100.1", Priority: 1}}})
+			}
+			cfg := oneZone(p, recs...)
+			cfg.ReconcileInterval = time.Millisecond
+			h := run(t, cfg)
+			rng := rand.New(rand.NewPCG(uint64(seed), 0))
+			for range 1000 {
+				for i := range 40 {
+					sb.set(fmt.Sprintf("192.0.2.%d", i+1), rng.IntN(2) == 0)
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+			synctest.Wait()
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			decided := map[RecordID][]Event{}
+			for _, e := range h.events {
+				switch e.Kind {
+				case EventRecordDecided, EventRecordAdopted:
+					decided[e.Record] = append(decided[e.Record], e)
+				case EventRecordWritten:
+					ds := decided[e.Record]
+					if len(ds) == 0 || !sameValues(ds[len(ds)-1].Values, e.Values) {
+						t.Fatalf("seed %d: %v came before the decision of its values", seed, e)
+					}
+				}
+			}
+		})
 	}
 }

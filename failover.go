@@ -56,7 +56,10 @@ package failover
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,6 +70,12 @@ import (
 // CarryOver returns it when Run was called before it.
 var ErrStarted = errors.New("failover: the Manager has already been started")
 
+// ErrAbandoned is wrapped by the error Run returns when it gave up
+// waiting, past Config.StopTimeout, for checks or watches that ignore
+// their context or for an OnEvent that does not return. The error names
+// what was left running; those goroutines end when the calls return.
+var ErrAbandoned = errors.New("failover: Run returned before everything it started had stopped")
+
 // Manager runs checks, decides what each record publishes and writes it to
 // the providers. Create one with [New]; it is safe for concurrent use.
 type Manager struct {
@@ -76,6 +85,7 @@ type Manager struct {
 	probes  []*probeRun
 	byID    map[RecordID]*recordRun
 	events  *eventQueue
+	slots   *checkSlots
 	results chan checkResult
 	notices chan notice
 	wake    chan struct{} // capacity 1: an operator call is waiting in poked
@@ -146,7 +156,8 @@ func New(cfg Config) (*Manager, error) {
 	m := &Manager{
 		cfg:     cfg,
 		byID:    map[RecordID]*recordRun{},
-		events:  newEventQueue(),
+		events:  newEventQueue(cfg.EventBuffer),
+		slots:   newCheckSlots(cfg.MaxChecks),
 		results: make(chan checkResult),
 		notices: make(chan notice),
 		wake:    make(chan struct{}, 1),
@@ -157,7 +168,7 @@ func New(cfg Config) (*Manager, error) {
 			return rand.N(max)
 		},
 	}
-	probes := map[probeKey]*probeRun{}
+	probes := map[probeKey][]*probeRun{}
 	for _, zs := range zones {
 		z := &zoneRun{spec: zs, desired: map[rrKey]rrset{}}
 		for _, rs := range zs.records {
@@ -186,12 +197,16 @@ func New(cfg Config) (*Manager, error) {
 // Run checks endpoints and writes decisions until ctx is done. Checks
 // start at once; each zone is read first and adopts what it holds, and its
 // records are decided and written only after that read (a slow zone
-// delays no other). Run returns nil after everything it started has
-// stopped: checks are cancelled, a write in flight is allowed to finish
-// (bounded by ProviderTimeout), and every queued event has been delivered;
-// only provider calls abandoned for ignoring their context (see
-// ErrCallAbandoned) may still be running. Run may be called once; a
-// second call returns ErrStarted.
+// delays no other). Once ctx is done, checks are cancelled, a write in
+// flight is allowed to finish (bounded by ProviderTimeout), and the events
+// queued are delivered; Run then returns nil. Only provider calls
+// abandoned for ignoring their context (see ErrCallAbandoned) may still be
+// running. It waits at most StopTimeout for checks and watches that ignore
+// their context, and at most StopTimeout (once the writes are done) for
+// OnEvent to take the events left: past either, it returns an error
+// wrapping ErrAbandoned that names what it left running, and logs it, so
+// that a reload never hangs. Run may be called once; a second call returns
+// ErrStarted.
 //
 // Before it returns, Run closes the Checkers that have a Close method (see
 // [Checker]).
@@ -202,24 +217,88 @@ func (m *Manager) Run(ctx context.Context) error {
 	delivered := make(chan struct{})
 	go func() {
 		defer close(delivered)
-		m.events.deliver(m.deliver)
-	}()
-	defer func() {
-		m.events.close()
-		<-delivered
+		m.events.deliver(m.deliver, m.warnDropped)
 	}()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	defer m.closeCheckers() // after wg.Wait: no check is running
-	var wg sync.WaitGroup
-	defer wg.Wait()
-
+	var syncs, tasks sync.WaitGroup
 	for _, z := range m.zones {
-		wg.Go(func() { m.runZone(ctx, z) })
+		syncs.Go(func() { m.runZone(ctx, z) })
 	}
-	m.loop(ctx, &wg)
-	return nil
+	m.loop(ctx, &tasks)
+
+	var left []string
+	stopped := time.Now()
+	if !waitAtMost(&tasks, m.cfg.StopTimeout) {
+		left = m.stillRunning()
+	}
+	m.closeCheckers()
+	syncs.Wait()
+	m.events.close()
+	select {
+	case <-delivered:
+	case <-time.After(m.cfg.StopTimeout):
+		left = append(left, fmt.Sprintf("%d events not delivered (OnEvent did not return)", m.events.abandon()))
+	}
+	if len(left) == 0 {
+		return nil
+	}
+	err := fmt.Errorf("%w: %v after its context ended: %s", ErrAbandoned, time.Since(stopped).Round(time.Millisecond), strings.Join(left, "; "))
+	m.cfg.Logger.LogAttrs(context.Background(), slog.LevelError, "stopped without waiting for everything", slog.Any("err", err))
+	return err
+}
+
+// waitAtMost waits for wg, at most d; it reports whether wg was done.
+func waitAtMost(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }() // left behind when abandoned: it ends with the last goroutine of wg
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// stillRunning names the checks and watches still running, for Run's
+// error when it abandons them.
+func (m *Manager) stillRunning() []string {
+	var checks, watches []string
+	m.mu.Lock()
+	for _, pr := range m.probes {
+		name := pr.eps[0].rec.spec.id.String() + " " + pr.target
+		if pr.running.Load() {
+			checks = append(checks, name)
+		}
+		if pr.watching {
+			watches = append(watches, name)
+		}
+	}
+	m.mu.Unlock()
+	var left []string
+	for _, l := range []struct {
+		what  string
+		names []string
+	}{{"check", checks}, {"watch", watches}} {
+		if n := len(l.names); n > 0 {
+			left = append(left, fmt.Sprintf("%d %s still running (%s)", n, plural(l.what, n), strings.Join(l.names, ", ")))
+		}
+	}
+	if len(left) == 0 {
+		left = append(left, "a propagation check still running")
+	}
+	return left
+}
+
+// plural returns word, with an s unless n is 1.
+func plural(word string, n int) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }
 
 // emit queues events for delivery, stamping the dry-run mark and, on
@@ -232,6 +311,13 @@ func (m *Manager) emit(events ...Event) {
 		}
 	}
 	m.events.push(events...)
+}
+
+// warnDropped logs that n events were dropped, the event queue being
+// full.
+func (m *Manager) warnDropped(n uint64) {
+	m.cfg.Logger.LogAttrs(context.Background(), slog.LevelWarn, "events dropped: OnEvent does not keep up",
+		slog.Uint64("dropped", n), slog.Int("buffer", m.cfg.EventBuffer))
 }
 
 // deliver logs e and hands it to OnEvent.

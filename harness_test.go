@@ -56,39 +56,85 @@ type harness struct {
 	m      *Manager
 	mu     sync.Mutex
 	events []Event
+	stop   context.CancelFunc
+	done   chan error // receives what Run returned
 }
 
 // run starts m.Run and stops it (and checks that it returned) when the
 // test ends. It must be called inside synctest.Test.
 func run(t *testing.T, cfg Config) *harness {
 	t.Helper()
-	h := &harness{t: t}
-	cfg.OnEvent = func(e Event) {
-		h.mu.Lock()
-		h.events = append(h.events, e)
-		h.mu.Unlock()
-	}
-	m, err := New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	m.jitter = func(time.Duration) time.Duration { return 0 }
-	h.m = m
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error)
-	go func() { done <- m.Run(ctx) }()
+	return runAfter(t, cfg, nil)
+}
+
+// runAfter is run, calling prepare (when not nil) on the new Manager
+// before its Run starts, as a reload does with CarryOver.
+func runAfter(t *testing.T, cfg Config, prepare func(*Manager)) *harness {
+	t.Helper()
+	h := start(t, cfg, prepare)
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		h.stop()
+		if err := <-h.done; err != nil {
 			t.Errorf("Run returned %v, want nil", err)
 		}
 	})
 	return h
 }
 
-// start runs a Manager for cfg; stop cancels its context and returns what
+// start starts a Manager for cfg, recording its events; h.stop ends its
+// Run, and h.done receives what Run returned.
+func start(t *testing.T, cfg Config, prepare func(*Manager)) *harness {
+	t.Helper()
+	h := &harness{t: t, done: make(chan error, 1)}
+	onEvent := cfg.OnEvent
+	cfg.OnEvent = func(e Event) {
+		h.mu.Lock()
+		h.events = append(h.events, e)
+		h.mu.Unlock()
+		if onEvent != nil {
+			onEvent(e)
+		}
+	}
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	m.jitter = func(time.Duration) time.Duration { return 0 }
+	if prepare != nil {
+		prepare(m)
+	}
+	h.m = m
+	ctx, cancel := context.WithCancel(t.Context())
+	h.stop = cancel
+	go func() { h.done <- m.Run(ctx) }()
+	return h
+}
+
+// stopped runs a Manager for cfg, calls during while it runs, and returns
+// it once its Run has returned.
+func stopped(t *testing.T, cfg Config, during func(*harness)) *Manager {
+	t.Helper()
+	h := start(t, cfg, nil)
+	during(h)
+	h.stop()
+	if err := <-h.done; err != nil {
+		t.Fatalf("Run returned %v, want nil", err)
+	}
+	return h.m
+}
+
+// carryAll carries every record over from old.
+func carryAll(t *testing.T, old *Manager) func(*Manager) {
+	return func(m *Manager) {
+		if err := m.CarryOver(old, func(RecordID) bool { return true }); err != nil {
+			t.Fatalf("CarryOver: %v", err)
+		}
+	}
+}
+
+// runStoppable runs a Manager for cfg; stop cancels its context and returns what
 // Run returned.
-func start(t *testing.T, cfg Config) (m *Manager, stop func() error) {
+func runStoppable(t *testing.T, cfg Config) (m *Manager, stop func() error) {
 	t.Helper()
 	m, err := New(cfg)
 	if err != nil {

@@ -13,7 +13,8 @@ const (
 	HealthUnknown Health = iota
 	// HealthUp: the endpoint passed RecoverAfter consecutive checks.
 	HealthUp
-	// HealthDown: the endpoint failed FailAfter consecutive checks.
+	// HealthDown: the endpoint failed FailAfter consecutive checks (or,
+	// while it was not known yet, FailAfter checks in all).
 	HealthDown
 )
 
@@ -54,10 +55,17 @@ type healthState struct {
 	since     time.Time // when health last changed
 	successes int       // consecutive successful checks
 	failures  int       // consecutive failed checks
+	tries     int       // failed checks while unknown, in a row or not
 }
 
 // observe returns the state after one check result (err nil means success)
 // at now, and whether the health changed.
+//
+// The unknown phase is bounded: an endpoint not known yet is up after
+// RecoverAfter successes in a row, and down after FailAfter failures,
+// in a row or not, whichever comes first. An endpoint that alternates
+// from start-up is therefore down after at most 2×FailAfter checks,
+// instead of unknown forever (which would freeze its record's decision).
 func (s healthState) observe(p Policy, now time.Time, err error) (healthState, bool) {
 	if err == nil {
 		s.successes++
@@ -65,12 +73,17 @@ func (s healthState) observe(p Policy, now time.Time, err error) (healthState, b
 	} else {
 		s.failures++
 		s.successes = 0
+		if s.health == HealthUnknown {
+			s.tries++
+		}
 	}
 	next := s.health
 	switch {
 	case s.health != HealthUp && s.successes >= p.RecoverAfter:
 		next = HealthUp
 	case s.health != HealthDown && s.failures >= p.FailAfter:
+		next = HealthDown
+	case s.health == HealthUnknown && s.tries >= p.FailAfter:
 		next = HealthDown
 	}
 	if next == s.health {

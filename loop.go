@@ -7,8 +7,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	"golang.org/x/sync/semaphore"
 )
 
 // task is an entry in the loop's schedule: a check by probe, or a new
@@ -57,6 +55,7 @@ func (s *schedule) set(t *task, at time.Time) {
 // checkResult is what a check goroutine sends back to the loop.
 type checkResult struct {
 	probe   *probeRun
+	seq     uint64 // the check's number among the probe's checks
 	start   time.Time
 	latency time.Duration
 	err     error
@@ -66,10 +65,12 @@ type checkResult struct {
 // ctx is done, leaving the checks it started to wg.
 func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 	var sched schedule
-	sem := semaphore.NewWeighted(int64(m.cfg.MaxChecks))
 	now := time.Now()
 	for _, pr := range m.probes {
 		sched.set(&pr.task, now.Add(m.jitter(pr.policy.Jitter)))
+	}
+	for _, r := range m.records { // decided once at start: a carried record re-arms its timers and takes a changed policy
+		sched.set(&r.task, now)
 	}
 	m.startWatching(ctx, wg)
 	timer := time.NewTimer(time.Hour)
@@ -116,14 +117,9 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 			case t.rec != nil:
 				dirty[t.rec] = true
 			case t.probe.inflight:
-				// The check did not return by its deadline: it ignores its
-				// context. Count a failure at each deadline that passes,
-				// and start no other check of it until it returns.
-				pr := t.probe
-				m.observe(checkResult{probe: pr, start: pr.started, latency: now.Sub(pr.started),
-					err: fmt.Errorf("check still running %v after it started: it ignores its %v deadline", now.Sub(pr.started).Round(time.Millisecond), pr.policy.Timeout)}, &sched, dirty)
+				m.overdue(t.probe, now, &sched, dirty)
 			default:
-				m.startCheck(ctx, wg, sem, t.probe, t.at, &sched)
+				m.startCheck(ctx, wg, t.probe, t.at, &sched)
 			}
 		}
 
@@ -131,9 +127,11 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 			if !r.zone.adopted.Load() {
 				continue // decided once its zone is read (runZone)
 			}
-			if m.decideRecord(r, now, &sched) {
+			if changed, news := m.decideRecord(r, now, &sched); changed {
 				zones[r.zone] = true
-				m.startPropagationCheck(ctx, wg, r, now)
+				if news {
+					m.startPropagationCheck(ctx, wg, r, now)
+				}
 			}
 		}
 		for z := range zones {
@@ -164,32 +162,68 @@ func (m *Manager) startPropagationCheck(ctx context.Context, wg *sync.WaitGroup,
 	})
 }
 
-// startCheck runs one check of pr in its own goroutine, bounded by sem and
-// by the Timeout; the result goes back to the loop. Until it does, pr's
-// task waits at the check's deadline plus half the timeout.
-func (m *Manager) startCheck(ctx context.Context, wg *sync.WaitGroup, sem *semaphore.Weighted, pr *probeRun, due time.Time, sched *schedule) {
+// overdueAfter is how long after it started a check is counted failed
+// for ignoring its deadline: its Timeout and a grace of half of it.
+func overdueAfter(p Policy) time.Duration { return p.Timeout + p.Timeout/2 }
+
+// overdue handles pr's task while a check of it is in flight: the check
+// has not returned by its deadline plus a grace of half its Timeout. If it
+// is still waiting for a slot, or started late, its deadline moves: a
+// check that could not start on time is delayed, not failed. Otherwise it
+// ignores its context: a failure is counted at each such deadline that
+// passes, and no other check of pr starts until it returns.
+func (m *Manager) overdue(pr *probeRun, now time.Time, sched *schedule, dirty map[*recordRun]bool) {
+	p := pr.policy
+	began := pr.began.Load()
+	if began == 0 {
+		sched.set(&pr.task, now.Add(p.Timeout))
+		return
+	}
+	start := time.Unix(0, began)
+	if deadline := start.Add(overdueAfter(p)); now.Before(deadline) {
+		sched.set(&pr.task, deadline)
+		return
+	}
+	m.observe(checkResult{probe: pr, seq: pr.checks, start: start, latency: now.Sub(start),
+		err: fmt.Errorf("check still running %v after it started: it ignores its %v deadline", now.Sub(start).Round(time.Millisecond), p.Timeout)}, sched, dirty)
+}
+
+// startCheck runs one check of pr in its own goroutine, once a slot is
+// free, bounded by the Timeout from when it starts; the result goes back
+// to the loop. Until it does, pr's task waits at the check's deadline
+// plus a grace (see overdue).
+func (m *Manager) startCheck(ctx context.Context, wg *sync.WaitGroup, pr *probeRun, due time.Time, sched *schedule) {
 	p := pr.policy
 	pr.inflight, pr.started = true, time.Now()
-	sched.set(&pr.task, pr.started.Add(p.Timeout+p.Timeout/2))
+	pr.began.Store(0)
+	pr.checks++
+	seq := pr.checks
+	sched.set(&pr.task, pr.started.Add(overdueAfter(p)))
 	check, target := pr.check, pr.target
 	wg.Go(func() {
-		if sem.Acquire(ctx, 1) != nil {
+		release, ok := m.slots.acquire(ctx)
+		if !ok {
 			return
 		}
-		defer sem.Release(1)
+		defer release()
 		cctx, cancel := context.WithTimeout(ctx, p.Timeout)
+		stop := context.AfterFunc(cctx, release) // a check that ignores its deadline gives its slot back then
+		defer stop()
 		start := time.Now()
+		pr.began.Store(start.UnixNano())
 		if m.onCheckStart != nil {
 			m.onCheckStart(start.Sub(due))
 		}
+		pr.running.Store(true)
 		err := check.Check(cctx, target)
+		pr.running.Store(false)
 		latency := time.Since(start)
 		cancel()
 		if err == nil && latency > p.Timeout {
 			err = fmt.Errorf("check took %v, longer than the timeout %v", latency.Round(time.Millisecond), p.Timeout)
 		}
 		select {
-		case m.results <- checkResult{probe: pr, start: start, latency: latency, err: err}:
+		case m.results <- checkResult{probe: pr, seq: seq, start: start, latency: latency, err: err}:
 		case <-ctx.Done():
 		}
 	})
@@ -217,7 +251,7 @@ func (m *Manager) observe(res checkResult, sched *schedule, dirty map[*recordRun
 			}
 			m.emit(Event{Kind: kind, Time: now, Record: ep.rec.spec.id, Endpoint: pr.target, Health: state.health, CheckDuration: res.latency, Err: res.err})
 		}
-		if changed || (p.LowerTTLOnFailing && wasFailing != (state.failures > 0)) {
+		if changed || (ep.rec.spec.policy.LowerTTLOnFailing && wasFailing != (state.failures > 0)) { // each record's own policy: it is not part of the probe's key
 			dirty[ep.rec] = true
 		}
 	}
@@ -230,8 +264,9 @@ func (m *Manager) observe(res checkResult, sched *schedule, dirty map[*recordRun
 
 // decideRecord ends r's overrides that expired by now, makes a new
 // decision for r and publishes it to the zone's desired state; it reports
-// whether the desired state changed.
-func (m *Manager) decideRecord(r *recordRun, now time.Time, sched *schedule) bool {
+// whether the desired state changed, and whether that is news: not merely
+// the first decision confirming what DNS held at start-up.
+func (m *Manager) decideRecord(r *recordRun, now time.Time, sched *schedule) (changed, news bool) {
 	var events []Event
 	id := r.spec.id
 	cands := make([]candidate, len(r.eps))
@@ -267,13 +302,22 @@ func (m *Manager) decideRecord(r *recordRun, now time.Time, sched *schedule) boo
 	next, wake := decide(r.spec.policy, cands, served, now, manual)
 	sched.set(&r.task, earliest(wake, overrideEnds))
 
-	changed := next.decided && (!prev.decided || !sameValues(next.values, prev.values) || next.ttl != prev.ttl)
-	if changed {
+	changed = next.decided && (!prev.decided || !sameValues(next.values, prev.values) || next.ttl != prev.ttl)
+	asHeld := !prev.decided && prev.adopted && sameValues(next.values, prev.values) && next.ttl == prev.ttl
+	news = changed && !asHeld
+	switch {
+	case news:
 		reason := next.reason
 		if reason == "" && !prev.decided {
 			reason = "first decision"
 		}
 		events = append(events, Event{Kind: EventRecordDecided, Time: now, Record: id, Values: slices.Clone(next.values), Previous: prev.values, TTL: next.ttl, Reason: reason})
+	case changed:
+		reason := next.reason
+		if reason == "" {
+			reason = "as DNS holds"
+		}
+		events = append(events, Event{Kind: EventRecordAdopted, Time: now, Record: id, Values: slices.Clone(next.values), TTL: next.ttl, Reason: reason})
 	}
 	if next.allDown && !prev.allDown {
 		events = append(events, Event{Kind: EventAllDown, Time: now, Record: id, Values: slices.Clone(next.values), TTL: next.ttl, Reason: next.reason})
@@ -284,7 +328,9 @@ func (m *Manager) decideRecord(r *recordRun, now time.Time, sched *schedule) boo
 	if changed {
 		r.zone.desired[r.spec.key] = newRRset(next.values, next.ttl)
 	}
-	m.mu.Unlock()
+	// Queued before unlocking: a zone sync that sees the new desired state
+	// queues its record-written after these. Pushing never blocks.
 	m.emit(events...)
-	return changed
+	m.mu.Unlock()
+	return changed, news
 }

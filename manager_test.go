@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/dnsfailover/failover/check"
 	"github.com/dnsfailover/failover/provider/memory"
 	"github.com/libdns/libdns"
 )
@@ -378,7 +380,7 @@ func TestStartupAdoptsWhatDNSHolds(t *testing.T) {
 			sb := newSwitchboard()
 			p := memZone(t, addr("www", "192.0.2.10", DefaultTTL), addr("www", "192.0.2.11", DefaultTTL))
 			h := run(t, oneZone(p, wwwRecord(sb, basePol)))
-			h.until(time.Minute, stepTime, "decided", func() bool { return len(h.of(EventRecordDecided)) > 0 })
+			h.until(time.Minute, stepTime, "decided", func() bool { return len(h.of(EventRecordAdopted)) > 0 })
 			time.Sleep(time.Hour)
 			if n := p.Calls(memory.MethodSetRecords); n != 0 {
 				t.Fatalf("got %d SetRecords calls, want 0", n)
@@ -601,7 +603,7 @@ func TestRunWaitsForWriteInFlight(t *testing.T) {
 		sb := newSwitchboard()
 		p := memZone(t)
 		p.Delay(memory.MethodSetRecords, 10*time.Second)
-		m, stop := start(t, oneZone(p, wwwRecord(sb, basePol)))
+		m, stop := runStoppable(t, oneZone(p, wwwRecord(sb, basePol)))
 		for p.Calls(memory.MethodSetRecords) == 0 {
 			time.Sleep(stepTime)
 		}
@@ -812,4 +814,173 @@ func TestCarryOverWithoutTheActiveTier(t *testing.T) {
 			t.Fatalf("got %d all-down events, want 0: priority 2 is healthy", n)
 		}
 	})
+}
+
+// An endpoint that alternates pass and fail from start-up (a VIP in front
+// of one good and one bad server) does not freeze its record (issue 11,
+// item 3): it is down after FailAfter failures, and the record fails over
+// when another endpoint dies.
+func TestFlappingEndpointDoesNotFreezeItsRecord(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		n := 0
+		sb := newSwitchboard()
+		flap := CheckerFunc(func(ctx context.Context, target string) error {
+			if target != "192.0.2.11" {
+				return sb.Check(ctx, target)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			n++
+			if n%2 == 0 {
+				return errDown
+			}
+			return nil
+		})
+		p := memZone(t)
+		h := run(t, oneZone(p, wwwRecord(flap, basePol)))
+		h.holds(p, time.Minute, []string{"192.0.2.10"})
+		sb.set("192.0.2.10", true)
+		h.holds(p, time.Minute, backup)
+	})
+}
+
+// Records sharing a probe each apply their own policy fields that are not
+// part of the probe's key (issue 11, item 7): only the record that asks
+// for LowerTTLOnFailing lowers its TTL at the first failed check.
+func TestSharedProbeAppliesEachRecordsPolicy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb, p := newSwitchboard(), memZone(t)
+		rec := func(name string, lower bool) Record {
+			pol := basePol
+			pol.LowerTTLOnFailing = lower
+			return Record{Name: name, Type: "A", Check: sb, Policy: pol,
+				Endpoints: []Endpoint{{Value: "192.0.2.10"}, {Value: "192.0.2.20", Priority: 1}}}
+		}
+		h := run(t, oneZone(p, rec("plain", false), rec("lowers", true)))
+		h.until(time.Minute, stepTime, "both written", func() bool { return len(h.of(EventRecordWritten)) == 2 })
+		sb.set("192.0.2.10", true)
+		n0 := sb.count("192.0.2.10")
+		h.until(time.Minute, stepTime, "one failed check", func() bool { return sb.count("192.0.2.10") == n0+1 })
+		synctest.Wait()
+		for _, tc := range []struct {
+			name string
+			want time.Duration
+		}{{"plain", DefaultTTL}, {"lowers", DefaultFailoverTTL}} {
+			if _, ttl := held(p, tc.name, "A"); ttl != tc.want {
+				t.Errorf("%s: got TTL %v after one failed check, want %v", tc.name, ttl, tc.want)
+			}
+		}
+	})
+}
+
+// With MaxChecks saturated, the time a check waits for its turn is not
+// check time (issue 11, item 4): checks that pass in 0.9 s of a 1 s
+// timeout, three of them sharing one slot, stay up; the wait shows in
+// Status.
+func TestSaturatedChecksDelayedNotFailed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		slow := CheckerFunc(func(ctx context.Context, _ string) error {
+			select {
+			case <-time.After(900 * time.Millisecond):
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+		p := memZone(t)
+		pol := basePol
+		pol.FailAfter = 1 // one check counted failed is one too many
+		cfg := oneZone(p, wwwRecord(slow, pol))
+		cfg.MaxChecks = 1
+		h := run(t, cfg)
+		h.holds(p, time.Minute, primary)
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		if downs := h.of(EventEndpointDown); len(downs) > 0 {
+			t.Fatalf("got %v, want no endpoint down: waiting for a slot is not check time", downs[0])
+		}
+		st := h.m.Status().Checks
+		if st.MaxChecks != 1 || st.Delayed == 0 || st.LongestWait != 1800*time.Millisecond {
+			t.Fatalf("got %+v, want MaxChecks 1, Delayed above 0, LongestWait 1.8s", st)
+		}
+	})
+}
+
+// A check that ignores its deadline gives its slot back at the deadline:
+// it cannot starve the others (issue 11, item 4).
+func TestHungCheckDoesNotHoldItsSlot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		hang := CheckerFunc(func(_ context.Context, target string) error {
+			if target == "192.0.2.10" {
+				<-release // ignores ctx
+			}
+			return nil
+		})
+		p := memZone(t)
+		cfg := oneZone(p, wwwRecord(hang, basePol))
+		cfg.MaxChecks = 1
+		h := run(t, cfg)
+		defer close(release)
+		h.holds(p, time.Minute, []string{"192.0.2.11"})
+	})
+}
+
+// sameSwitch is a switchboard handle: separate values written alike,
+// equal by their SameCheck method, share one probe (issue 13).
+type sameSwitch struct {
+	sb   *switchboard
+	port int
+}
+
+func (s *sameSwitch) Check(ctx context.Context, target string) error { return s.sb.Check(ctx, target) }
+func (s *sameSwitch) SameCheck(other any) bool {
+	o, ok := other.(*sameSwitch)
+	return ok && o.sb == s.sb && o.port == s.port
+}
+
+// Records whose checkers are equal values (not one pointer) share a
+// probe: one check per target and interval, whatever the number of
+// records (issue 13). Composites of equal checks are equal too; a checker
+// without SameCheck that cannot be compared is never shared.
+func TestEqualCheckersShareAProbe(t *testing.T) {
+	sb := newSwitchboard()
+	for _, tc := range []struct {
+		name  string
+		check func() Checker // called once per record
+		want  int            // probes for 3 records on 2 endpoints
+	}{
+		{"one pointer", func() Checker { return sb }, 2},
+		{"equal values", func() Checker { return &sameSwitch{sb, 80} }, 2},
+		{"equal composites", func() Checker { return All(&sameSwitch{sb, 80}, &sameSwitch{sb, 443}) }, 2},
+		{"composites of other checks", func() Checker { return Any(&sameSwitch{sb, 80}) }, 2},
+		{"check.HTTP written apart", func() Checker { return &check.HTTP{Port: 80} }, 2},
+		{"All of built-in checks written apart", func() Checker { return All(&check.HTTP{Port: 80}, &check.TCP{Port: 22}) }, 2},
+		{"funcs", func() Checker { return CheckerFunc(sb.Check) }, 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var recs []Record
+			for i := range 3 {
+				recs = append(recs, Record{Name: fmt.Sprintf("r%d", i), Type: "A", Check: tc.check(), Policy: basePol,
+					Endpoints: []Endpoint{{Value: "192.0.2.10"}, {Value: "192.0.2.20", Priority: 1}}})
+			}
+			m, err := New(oneZone(memZone(t), recs...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(m.probes); got != tc.want {
+				t.Fatalf("got %d probes, want %d", got, tc.want)
+			}
+		})
+	}
+	m, err := New(oneZone(memZone(t),
+		Record{Name: "a", Type: "A", Check: &sameSwitch{sb, 80}, Policy: basePol, Endpoints: []Endpoint{{Value: "192.0.2.10"}}},
+		Record{Name: "b", Type: "A", Check: &sameSwitch{sb, 81}, Policy: basePol, Endpoints: []Endpoint{{Value: "192.0.2.10"}}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(m.probes); got != 2 {
+		t.Fatalf("checks on other ports: got %d probes, want 2", got)
+	}
 }

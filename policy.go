@@ -16,6 +16,10 @@ const (
 	DefaultTTL           = 60 * time.Second
 	DefaultFailoverTTL   = 30 * time.Second
 	DefaultStableAfter   = 10 * time.Minute
+	// DefaultConfirmInterval paces the checks that confirm a Watcher's
+	// notice: a few milliseconds, so that watching fails over in
+	// milliseconds (FailAfter 3: two confirm intervals after the notice).
+	DefaultConfirmInterval = 5 * time.Millisecond
 )
 
 // AllDown says what a record publishes when none of its endpoints is
@@ -79,8 +83,10 @@ type Policy struct {
 	FailAfter int
 	// RecoverAfter consecutive successful checks mark an unhealthy endpoint
 	// up. Zero means DefaultRecoverAfter. An endpoint whose state is not
-	// known yet (at start-up) becomes up after RecoverAfter successes or down
-	// after FailAfter failures, whichever comes first.
+	// known yet (at start-up) becomes up after RecoverAfter successes in a
+	// row or down after FailAfter failures, in a row or not, whichever
+	// comes first: one that alternates from start-up is down, never
+	// unknown for ever.
 	RecoverAfter int
 	// FastInterval is the interval between checks while an endpoint is
 	// between states (it has failed but not FailAfter times, recovered but
@@ -92,7 +98,8 @@ type Policy struct {
 	// lift a suspicion raised by a Watcher (a watching checker saw a
 	// connection die): they run back to back at this pace until FailAfter
 	// have failed or one passes. It may be as short as a few milliseconds,
-	// but not below 1 ms. Zero means FastInterval.
+	// but not below 1 ms. Zero means the smaller of DefaultConfirmInterval
+	// and FastInterval, so that watching fails over in milliseconds.
 	ConfirmInterval time.Duration
 	// FailbackDelay is how long a more preferred tier must stay healthy
 	// without a break before the record fails back to it. Zero means
@@ -130,8 +137,15 @@ type Policy struct {
 	// restored. Zero means DefaultStableAfter.
 	StableAfter time.Duration
 	// LowerTTLOnFailing lowers the TTL to FailoverTTL as soon as a published
-	// endpoint fails a check, before it is marked down, so that the coming
-	// change reaches clients sooner.
+	// endpoint fails a check, before it is marked down. It helps only the
+	// resolvers that refresh the record between that first failed check and
+	// the failover: they cache the lowered TTL, and so see the failover
+	// sooner. For an abrupt failure (down after FailAfter checks a few
+	// seconds apart, or milliseconds apart when watching) almost no
+	// resolver refreshes in between: clients still wait out the TTL
+	// published before the failure, and the option only costs a second
+	// write. It pays off when failures build up slowly over several
+	// intervals. Each record sharing a check applies its own setting.
 	LowerTTLOnFailing bool
 }
 
@@ -156,7 +170,7 @@ func (p Policy) withDefaults() Policy {
 		p.FastInterval = p.Interval / 4
 	}
 	if p.ConfirmInterval == 0 {
-		p.ConfirmInterval = p.FastInterval
+		p.ConfirmInterval = min(DefaultConfirmInterval, p.FastInterval)
 	}
 	if p.FailbackDelay == 0 {
 		p.FailbackDelay = DefaultFailbackDelay

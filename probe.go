@@ -2,6 +2,7 @@ package failover
 
 import (
 	"reflect"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,9 +19,17 @@ type probeRun struct {
 	eps    []*endpointRun
 	task   task // when to check next
 
-	inflight    bool      // a check is running (loop only)
-	started     time.Time // when it started (loop only)
-	suspectedAt time.Time // when a watcher's notice made it suspect, until settled (loop only)
+	began   atomic.Int64 // when the running check got its slot and started (unix ns); 0 while it waits
+	running atomic.Bool  // a call to the Checker is under way
+
+	// loop only
+	inflight    bool      // a check is running
+	started     time.Time // when it started
+	checks      uint64    // checks started so far: the sequence number of the latest
+	suspectedAt time.Time // when a watcher's notice made it suspect, until settled
+	suspectSeq  uint64    // checks started before that notice: their results cannot lift it
+	quiet       bool      // the suspicion was merged into the one just lifted: no events
+	liftedAt    time.Time // when the last suspicion was lifted
 
 	// written under Manager.mu: watching by the watch goroutine, the rest by the loop
 	watching    bool      // a Watcher is watching the target
@@ -31,30 +40,43 @@ type probeRun struct {
 	lastErr     error
 }
 
-// probeKey identifies the endpoints that can share a probe.
+// probeKey is what the endpoints sharing a probe have in common besides
+// their Checker, which is compared by sameChecker.
 type probeKey struct {
-	check                                                    Checker
 	target                                                   string
 	interval, timeout, jitter, fastInterval, confirmInterval time.Duration
 	failAfter, recoverAfter                                  int
 }
 
 // probeFor returns the probe for endpoint value of a record with spec,
-// sharing it through probes when the record's Checker can be compared
-// (a func or a struct holding one cannot: it gets a probe of its own).
-func probeFor(probes map[probeKey]*probeRun, spec *recordSpec, value string) *probeRun {
+// sharing one in probes whose Checker is the same as the record's (see
+// sameChecker) when there is one.
+func probeFor(probes map[probeKey][]*probeRun, spec *recordSpec, value string) *probeRun {
 	p := spec.policy
-	key := probeKey{spec.check, value, p.Interval, p.Timeout, p.Jitter, p.FastInterval, p.ConfirmInterval, p.FailAfter, p.RecoverAfter}
-	shareable := reflect.ValueOf(spec.check).Comparable()
-	if shareable {
-		if pr, ok := probes[key]; ok {
+	key := probeKey{value, p.Interval, p.Timeout, p.Jitter, p.FastInterval, p.ConfirmInterval, p.FailAfter, p.RecoverAfter}
+	for _, pr := range probes[key] {
+		if sameChecker(pr.check, spec.check) {
 			return pr
 		}
 	}
 	pr := &probeRun{check: spec.check, target: value, policy: p}
 	pr.task = task{index: -1, probe: pr}
-	if shareable {
-		probes[key] = pr
-	}
+	probes[key] = append(probes[key], pr)
 	return pr
+}
+
+// sameChecker reports whether a and b check every target alike, so that
+// one check serves both: they are one comparable value (such as one
+// pointer), or values of one type whose SameCheck method says so (see
+// Checker). Reflection never looks inside a Checker: its unexported state
+// (a sync.Once, a client) is not its configuration.
+func sameChecker(a, b Checker) bool {
+	if reflect.TypeOf(a) != reflect.TypeOf(b) {
+		return false
+	}
+	if reflect.ValueOf(a).Comparable() && a == b {
+		return true
+	}
+	s, ok := a.(interface{ SameCheck(other any) bool })
+	return ok && s.SameCheck(b)
 }

@@ -122,3 +122,27 @@ func BenchmarkScaleTCP(b *testing.B) {
 		ln.Close()
 	}
 }
+
+// BenchmarkStatus: one Status snapshot of 2,000 and 20,000 records of 3
+// endpoints each, as the status page and the metrics take it. Status
+// holds Manager.mu (which the loop and the zone syncs also take) for the
+// whole build, so its time is also how long it can hold them back.
+func BenchmarkStatus(b *testing.B) {
+	for _, records := range []int{2000, 20000} {
+		b.Run(fmt.Sprint(records), func(b *testing.B) {
+			var recs []Record
+			for i := range records {
+				recs = append(recs, Record{Name: fmt.Sprintf("r%d", i), Type: "A", Check: newSwitchboard(),
+					Endpoints: []Endpoint{{Value: "192.0.2.10"}, {Value: "192.0.2.11"}, {Value: "192.0.2.20", Priority: 1}}})
+			}
+			m, err := New(oneZone(memZone(b), recs...))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				m.Status()
+			}
+		})
+	}
+}

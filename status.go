@@ -10,7 +10,40 @@ import (
 // zero times are left out; the JSON reads back into the same Status.
 type Status struct {
 	DryRun bool         `json:"dry_run"`
+	Checks CheckStatus  `json:"checks"`
+	Events EventStatus  `json:"events"`
 	Zones  []ZoneStatus `json:"zones"`
+}
+
+// EventStatus says whether OnEvent keeps up with the events.
+type EventStatus struct {
+	// Buffer is Config.EventBuffer (after defaults).
+	Buffer int `json:"buffer"`
+	// Queued counts the events waiting for OnEvent now.
+	Queued int `json:"queued"`
+	// Dropped counts the events dropped since the Manager was created,
+	// because Buffer events were waiting.
+	Dropped uint64 `json:"dropped"`
+}
+
+// CheckStatus says how busy the checks are, and whether Config.MaxChecks
+// holds them back: a check due while MaxChecks others run waits for a
+// slot (its Timeout starts when it starts, so the wait does not fail it).
+// Slots are given in the order checks became due.
+type CheckStatus struct {
+	// MaxChecks is Config.MaxChecks (after defaults).
+	MaxChecks int `json:"max_checks"`
+	// Running counts the checks running now, holding a slot.
+	Running int `json:"running"`
+	// Waiting counts the checks due that wait for a slot now. Above zero,
+	// the checks are saturated: they run later than scheduled.
+	Waiting int `json:"waiting"`
+	// Delayed counts the checks that had to wait for a slot since Run
+	// started.
+	Delayed uint64 `json:"delayed"`
+	// LongestWait is the longest wait of a check for a slot since Run
+	// started.
+	LongestWait time.Duration `json:"longest_wait"`
 }
 
 // ZoneStatus is one zone in a [Status].
@@ -124,7 +157,7 @@ type EndpointStatus struct {
 func (m *Manager) Status() Status {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	st := Status{DryRun: m.cfg.DryRun}
+	st := Status{DryRun: m.cfg.DryRun, Checks: m.slots.status(), Events: m.events.status()}
 	for _, z := range m.zones {
 		zs := ZoneStatus{Name: z.spec.name}
 		for _, w := range z.syncs {

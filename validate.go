@@ -92,6 +92,7 @@ func validate(cfg Config) ([]*zoneSpec, error) {
 		{"ReconcileInterval", cfg.ReconcileInterval}, {"RetryBackoff", cfg.RetryBackoff},
 		{"MaxRetryBackoff", cfg.MaxRetryBackoff}, {"ProviderTimeout", cfg.ProviderTimeout},
 		{"PropagationTimeout", cfg.PropagationTimeout}, {"PropagationInterval", cfg.PropagationInterval},
+		{"StopTimeout", cfg.StopTimeout},
 	} {
 		if d.v < 0 {
 			report("", "", "", fieldError{d.name, fmt.Sprintf("negative duration %v", d.v)})
@@ -116,6 +117,9 @@ func validate(cfg Config) ([]*zoneSpec, error) {
 			}
 			report("", "", "", fieldError{o.name, fmt.Sprintf("%v is more than %s %v%s", o.v, o.capName, o.limit, note)})
 		}
+	}
+	if cfg.EventBuffer < 0 {
+		report("", "", "", fieldError{"EventBuffer", fmt.Sprintf("%d is negative", cfg.EventBuffer)})
 	}
 	if cfg.MaxChecks < 0 {
 		report("", "", "", fieldError{"MaxChecks", fmt.Sprintf("%d is negative", cfg.MaxChecks)})

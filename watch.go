@@ -48,48 +48,71 @@ func (m *Manager) startWatching(ctx context.Context, wg *sync.WaitGroup) {
 	}
 }
 
-// suspect handles a notice: the probe is checked at once (unless a check
-// is running) and then at the confirm interval until its state settles.
+// suspect handles a notice: the probe is checked at once (or, when a
+// check is in flight, the moment it returns) and then at the confirm
+// interval until its state settles. Notices are merged: one about a probe
+// already suspected changes nothing, and one that comes less than
+// ConfirmInterval after a suspicion was lifted reopens it quietly (no
+// events), its first check ConfirmInterval after the lifting one, so
+// that a burst of notices costs one suspicion and a check per
+// ConfirmInterval at most.
 func (m *Manager) suspect(n notice, sched *schedule, now time.Time) {
 	pr := n.probe
-	if pr.state.health == HealthDown {
-		return // already down: nothing to suspect; its checks go on
+	if pr.state.health == HealthDown || !pr.suspectedAt.IsZero() {
+		return // down: nothing to suspect, its checks go on; suspected: merged
 	}
-	if pr.suspectedAt.IsZero() {
-		pr.suspectedAt = now
-		m.mu.Lock()
-		pr.suspected = now
-		m.mu.Unlock()
+	ci := pr.policy.ConfirmInterval
+	pr.quiet = !pr.liftedAt.IsZero() && now.Sub(pr.liftedAt) < ci
+	pr.suspectedAt, pr.suspectSeq = now, pr.checks
+	m.mu.Lock()
+	pr.suspected = now
+	m.mu.Unlock()
+	if !pr.quiet {
 		for _, ep := range pr.eps {
 			m.emit(Event{Kind: EventSuspected, Time: now, Record: ep.rec.spec.id, Endpoint: pr.target, Err: n.err})
 		}
 	}
-	if !pr.inflight {
-		sched.set(&pr.task, now)
+	if pr.inflight {
+		return // settleSuspicion checks again as soon as it returns
 	}
+	at := now
+	if pr.quiet {
+		at = pr.liftedAt.Add(ci)
+	}
+	sched.set(&pr.task, at)
 }
 
 // settleSuspicion ends a probe's suspicion once a check result decides it:
-// the endpoint went down (confirmed), or a check passed while it was up
-// (lifted). It returns the interval to the next check while the suspicion
-// lasts.
+// the endpoint went down (confirmed), or a check started after the notice
+// passed while it was up (lifted). While the suspicion lasts it returns
+// the interval to the next check: none after a check that started before
+// the notice, ConfirmInterval otherwise.
 func (m *Manager) settleSuspicion(pr *probeRun, res checkResult, now time.Time) (time.Duration, bool) {
 	if pr.suspectedAt.IsZero() {
 		return 0, false
 	}
+	fresh := res.seq > pr.suspectSeq
 	confirmed := pr.state.health == HealthDown
-	lifted := res.err == nil && pr.state.health != HealthDown
+	lifted := fresh && res.err == nil && !confirmed
 	if !confirmed && !lifted {
+		if !fresh && !pr.inflight {
+			return 0, true
+		}
 		return pr.policy.ConfirmInterval, true
 	}
 	reason := "lifted: a check passed"
 	if confirmed {
 		reason = "confirmed: down"
 	}
-	for _, ep := range pr.eps {
-		m.emit(Event{Kind: EventSuspicionEnded, Time: now, Record: ep.rec.spec.id, Endpoint: pr.target, Health: pr.state.health, Reason: reason, Elapsed: now.Sub(pr.suspectedAt), Err: res.err})
+	if !pr.quiet {
+		for _, ep := range pr.eps {
+			m.emit(Event{Kind: EventSuspicionEnded, Time: now, Record: ep.rec.spec.id, Endpoint: pr.target, Health: pr.state.health, Reason: reason, Elapsed: now.Sub(pr.suspectedAt), Err: res.err})
+		}
 	}
-	pr.suspectedAt = time.Time{}
+	if lifted {
+		pr.liftedAt = now
+	}
+	pr.suspectedAt, pr.quiet = time.Time{}, false
 	m.mu.Lock()
 	pr.suspected = time.Time{}
 	m.mu.Unlock()

@@ -278,7 +278,7 @@ func TestProviderCallIgnoringItsContextIsAbandoned(t *testing.T) {
 		})
 		cfg := oneZone(p, wwwRecord(sb, basePol))
 		cfg.ProviderTimeout = 10 * time.Second
-		m, stop := start(t, cfg)
+		m, stop := runStoppable(t, cfg)
 		for p.Calls(memory.MethodSetRecords) == 0 {
 			time.Sleep(stepTime)
 		}
@@ -356,7 +356,7 @@ func TestTTLFloorInAdoptionAndStatus(t *testing.T) {
 			pol := basePol
 			pol.TTL, pol.FailoverTTL, pol.StableAfter = 5*time.Minute, 30*time.Second, 10*time.Minute
 			cfg := oneZone(p, wwwRecord(sb, pol))
-			_, stop := start(t, cfg)
+			_, stop := runStoppable(t, cfg)
 			h0 := &harness{t: t}
 			h0.holds(p, time.Minute, primary)
 			sb.set("192.0.2.10", true)

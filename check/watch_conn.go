@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,36 +11,70 @@ import (
 	"github.com/dnsfailover/failover/internal/reconnect"
 )
 
+// minConnLife is how long a watched connection must live to count as
+// connected: one closed sooner (a proxy without backends, a server at its
+// connection limit, accepting and closing at once) counts as a failed
+// dial, so the watcher backs off instead of reconnecting in a tight loop.
+const minConnLife = time.Second
+
 // watchConn holds an idle TCP connection to addr, with TCP keepalive set
-// short, and calls notice when it closes or fails, and when reconnecting
-// fails after it was connected; it reconnects after 50 ms, waiting twice
-// as long (up to 5 s) after each failed dial in a row, until ctx ends. A server process that dies has its connections
-// closed (or reset) by its kernel at once, so the notice comes within a
-// round trip.
+// short, and calls notice when the connection is lost: reset or failed
+// after it lived minConnLife, or closed by the server and the reconnect
+// that follows at once is refused. A server process that dies has its
+// connections closed by its kernel and refuses the reconnect, so the
+// notice comes within two round trips; a server that merely closes idle
+// connections is reconnected to without a notice.
+//
+// A server that accepts and closes at once (a proxy without backends, a
+// server at its connection limit) is treated as a failed dial after two
+// such connections in a row: no notice, and the wait before the next
+// attempt grows as after failed dials. The watcher reconnects after 50 ms,
+// waiting twice as long (up to 5 s) after each failed attempt in a row,
+// until ctx ends.
 func watchConn(ctx context.Context, addr string, notice func(error)) {
 	d := net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: time.Second, Interval: time.Second, Count: 2}}
-	connected := false // the last attempt connected: failing to reconnect is news
 	reconnect.Loop(ctx, func() bool {
 		conn, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
-			if connected && ctx.Err() == nil {
-				notice(fmt.Errorf("watching %s: reconnecting: %w", addr, unwrapOp(err)))
+			return false // news only right after a lost connection, below
+		}
+		short := 0 // connections in a row that lived less than minConnLife
+		for {
+			lived, closed := holdConn(ctx, conn)
+			switch {
+			case ctx.Err() != nil:
+				return true
+			case lived >= minConnLife && !errors.Is(closed, io.EOF):
+				notice(fmt.Errorf("watching %s: connection closed: %w", addr, unwrapOp(closed)))
+				return true
+			case lived < minConnLife:
+				if short++; short == 2 {
+					return false
+				}
+			default:
+				short = 0
 			}
-			connected = false
-			return false
+			// Closed by the server: news only if it refuses a new connection.
+			if conn, err = d.DialContext(ctx, "tcp", addr); err != nil {
+				if ctx.Err() == nil {
+					notice(fmt.Errorf("watching %s: connection closed, reconnecting: %w", addr, unwrapOp(err)))
+				}
+				return false
+			}
 		}
-		connected = true
-		stop := context.AfterFunc(ctx, func() { conn.Close() })
-		_, err = io.Copy(io.Discard, conn) // whatever the server says, until it closes
-		stop()
-		conn.Close()
-		if ctx.Err() != nil {
-			return true
-		}
-		if err == nil {
-			err = io.EOF
-		}
-		notice(fmt.Errorf("watching %s: connection closed: %w", addr, unwrapOp(err)))
-		return true
 	})
+}
+
+// holdConn reads conn until it closes or ctx ends, closes it, and returns
+// how long it lived and why it ended (io.EOF when the server closed it).
+func holdConn(ctx context.Context, conn net.Conn) (time.Duration, error) {
+	start := time.Now()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	_, err := io.Copy(io.Discard, conn) // whatever the server says, until it closes
+	stop()
+	conn.Close()
+	if err == nil {
+		err = io.EOF
+	}
+	return time.Since(start), err
 }

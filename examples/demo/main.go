@@ -211,7 +211,7 @@ func run(ctx context.Context, dnsPort int, keep bool) error {
 	}
 
 	if _, err := wait("first decision", 10*time.Second, func(e failover.Event) bool {
-		return e.Kind == failover.EventRecordDecided
+		return e.Kind == failover.EventRecordDecided || e.Kind == failover.EventRecordAdopted
 	}); err != nil {
 		return err
 	}
@@ -279,6 +279,8 @@ func describe(e failover.Event) string {
 		return fmt.Sprintf("endpoint %s DOWN: %v", e.Endpoint, e.Err)
 	case failover.EventRecordDecided:
 		return fmt.Sprintf("decided %s -> %s TTL %v (%s)", e.Record, strings.Join(e.Values, ", "), e.TTL, e.Reason)
+	case failover.EventRecordAdopted:
+		return fmt.Sprintf("decided %s -> %s TTL %v, as the zone holds: nothing to write", e.Record, strings.Join(e.Values, ", "), e.TTL)
 	case failover.EventRecordWritten:
 		return fmt.Sprintf("written to %s in %v", e.Provider, e.CallDuration.Round(time.Microsecond))
 	}
