@@ -37,8 +37,12 @@ func (m *Manager) adopt(z *zoneRun, now time.Time) {
 	if i := slices.IndexFunc(z.syncs, func(w *zoneSync) bool { return !w.stale }); i >= 0 { // else no provider could be read: records start from nothing
 		held, floor := z.syncs[i].known, z.syncs[i].floor()
 		for _, r := range z.records {
-			if s, ok := held[r.spec.key]; ok && len(s.values) > 0 && !r.carried {
+			switch s, ok := held[r.spec.key]; {
+			case r.carried:
+			case ok && len(s.values) > 0:
 				r.dec = adopted(r.spec, s, floor, now)
+			default: // DNS holds none of it: deciding to publish nothing changes nothing
+				r.dec = decision{adopted: true, reason: "adopted from DNS: absent"}
 			}
 		}
 	}

@@ -49,6 +49,7 @@ type zoneSync struct {
 	// owned by the zoneSync goroutine (and by the adoption read, before it
 	// starts)
 	known         map[rrKey]rrset // what the provider holds, as last read or written
+	everRead      bool            // a read succeeded: an RRset absent from known is absent from the provider
 	stale         bool            // known may be wrong: read before writing
 	drift         map[rrKey]rrset // RRsets found changed behind our back, until repaired
 	failures      int             // failed calls in a row
@@ -239,11 +240,14 @@ func (w *zoneSync) read(ctx context.Context) error {
 			events = append(events, Event{Kind: EventRecordWritten, Time: now, Record: w.recordID(key), Provider: w.p.name, Values: slices.Clone(want.values), Previous: t.previous, TTL: t.ttl,
 				Reason: "found in line by the read-back after a failed call"})
 			delete(w.drift, key)
+			delete(w.tried, key)
 		}
 	}
-	clear(w.tried)
+	if w.status.Abandoned == 0 { // else an abandoned call may still apply them: the read after it returns reports them
+		clear(w.tried)
+	}
 	w.status.LastRead = now
-	w.known, w.stale, w.readFailures = held, false, 0
+	w.known, w.stale, w.readFailures, w.everRead = held, false, 0, true
 	m.mu.Unlock()
 	m.emit(events...)
 	return nil
@@ -347,7 +351,9 @@ func (w *zoneSync) pending(now time.Time) (changes []change, retry time.Time) {
 	for _, r := range w.zone.records {
 		key := r.spec.key
 		want, ok := w.zone.desired[key]
-		if !ok || w.known[key].matches(want, floor) {
+		held, knownHeld := w.known[key]
+		unknown := !knownHeld && !w.everRead // the provider may hold anything
+		if !ok || (held.matches(want, floor) && !(unknown && len(want.values) == 0)) {
 			delete(w.quarantined, key)
 			continue
 		}
@@ -494,9 +500,14 @@ func (w *zoneSync) write(ctx context.Context, changes []change, reason string) (
 	m := w.m
 	zone := w.zone.spec.name
 	var set, del []libdns.Record
+	guessed := false // some deletes name what the provider may hold, not what it does
 	for _, c := range changes {
 		if len(c.want.values) == 0 {
-			del = append(del, anyTTL(w.known[c.rec.spec.key].held)...)
+			held, ok := w.known[c.rec.spec.key]
+			if !ok && !w.everRead {
+				held, guessed = c.rec.possible(), true
+			}
+			del = append(del, anyTTL(held.held)...)
 		} else {
 			set = append(set, c.want.records(c.rec.spec.key, c.ttl)...)
 		}
@@ -504,10 +515,16 @@ func (w *zoneSync) write(ctx context.Context, changes []change, reason string) (
 	start := time.Now()
 	if !m.cfg.DryRun {
 		if len(set) > 0 {
-			err := w.call(ctx, true, func(ctx context.Context) error { _, err := w.p.p.SetRecords(ctx, zone, set); return err })
+			var stored []libdns.Record
+			err := w.call(ctx, true, func(ctx context.Context) error {
+				var err error
+				stored, err = w.p.p.SetRecords(ctx, zone, set)
+				return err
+			})
 			if err != nil {
 				return OpSet, fmt.Errorf("writing %d records to zone %s on %s: %w", len(set), zone, w.p.name, err)
 			}
+			w.learnFloor(changes, managedRRsets(zone, stored, w.managed))
 		}
 		if len(del) > 0 {
 			deleter, ok := w.p.p.(libdns.RecordDeleter)
@@ -520,7 +537,7 @@ func (w *zoneSync) write(ctx context.Context, changes []change, reason string) (
 				gone, err = deleter.DeleteRecords(ctx, zone, del)
 				return err
 			})
-			if err == nil && len(gone) < len(del) {
+			if err == nil && len(gone) < len(del) && !guessed {
 				err = fmt.Errorf("the provider removed %d of %d records", len(gone), len(del))
 			}
 			if err != nil {
@@ -550,6 +567,7 @@ func (w *zoneSync) write(ctx context.Context, changes []change, reason string) (
 		written.held = c.want.records(key, c.ttl)
 		w.known[key] = written
 		delete(w.quarantined, key)
+		delete(w.tried, key)
 	}
 	w.status.LastWrite = time.Now()
 	if reason == "" || w.readFailures == 0 {
@@ -559,6 +577,42 @@ func (w *zoneSync) write(ctx context.Context, changes []change, reason string) (
 	w.pending(time.Now()) // Status is current before anyone hears of the write
 	m.emit(events...)
 	return OpNone, nil
+}
+
+// learnFloor learns a TTL floor from what SetRecords says it stored: an
+// RRset of the changes stored with the values written but a higher TTL
+// than written shows a floor the provider applies without declaring it.
+// Providers that return their input teach nothing here; the read right
+// after a TTL repair does (see read).
+func (w *zoneSync) learnFloor(changes []change, stored map[rrKey]rrset) {
+	var events []Event
+	now := time.Now()
+	w.m.mu.Lock()
+	for _, c := range changes {
+		got, ok := stored[c.rec.spec.key]
+		if !ok || got.ttl <= c.ttl || got.ttl <= w.floor() || (w.p.auto > 0 && got.ttl == w.p.auto) || !slices.Equal(got.values, c.want.values) {
+			continue
+		}
+		w.status.LearnedMinTTL = got.ttl
+		events = append(events, Event{Kind: EventTTLFloorLearned, Time: now, Record: c.rec.spec.id, Provider: w.p.name, Values: slices.Clone(got.values), TTL: got.ttl,
+			Reason: fmt.Sprintf("written with TTL %v, stored with %v: TTLs written are raised to %v from now on", c.ttl, got.ttl, got.ttl)})
+	}
+	w.m.mu.Unlock()
+	w.m.emit(events...)
+}
+
+// possible is every record r could publish (its endpoints and its
+// fallback values), for deleting it from a provider that could not be
+// read.
+func (r *recordRun) possible() rrset {
+	var values []string
+	for _, e := range r.spec.endpoints {
+		values = append(values, e.Value)
+	}
+	values = append(values, r.spec.policy.Fallback...)
+	s := newRRset(values, 0)
+	s.held = s.records(r.spec.key, 0)
+	return s
 }
 
 // anyTTL returns recs with TTL 0, which libdns's DeleteRecords takes as

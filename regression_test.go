@@ -1,11 +1,10 @@
-//go:build failing
-
 package failover_test
 
 import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -16,13 +15,9 @@ import (
 	"github.com/libdns/libdns"
 )
 
-// Under the failing tag the model test enforces every invariant, and the
-// regression tests below run: each reproduces a defect of today's engine
-// that the model test found, named after its item of issue 11 ("new" when
-// the issue does not list it). Run one with
-//
-//	go test -tags failing -run TestX .
-var knownIssues []int
+// The regression tests below each reproduce a defect of the engine that
+// the model test (model_test.go) found, named after its item of issue 11
+// ("new" when the issue did not list it); all are fixed.
 
 const rz = "example.test."
 
@@ -659,13 +654,52 @@ func (hangingChecker) Check(context.Context, string) error {
 	return nil
 }
 
-// Item 18: Run returns promptly while a check ignores its context.
+// Item 18: Run returns promptly while a check ignores its context, and
+// says what it abandoned.
 func TestRunReturnsWhileACheckIgnoresItsContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := startRig(t, config(memWith(t), twoTiers("www", hangingChecker{}, rpol)), nil)
+		cfg := config(memWith(t), twoTiers("www", hangingChecker{}, rpol))
+		cfg.StopTimeout = 2 * time.Second
+		m, err := failover.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- m.Run(ctx) }()
 		settle(10 * time.Second)
-		if took := r.stop(); took > 5*time.Second {
-			t.Errorf("Run returned %v after its context ended, want within seconds", took)
+		cancel()
+		start := time.Now()
+		err = <-done
+		if took := time.Since(start); took > 3*time.Second {
+			t.Errorf("Run returned %v after its context ended, want within its StopTimeout", took)
+		}
+		if !errors.Is(err, failover.ErrAbandoned) || !strings.Contains(err.Error(), "192.0.2.10") {
+			t.Errorf("Run: got %v, want ErrAbandoned naming the hung check", err)
+		}
+		time.Sleep(10 * time.Minute) // the abandoned checks end before the bubble does
+	})
+}
+
+// New (found by the model): a Manager that starts while the zone cannot
+// be read, for a record whose endpoints are all down and whose policy is
+// to publish nothing, still deletes what the provider holds: an RRset it
+// has never seen is unknown, not empty.
+func TestUnreadZoneStillGetsItsDelete(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := memWith(t, libdnsRecord("www", "A", "192.0.2.10", time.Minute))
+		p.SetHook(func(c memory.Call) *memory.Fault {
+			if c.Method == memory.MethodGetRecords {
+				return &memory.Fault{Err: errors.New("rate limited")}
+			}
+			return nil
+		})
+		nothing := rpol
+		nothing.AllDown = failover.PublishNothing
+		startRig(t, config(p, twoTiers("www", newSwitches("192.0.2.10", "192.0.2.20"), nothing)), nil)
+		settle(10 * time.Minute)
+		if got, _ := holds(p, "www"); len(got) != 0 {
+			t.Errorf("after 10 minutes with every endpoint down and reads failing, provider holds %v, want the RRset deleted", got)
 		}
 	})
 }
