@@ -3,7 +3,13 @@
 package route53
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -93,5 +99,60 @@ func TestDeleteRecordsReturnsTXTAsText(t *testing.T) {
 	}
 	if want := []string{"hello"}; !slices.Equal(got, want) {
 		t.Fatalf("DeleteRecords returned %q, want %q", got, want)
+	}
+}
+
+// Two AppendRecords to one RRset at once (an ACME client solving the apex
+// and the wildcard of a certificate appends two TXT values to
+// _acme-challenge concurrently) each read the set, add their value and
+// UPSERT the whole set: the second UPSERT drops the first value, both calls
+// succeed, and one challenge fails. libdns requires methods safe for
+// concurrent use; appends to one zone must not lose each other.
+func TestConcurrentAppendRecordsKeepBothValues(t *testing.T) {
+	isolate(t)
+	fake := route53fake.Start(zone)
+	t.Cleanup(fake.Close)
+	target, _ := url.Parse(fake.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	arrived := make(chan struct{}, 4)
+	release := make(chan struct{})
+	var lists atomic.Int32
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/rrset") && lists.Add(1) <= 2 {
+			arrived <- struct{}{}
+			<-release // both appends have asked for the set before either is answered
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	t.Setenv("AWS_ENDPOINT_URL_ROUTE_53", front.URL)
+	p, err := New(t.Context(), Options{AccessKeyID: "AKIDFAKE", SecretAccessKey: "secret-fake"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.zone(t.Context(), zone); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	for _, token := range []string{"apex-token", "wildcard-token"} {
+		go func() {
+			_, err := p.AppendRecords(t.Context(), zone, []libdns.Record{libdns.TXT{Name: "_acme-challenge", TTL: time.Minute, Text: token}})
+			errs <- err
+		}()
+	}
+	<-arrived
+	select {
+	case <-arrived: // both read before either wrote
+	case <-time.After(2 * time.Second): // serialised: the second waits for the first
+	}
+	close(release)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := fake.Sets(fake.ZoneID(zone))
+	if want := []string{`_acme-challenge.example.com. TXT 60 "apex-token","wildcard-token"`}; !slices.Equal(got, want) {
+		t.Fatalf("after two concurrent AppendRecords: got %q, want %q", got, want)
 	}
 }
