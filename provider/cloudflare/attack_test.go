@@ -205,3 +205,19 @@ func TestSetRecordsNeverDeletesTheRecordItKeepsWhenListedTwice(t *testing.T) {
 		t.Fatalf("SetRecords (err %v) sent %q: it deleted www's only record, which it was asked to keep", err, tr.writes)
 	}
 }
+
+// A value given twice in one RRset (two pools sharing a backup address,
+// an ACME client repeating itself) is created twice: Cloudflare refuses
+// the second with 81058 "An identical record already exists", and the
+// write fails at every attempt. The Route 53, PowerDNS and RFC 2136
+// wrappers send such a value once.
+func TestSetRecordsWithAValueGivenTwice(t *testing.T) {
+	p, fake := inProcess(t, Options{})
+	_, err := p.SetRecords(t.Context(), zone, []libdns.Record{a("www", "192.0.2.1", 5*time.Minute), a("www", "192.0.2.1", 5*time.Minute)})
+	if err != nil {
+		t.Fatalf("SetRecords(www A 192.0.2.1 twice): got %v, want success", err)
+	}
+	if got, want := fake.Records(zone), []string{"www.example.com A 192.0.2.1 300"}; !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
