@@ -3,6 +3,7 @@
 package route53
 
 import (
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -118,11 +119,17 @@ func TestConcurrentAppendRecordsKeepBothValues(t *testing.T) {
 	release := make(chan struct{})
 	var lists atomic.Int32
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/rrset") && lists.Add(1) <= 2 {
-			arrived <- struct{}{}
-			<-release // both appends have asked for the set before either is answered
+		if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/rrset") || lists.Add(1) > 2 {
+			proxy.ServeHTTP(w, r)
+			return
 		}
-		proxy.ServeHTTP(w, r)
+		rec := httptest.NewRecorder()
+		proxy.ServeHTTP(rec, r) // the set as it is now
+		arrived <- struct{}{}
+		<-release // both appends have read the set before either is answered
+		maps.Copy(w.Header(), rec.Header())
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
 	}))
 	t.Cleanup(front.Close)
 	t.Setenv("AWS_ENDPOINT_URL_ROUTE_53", front.URL)
