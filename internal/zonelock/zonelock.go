@@ -14,6 +14,10 @@ import (
 // Locks holds one lock per zone. The zero value is ready to use; it is
 // safe for concurrent use and must not be copied after first use.
 type Locks struct {
+	// OnWait, when set, is called with the zone when Lock finds it held
+	// and starts to wait: tests use it to know that a call is queued.
+	OnWait func(zone string)
+
 	mu    sync.Mutex
 	zones map[string]chan struct{} // a full channel is a held lock
 }
@@ -35,6 +39,14 @@ func (l *Locks) Lock(ctx context.Context, zone string) (unlock func(), err error
 		l.zones[key] = c
 	}
 	l.mu.Unlock()
+	select {
+	case c <- struct{}{}:
+		return func() { <-c }, nil
+	default:
+	}
+	if l.OnWait != nil {
+		l.OnWait(zone)
+	}
 	select {
 	case c <- struct{}{}:
 		return func() { <-c }, nil

@@ -3,6 +3,7 @@ package zonelock
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"testing/synctest"
 )
@@ -12,6 +13,8 @@ import (
 func TestLockSerialisesOneZone(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var l Locks
+		var waited []string
+		l.OnWait = func(zone string) { waited = append(waited, zone) }
 		unlock, err := l.Lock(t.Context(), "example.com.")
 		if err != nil {
 			t.Fatal(err)
@@ -34,6 +37,9 @@ func TestLockSerialisesOneZone(t *testing.T) {
 		case err := <-got:
 			t.Fatalf("second Lock of the zone returned %v while the first was held, want it to wait", err)
 		default:
+		}
+		if want := []string{"Example.COM"}; !slices.Equal(waited, want) {
+			t.Errorf("OnWait: got calls for %q, want %q", waited, want)
 		}
 		unlock()
 		if err := <-got; err != nil {
