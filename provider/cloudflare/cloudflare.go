@@ -33,7 +33,19 @@
 //   - With BatchSize, writes go through the batch endpoint: a 500-record
 //     failover is 3 requests of 200 changes (Free plans allow 200 a batch,
 //     paid plans 3,500), each applied atomically.
-//   - GetRecords reads every page; the HTTP client has timeouts; MinTTL
+//   - Lists read every page. Pages are offset-based, so a record created
+//     or deleted by someone else between two page reads shifts the others:
+//     a record listed twice is kept once (by ID), and a list whose total
+//     changed, or that has fewer distinct records than its total, is read
+//     again (3 times at most, then an error). SetRecords and DeleteRecords
+//     list the RRsets they change one by one, filtered by name and type,
+//     when the zone takes more pages than they have RRsets.
+//   - SetRecords and DeleteRecords read, then write: calls on one zone are
+//     serialised, so two at once never both act on the same read.
+//   - A TTL of 0 (libdns: the provider's default) is sent as 1, automatic;
+//     a DNS-only record on automatic (read as 300 s) is not rewritten for
+//     a TTL of 0, 1 or 300 s. A value given twice is one record.
+//   - The HTTP client has timeouts; MinTTL
 //     reports Cloudflare's TTL floor (60 s, 30 s on Enterprise), so the
 //     Manager raises lower TTLs instead of having writes rejected.
 //   - Requests go to Options.Endpoint. Errors name the operation and the

@@ -1,7 +1,6 @@
 package powerdns_test
 
 import (
-	"fmt"
 	"net/netip"
 	"slices"
 	"testing"
@@ -23,13 +22,13 @@ func TestSetRecordsWithTTLZero(t *testing.T) {
 	if _, err := p.SetRecords(t.Context(), zone, []libdns.Record{rec}); err != nil {
 		t.Fatalf("SetRecords(www A 192.0.2.1 TTL 0): got %v, want success", err)
 	}
-	if got, want := held(t, p, "www", "A"), []string{"0 192.0.2.1"}; !slices.Equal(got, want) {
+	if got, want := servertest.RRset(t, p, zone, "www", "A"), []string{"0 192.0.2.1"}; !slices.Equal(got, want) {
 		t.Fatalf("read %q, want %q", got, want)
 	}
 	if _, err := p.DeleteRecords(t.Context(), zone, []libdns.Record{rec}); err != nil {
 		t.Fatalf("DeleteRecords(www A 192.0.2.1 TTL 0): got %v, want success", err)
 	}
-	if got := held(t, p, "www", "A"); len(got) != 0 {
+	if got := servertest.RRset(t, p, zone, "www", "A"); len(got) != 0 {
 		t.Fatalf("after DeleteRecords: read %q, want nothing", got)
 	}
 }
@@ -58,26 +57,9 @@ func TestTargetsWithoutTrailingDotAreQualified(t *testing.T) {
 			if _, err := p.SetRecords(t.Context(), zone, []libdns.Record{tc.rec}); err != nil {
 				t.Fatalf("SetRecords(%s %s %q): got %v, want success", rr.Name, rr.Type, rr.Data, err)
 			}
-			if got := held(t, p, rr.Name, rr.Type); !slices.Equal(got, []string{tc.want}) {
+			if got := servertest.RRset(t, p, zone, rr.Name, rr.Type); !slices.Equal(got, []string{tc.want}) {
 				t.Fatalf("read %q, want %q", got, tc.want)
 			}
 		})
 	}
-}
-
-// held returns the records of one RRset as "TTL value" lines, sorted.
-func held(t *testing.T, p libdns.RecordGetter, name, typ string) []string {
-	t.Helper()
-	recs, err := p.GetRecords(t.Context(), zone)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, r := range recs {
-		if rr := r.RR(); rr.Name == name && rr.Type == typ {
-			out = append(out, fmt.Sprintf("%d %s", int(rr.TTL/time.Second), rr.Data))
-		}
-	}
-	slices.Sort(out)
-	return out
 }
