@@ -30,9 +30,12 @@
 //     one transaction: all or nothing. At most 200 records per batch
 //     (Batch record changes: "Free: 200", 3,500 on paid plans; see
 //     SetBatchLimit).
-//   - Rate limit ("Rate limits": 1,200 requests per five minutes per user):
-//     a request beyond 1,200 in any 5-minute window is refused with HTTP
-//     429 and Retry-After (see SetRateLimit).
+//   - Rate limit ("Rate limits": 1,200 requests per five minutes per user;
+//     "If you exceed this limit, all API calls for the next five minutes
+//     will be blocked, receiving a HTTP 429 response"): the first request
+//     beyond 1,200 in a 5-minute window starts a block, and it and every
+//     request for the next 5 minutes are refused with HTTP 429 and
+//     Retry-After, the seconds left of the block (see SetRateLimit).
 //   - Lists are paged (per_page at most 100 here, result_info with
 //     total_count) and filtered by exact type and name.
 //
@@ -79,6 +82,7 @@ type Server struct {
 	rateLimit  int
 	rateWindow time.Duration
 	served     []time.Time // times of the requests served inside the window
+	blocked    time.Time   // every request is refused until then
 	batchLimit int
 }
 
@@ -142,11 +146,13 @@ func (t inProcess) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // SetRateLimit makes the fake refuse, with 429, a request beyond n in any
-// window. n <= 0 turns the limit off.
+// window, and then every request for one window more (Cloudflare blocks
+// every call for 5 minutes after an excess). n <= 0 turns the limit off.
+// It ends any block under way.
 func (s *Server) SetRateLimit(n int, window time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.rateLimit, s.rateWindow, s.served = n, window, nil
+	s.rateLimit, s.rateWindow, s.served, s.blocked = n, window, nil, time.Time{}
 }
 
 // SetBatchLimit sets how many record changes one batch request may hold
@@ -300,10 +306,14 @@ func reply(w http.ResponseWriter, status int, result any, info *resultInfo, errs
 }
 
 // limited reports whether the request must be refused by the rate limit,
-// and how many seconds until it would pass; otherwise it counts it.
+// and how many seconds until the block it is in ends; otherwise it counts
+// it. A request beyond the limit starts a block of one window.
 func (s *Server) limited(now time.Time) (bool, int) {
 	if s.rateLimit <= 0 {
 		return false, 0
+	}
+	if now.Before(s.blocked) {
+		return true, int((s.blocked.Sub(now) + time.Second - 1) / time.Second)
 	}
 	i := 0
 	for i < len(s.served) && !s.served[i].After(now.Add(-s.rateWindow)) {
@@ -311,8 +321,8 @@ func (s *Server) limited(now time.Time) (bool, int) {
 	}
 	s.served = s.served[i:]
 	if len(s.served) >= s.rateLimit {
-		wait := s.served[0].Add(s.rateWindow).Sub(now)
-		return true, int((wait + time.Second - 1) / time.Second)
+		s.blocked, s.served = now.Add(s.rateWindow), nil
+		return true, int((s.rateWindow + time.Second - 1) / time.Second)
 	}
 	s.served = append(s.served, now)
 	return false, 0

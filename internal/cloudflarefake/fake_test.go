@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
-	"testing/synctest"
-	"time"
 )
 
 // do sends one request in process and returns the HTTP status and the
@@ -93,26 +91,4 @@ func TestBatchIsAllOrNothingAndLimited(t *testing.T) {
 	}); code != 9103 {
 		t.Fatalf("batch over the limit: got code %d, want 9103", code)
 	}
-}
-
-func TestRateLimit(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		s := New("tok", "example.com.")
-		s.SetRateLimit(3, time.Minute)
-		var got []int
-		for range 4 {
-			status, _, _ := do(t, s, http.MethodGet, "/zones", nil)
-			got = append(got, status)
-			time.Sleep(10 * time.Second)
-		}
-		time.Sleep(20 * time.Second) // the first request leaves the window
-		status, _, _ := do(t, s, http.MethodGet, "/zones", nil)
-		got = append(got, status)
-		want := []int{200, 200, 200, 429, 200}
-		for i := range want {
-			if got[i] != want[i] {
-				t.Fatalf("got statuses %v, want %v", got, want)
-			}
-		}
-	})
 }

@@ -93,3 +93,50 @@ func TestText(t *testing.T) {
 		}
 	}
 }
+
+// Route 53 reads escapes as three octal digits: ä (UTF-8 0xC3 0xA4) is
+// \303\244, where package dns and zone files write \195\164.
+func TestOctal(t *testing.T) {
+	for _, text := range texts {
+		q := QuoteOctal(text)
+		strs, err := StringsOctal(q)
+		if err != nil || strings.Join(strs, "") != text {
+			t.Errorf("StringsOctal(QuoteOctal(%q)) = %q, %v, want it back", text, strs, err)
+		}
+		for _, s := range strs {
+			if len(s) > MaxString {
+				t.Errorf("QuoteOctal(%q): got a string of %d octets, want at most %d", text, len(s), MaxString)
+			}
+		}
+	}
+	for _, tc := range []struct{ text, quoted string }{
+		{"exämple", `"ex\303\244mple"`},
+		{"tab\there", `"tab\011here"`},
+		{`say "hi" \o/`, `"say \"hi\" \\o/"`},
+		{"del\x7f", `"del\177"`},
+	} {
+		if got := QuoteOctal(tc.text); got != tc.quoted {
+			t.Errorf("QuoteOctal(%q) = %s, want %s", tc.text, got, tc.quoted)
+		}
+		if got := TextOctal(tc.quoted); got != tc.text {
+			t.Errorf("TextOctal(%s) = %q, want %q", tc.quoted, got, tc.text)
+		}
+	}
+	for _, tc := range []struct{ in, want string }{
+		{`"a" "b"`, "ab"},
+		{`plain text`, "plain text"},             // not quoted: as returned
+		{`"ex\195\164mple"`, `"ex\195\164mple"`}, // decimal: no Route 53 value
+		{`"\400"`, `"\400"`},                     // not an octet
+		{`"unterminated`, `"unterminated`},
+		{`""`, ""},
+	} {
+		if got := TextOctal(tc.in); got != tc.want {
+			t.Errorf("TextOctal(%s) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	for _, bad := range []string{`"ex\195\164mple"`, `"a\`, `"open`, `"\9"`} {
+		if got, err := StringsOctal(bad); err == nil {
+			t.Errorf("StringsOctal(%s) = %q, want an error", bad, got)
+		}
+	}
+}

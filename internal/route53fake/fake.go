@@ -25,6 +25,13 @@
 //     in an UPSERT; beyond them, InvalidChangeBatch and nothing applied.
 //     CREATE fails on an existing set; DELETE needs the set exactly as held
 //     (TTL, values or alias target).
+//   - TXT (and SPF) values are quoted strings whose escapes are three
+//     OCTAL digits ("Supported DNS record types", TXT: "you must specify
+//     the characters by using escape codes in the format \three-digit
+//     octal code"): a value holding an octet below 040 or above 176
+//     unescaped, or an escape that is not three octal digits of an octet
+//     (a decimal \195), is refused with InvalidChangeBatch. Values are
+//     kept and listed as written.
 //   - Names come back lower case, with * and every character other than
 //     a-z, 0-9, hyphen and underscore escaped as \NNN octal
 //     ("DNS domain name format": a wildcard lists as \052).
@@ -49,6 +56,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/dnsfailover/failover/internal/dnstxt"
 )
 
 const ns = "https://route53.amazonaws.com/doc/2013-04-01/"
@@ -537,6 +546,13 @@ func apply(sets map[key]RecordSet, action string, set RecordSet) string {
 		if set.Alias == nil && len(set.Values) == 0 {
 			return fmt.Sprintf("Resource record set %s must have ResourceRecords or an AliasTarget", desc)
 		}
+		if set.Type == "TXT" || set.Type == "SPF" {
+			for _, v := range set.Values {
+				if msg := badTXT(v); msg != "" {
+					return fmt.Sprintf("Invalid Resource Record: 'FATAL problem: InvalidCharacterString (%s) encountered with '%s''", msg, v)
+				}
+			}
+		}
 		for other := range sets {
 			if other[0] != set.Name || other == k {
 				continue
@@ -556,6 +572,19 @@ func apply(sets map[key]RecordSet, action string, set RecordSet) string {
 		delete(sets, k)
 	default:
 		return "Unknown action " + action
+	}
+	return ""
+}
+
+// badTXT says what is wrong with a TXT value, or returns "".
+func badTXT(v string) string {
+	for i := 0; i < len(v); i++ {
+		if v[i] < ' ' && v[i] != '\t' || v[i] > '~' {
+			return fmt.Sprintf("octet \\%03o must be written as an octal escape", v[i])
+		}
+	}
+	if _, err := dnstxt.StringsOctal(v); err != nil {
+		return err.Error()
 	}
 	return ""
 }

@@ -25,6 +25,9 @@ func TestWhatTheAPIRefuses(t *testing.T) {
 		{"DELETE with other values", []RecordSet{simple}, "DELETE", RecordSet{Name: simple.Name, Type: "A", TTL: 60, Values: []string{"192.0.2.9"}}, "do not match"},
 		{"DELETE with another TTL", []RecordSet{simple}, "DELETE", RecordSet{Name: simple.Name, Type: "A", TTL: 300, Values: simple.Values}, "do not match"},
 		{"UPSERT of a simple set over an alias", []RecordSet{alias}, "UPSERT", simple, ""},
+		{"TXT with a decimal escape", nil, "UPSERT", RecordSet{Name: "t.example.com.", Type: "TXT", TTL: 60, Values: []string{`"ex\195\164mple"`}}, "InvalidCharacterString"},
+		{"TXT with an octet outside ASCII", nil, "UPSERT", RecordSet{Name: "t.example.com.", Type: "TXT", TTL: 60, Values: []string{`"exämple"`}}, "InvalidCharacterString"},
+		{"TXT with octal escapes", nil, "UPSERT", RecordSet{Name: "t.example.com.", Type: "TXT", TTL: 60, Values: []string{`"ex\303\244mple" "more"`}}, ""},
 		{"a second weighted set", []RecordSet{weighted}, "UPSERT", RecordSet{Name: weighted.Name, Type: "A", SetIdentifier: "green", TTL: 60, Values: []string{"192.0.2.3"}}, ""},
 	} {
 		sets := map[key]RecordSet{}

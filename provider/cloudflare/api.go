@@ -123,24 +123,92 @@ func (p *Provider) call(ctx context.Context, token, method, path string, body, r
 	return env.ResultInfo, nil
 }
 
+// perPage is how many records a list request asks for (Cloudflare's
+// default and the page the fake serves).
+const perPage = 100
+
+// listAttempts is how many times a list is read again when its pages
+// shifted under a concurrent change before list gives up.
+const listAttempts = 3
+
 // list returns the records of one (name, type), or of the whole zone when
-// both are empty, reading every page.
+// both are empty, reading every page. Pages are offset-based, so a record
+// created or deleted by someone else between two page reads shifts the
+// ones after it: a record may be listed twice (it is kept once, by ID) or
+// missed. A miss shows as a total_count that changes between pages, or as
+// fewer distinct records than the total; then the list is read again, up
+// to listAttempts times, and then it fails rather than return a list that
+// may miss a record. (A deletion and a creation that land on both sides
+// of a page boundary between two reads keep the count: that one shift
+// goes unseen until the next read, which is why SetRecords lists the
+// RRsets it writes one by one when that costs fewer requests.)
 func (p *Provider) list(ctx context.Context, zoneID, typ, name string) ([]record, error) {
-	var all []record
-	for page := 1; ; page++ {
-		q := url.Values{"page": {fmt.Sprint(page)}, "per_page": {"100"}}
-		if typ != "" {
-			q.Set("type", typ)
-			q.Set("name", strings.TrimSuffix(name, "."))
+	return p.listFrom(ctx, zoneID, typ, name, nil, nil)
+}
+
+// listFrom is list, with its first page already read when first is not
+// nil.
+func (p *Provider) listFrom(ctx context.Context, zoneID, typ, name string, first []record, info *resultInfo) ([]record, error) {
+	for attempt := 1; ; attempt++ {
+		if first == nil {
+			var err error
+			if first, info, err = p.page(ctx, zoneID, typ, name, 1); err != nil {
+				return nil, err
+			}
 		}
-		var recs []record
-		info, err := p.call(ctx, p.token, http.MethodGet, "/zones/"+zoneID+"/dns_records?"+q.Encode(), nil, &recs)
-		if err != nil {
-			return nil, err
+		recs, whole, err := p.rest(ctx, zoneID, typ, name, first, info)
+		first = nil
+		if err != nil || whole {
+			return recs, err
 		}
-		all = append(all, recs...)
-		if info == nil || len(recs) == 0 || page*info.PerPage >= info.TotalCount {
-			return all, nil
+		if attempt == listAttempts {
+			return nil, fmt.Errorf("the records changed while their pages were read, %d times in a row: try again", attempt)
 		}
 	}
+}
+
+// page reads one page of a list.
+func (p *Provider) page(ctx context.Context, zoneID, typ, name string, n int) ([]record, *resultInfo, error) {
+	q := url.Values{"page": {fmt.Sprint(n)}, "per_page": {fmt.Sprint(perPage)}}
+	if typ != "" {
+		q.Set("type", typ)
+		q.Set("name", strings.TrimSuffix(name, "."))
+	}
+	var recs []record
+	info, err := p.call(ctx, p.token, http.MethodGet, "/zones/"+zoneID+"/dns_records?"+q.Encode(), nil, &recs)
+	return recs, info, err
+}
+
+// rest reads the pages after the first (given with its result_info) and
+// returns every record once, and whether the list is whole: every page
+// reported the first page's total, and that many distinct records were
+// read.
+func (p *Provider) rest(ctx context.Context, zoneID, typ, name string, first []record, info *resultInfo) ([]record, bool, error) {
+	seen := map[string]bool{}
+	var all []record
+	add := func(recs []record) {
+		for _, r := range recs {
+			if !seen[r.ID] {
+				seen[r.ID] = true
+				all = append(all, r)
+			}
+		}
+	}
+	add(first)
+	if info == nil { // no paging information: one page
+		return all, true, nil
+	}
+	total, recs := info.TotalCount, first
+	for n := 2; len(recs) > 0 && (n-1)*max(info.PerPage, 1) < total; n++ {
+		var err error
+		recs, info, err = p.page(ctx, zoneID, typ, name, n)
+		if err != nil {
+			return nil, false, err
+		}
+		if info == nil || info.TotalCount != total {
+			return nil, false, nil
+		}
+		add(recs)
+	}
+	return all, len(all) >= total, nil
 }

@@ -21,14 +21,31 @@
 //     TTL. A DNS-only record on automatic reads as 300 s, what it is served
 //     with.
 //   - At most 1,200 requests go out in any 5 minutes (Cloudflare's limit
-//     per user), retries included, whatever the burst. 429 is retried on
-//     every method, honouring Retry-After; 5xx on GET, PATCH and DELETE (a
-//     POST that failed may have been applied, so it is left to the caller,
-//     who reads the zone back).
+//     per user), retries included, whatever the burst. A 429 holds every
+//     request of the provider until its Retry-After has passed (Cloudflare
+//     blocks every call for 5 minutes after its limit is exceeded, by this
+//     provider or by anything else using the token): a call that would
+//     wait longer than MaxRetryWait fails at once with a *BlockedError and
+//     sends nothing, so a blocked provider never hammers the API. 429 is
+//     retried on every method, 5xx on GET, PATCH and DELETE (a POST that
+//     failed may have been applied, so it is left to the caller, who reads
+//     the zone back).
 //   - With BatchSize, writes go through the batch endpoint: a 500-record
 //     failover is 3 requests of 200 changes (Free plans allow 200 a batch,
 //     paid plans 3,500), each applied atomically.
-//   - GetRecords reads every page; the HTTP client has timeouts; MinTTL
+//   - Lists read every page. Pages are offset-based, so a record created
+//     or deleted by someone else between two page reads shifts the others:
+//     a record listed twice is kept once (by ID), and a list whose total
+//     changed, or that has fewer distinct records than its total, is read
+//     again (3 times at most, then an error). SetRecords and DeleteRecords
+//     list the RRsets they change one by one, filtered by name and type,
+//     when the zone takes more pages than they have RRsets.
+//   - SetRecords and DeleteRecords read, then write: calls on one zone are
+//     serialised, so two at once never both act on the same read.
+//   - A TTL of 0 (libdns: the provider's default) is sent as 1, automatic;
+//     a DNS-only record on automatic (read as 300 s) is not rewritten for
+//     a TTL of 0, 1 or 300 s. A value given twice is one record.
+//   - The HTTP client has timeouts; MinTTL
 //     reports Cloudflare's TTL floor (60 s, 30 s on Enterprise), so the
 //     Manager raises lower TTLs instead of having writes rejected.
 //   - Requests go to Options.Endpoint. Errors name the operation and the
@@ -43,10 +60,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/dnsfailover/failover/internal/zonelock"
 	"github.com/libdns/libdns"
 )
 
@@ -70,6 +89,8 @@ type Provider struct {
 	zoneToken string
 	http      *retryClient
 
+	writing zonelock.Locks // one read-modify-write per zone at a time
+
 	mu    sync.Mutex
 	zones map[string]string // zone FQDN -> Cloudflare zone ID
 }
@@ -90,8 +111,9 @@ type Options struct {
 	// MaxRetries is how many times a request is retried after a 429 or a
 	// 5xx. Zero means 3; negative means none.
 	MaxRetries int
-	// MaxRetryWait caps one wait between retries, including a server's
-	// Retry-After. Zero means 60 s.
+	// MaxRetryWait caps one wait between retries. A 429 whose Retry-After
+	// is longer is returned to the caller, and later calls fail with a
+	// *BlockedError, sending nothing, until it has passed. Zero means 60 s.
 	MaxRetryWait time.Duration
 	// RateLimit is how many requests this provider sends at most in any
 	// RateWindow, retries included; a request beyond it waits. Zero means
@@ -233,9 +255,10 @@ func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns
 // DeleteRecords deletes the records of zone that match recs and returns
 // them. A record matches on name and type, on its value unless the
 // input's is empty, and on its TTL as GetRecords reports it unless the
-// input's is zero; an empty type matches any. The zone is read once (or
-// one RRset, when recs name only one). It is not atomic: after an error,
-// some may have been deleted.
+// input's is zero; an empty type matches any. The zone is read once, or
+// the RRsets recs name one by one when that costs fewer requests (see
+// SetRecords). It is not atomic: after an error, some may have been
+// deleted.
 func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
 	if len(recs) == 0 {
 		return nil, nil
@@ -244,17 +267,23 @@ func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns
 	if err != nil {
 		return nil, err
 	}
-	pairs := map[pair]bool{}
+	var read []pair // nil: the whole zone
 	for _, r := range recs {
 		rr := r.RR()
-		pairs[pair{strings.ToLower(libdns.AbsoluteName(rr.Name, zone)), strings.ToUpper(rr.Type)}] = true
-	}
-	var read []pair // nil: the whole zone
-	for k := range pairs {
-		if len(pairs) == 1 && k.typ != "" {
-			read = []pair{k}
+		k := pair{strings.ToLower(libdns.AbsoluteName(rr.Name, zone)), strings.ToUpper(rr.Type)}
+		if k.typ == "" { // any type: the whole zone
+			read = nil
+			break
+		}
+		if !slices.Contains(read, k) {
+			read = append(read, k)
 		}
 	}
+	unlock, err := p.writing.Lock(ctx, zone)
+	if err != nil {
+		return nil, p.wrap("deleting records from", zone, err)
+	}
+	defer unlock()
 	held, err := p.held(ctx, zoneID, read)
 	if err != nil {
 		return nil, p.wrap("listing records of", zone, err)

@@ -2,12 +2,15 @@ package cloudflare
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -104,25 +107,100 @@ func TestFailureInTheMiddleNeverEmptiesTheName(t *testing.T) {
 }
 
 func TestRetries(t *testing.T) {
-	p, fake := setup(t, Options{MaxRetryWait: time.Millisecond})
-	ctx := t.Context()
-	fake.FailNext(2, nil, cloudflarefake.Fault{Status: http.StatusTooManyRequests, RetryAfter: 1})
-	if _, err := p.GetRecords(ctx, zone); err != nil {
-		t.Fatalf("after two 429s: %v", err)
+	synctest.Test(t, func(t *testing.T) {
+		p, fake := inProcess(t, Options{})
+		ctx := t.Context()
+		start := time.Now()
+		fake.FailNext(2, nil, cloudflarefake.Fault{Status: http.StatusTooManyRequests, RetryAfter: 1})
+		if _, err := p.GetRecords(ctx, zone); err != nil {
+			t.Fatalf("after two 429s: %v", err)
+		}
+		if got, want := time.Since(start), 2*time.Second; got != want {
+			t.Fatalf("two 429s with Retry-After 1: answered after %v, want %v (each Retry-After honoured)", got, want)
+		}
+		isPost := func(r *http.Request) bool { return r.Method == http.MethodPost }
+		fake.FailNext(1, isPost, cloudflarefake.Fault{Status: http.StatusBadGateway})
+		fake.ResetRequests()
+		if _, err := p.SetRecords(ctx, zone, []libdns.Record{a("www", "192.0.2.1", time.Minute)}); err == nil {
+			t.Fatal("POST answered 502: got nil error, want it left to the caller (it may have been applied)")
+		}
+		if n := fake.Requests("POST dns_records"); n != 1 {
+			t.Fatalf("got %d POSTs, want 1: a POST is not retried on 5xx", n)
+		}
+		fake.FailNext(1, nil, cloudflarefake.Fault{Status: http.StatusServiceUnavailable})
+		if _, err := p.GetRecords(ctx, zone); err != nil {
+			t.Fatalf("GET after a 503: %v", err)
+		}
+	})
+}
+
+// statuses counts the responses of each status, and sends the requests to
+// the next RoundTripper.
+type statuses struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	got  map[string]int // "429 Retry-After 300" and "200"
+}
+
+func (s *statuses) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := s.next.RoundTrip(r)
+	if err == nil {
+		k := fmt.Sprint(resp.StatusCode)
+		if ra := resp.Header.Get("Retry-After"); ra != "" {
+			k += " Retry-After " + ra
+		}
+		s.mu.Lock()
+		s.got[k]++
+		s.mu.Unlock()
 	}
-	isPost := func(r *http.Request) bool { return r.Method == http.MethodPost }
-	fake.FailNext(1, isPost, cloudflarefake.Fault{Status: http.StatusBadGateway})
-	fake.ResetRequests()
-	if _, err := p.SetRecords(ctx, zone, []libdns.Record{a("www", "192.0.2.1", time.Minute)}); err == nil {
-		t.Fatal("POST answered 502: got nil error, want it left to the caller (it may have been applied)")
-	}
-	if n := fake.Requests("POST dns_records"); n != 1 {
-		t.Fatalf("got %d POSTs, want 1: a POST is not retried on 5xx", n)
-	}
-	fake.FailNext(1, nil, cloudflarefake.Fault{Status: http.StatusServiceUnavailable})
-	if _, err := p.GetRecords(ctx, zone); err != nil {
-		t.Fatalf("GET after a 503: %v", err)
-	}
+	return resp, err
+}
+
+// Cloudflare blocks every call for 5 minutes once its limit is exceeded
+// (here by another client of the token: the fake allows 10 requests in 5
+// minutes, the provider would send 1,200). The provider sends nothing
+// during a block: each call in it fails at once with a *BlockedError, and
+// the only 429s it ever meets start a block (Retry-After 300), none is a
+// request sent into one.
+func TestABlockedAPIIsNotHammered(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fake := cloudflarefake.New(token, zone)
+		fake.SetRateLimit(10, 5*time.Minute)
+		st := &statuses{next: fake.Transport(), got: map[string]int{}}
+		p, err := New(token, Options{Endpoint: fake.URL, HTTPClient: &http.Client{Transport: st}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var blocked, ok int
+		// A read every 10 s for 20 minutes, as a reconciler would. The
+		// block of the first excess (at 90 s) ends at 390 s, the next
+		// excess comes 100 s later, and so on: 10 requests answered from
+		// 0, 390 and 790 s, excesses at 90, 490 and 890 s, one more
+		// answered at 1,190 s.
+		for end := time.Now().Add(20 * time.Minute); time.Now().Before(end); {
+			_, err := p.GetRecords(t.Context(), zone)
+			var b *BlockedError
+			switch {
+			case err == nil:
+				ok++
+			case errors.As(err, &b):
+				blocked++
+			default:
+				var api *APIError
+				if !errors.As(err, &api) || api.StatusCode != http.StatusTooManyRequests {
+					t.Fatalf("GetRecords: got %v, want success, a 429 or a *BlockedError", err)
+				}
+			}
+			time.Sleep(10 * time.Second)
+		}
+		want := map[string]int{"200": 3*10 + 1, "429 Retry-After 300": 3}
+		if !maps.Equal(st.got, want) {
+			t.Fatalf("responses: got %v, want %v (no request sent into a block)", st.got, want)
+		}
+		if blocked == 0 || ok == 0 {
+			t.Fatalf("got %d calls answered and %d refused as blocked, want some of each", ok, blocked)
+		}
+	})
 }
 
 func TestBackoffHonoursRetryAfter(t *testing.T) {

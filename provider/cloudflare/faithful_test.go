@@ -354,3 +354,62 @@ func TestDeleteRecordsMatches(t *testing.T) {
 		})
 	}
 }
+
+// A TTL of 0 (libdns: "the provider's default") or 1 (Cloudflare:
+// "automatic") on a DNS-only record is stored as automatic, which reads
+// back as 300 s. A second identical SetRecords, or one asking for 300 s,
+// writes nothing: otherwise a Manager on such a record would write it at
+// every reconcile. A record held with an explicit TTL is patched to
+// automatic, never with an empty PATCH.
+func TestSetRecordsWithAnAutomaticTTL(t *testing.T) {
+	for _, tc := range []struct {
+		heldTTL    int // 0: no record held
+		ttl        time.Duration
+		wantStored string
+		wantWrites int // by the second, identical call
+	}{
+		{0, 0, "www.example.com A 192.0.2.1 1", 0},
+		{0, time.Second, "www.example.com A 192.0.2.1 1", 0},
+		{1, 300 * time.Second, "www.example.com A 192.0.2.1 1", 0},
+		{300, 0, "www.example.com A 192.0.2.1 1", 0},
+	} {
+		t.Run(fmt.Sprintf("held %d s, set %v", tc.heldTTL, tc.ttl), func(t *testing.T) {
+			p, fake := inProcess(t, Options{})
+			if tc.heldTTL != 0 {
+				fake.Add(zone, "www", "A", "192.0.2.1", tc.heldTTL)
+			}
+			recs := []libdns.Record{a("www", "192.0.2.1", tc.ttl)}
+			if _, err := p.SetRecords(t.Context(), zone, recs); err != nil {
+				t.Fatal(err)
+			}
+			if got := fake.Records(zone); !slices.Equal(got, []string{tc.wantStored}) {
+				t.Fatalf("after SetRecords with TTL %v: got %q, want %q", tc.ttl, got, tc.wantStored)
+			}
+			fake.ResetRequests()
+			if _, err := p.SetRecords(t.Context(), zone, recs); err != nil {
+				t.Fatal(err)
+			}
+			if got := fake.Requests("") - fake.Requests("GET dns_records"); got != tc.wantWrites {
+				t.Fatalf("second identical SetRecords with TTL %v: got %d writes, want %d", tc.ttl, got, tc.wantWrites)
+			}
+		})
+	}
+}
+
+// A value given twice in one RRset (two pools sharing a backup address,
+// an ACME client repeating itself) is one record: Cloudflare refuses an
+// identical second record with 81058, so sending it twice would fail the
+// write at every attempt. The Route 53, PowerDNS and RFC 2136 wrappers
+// send such a value once too.
+func TestSetRecordsWithAValueGivenTwice(t *testing.T) {
+	p, fake := inProcess(t, Options{})
+	for range 2 { // creating, then with the value held
+		_, err := p.SetRecords(t.Context(), zone, []libdns.Record{a("www", "192.0.2.1", 5*time.Minute), a("www", "192.0.2.1", 5*time.Minute)})
+		if err != nil {
+			t.Fatalf("SetRecords(www A 192.0.2.1 twice): got %v, want success", err)
+		}
+		if got, want := fake.Records(zone), []string{"www.example.com A 192.0.2.1 300"}; !slices.Equal(got, want) {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+}

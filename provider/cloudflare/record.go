@@ -100,9 +100,10 @@ func (r record) typed(zone string) libdns.Record {
 
 // toRecord returns rr as Cloudflare takes it: MX preference in priority;
 // SRV, CAA, HTTPS and SVCB as data; names fully qualified without a
-// trailing dot.
+// trailing dot; TTL 0 (libdns: the provider's default) as 1, automatic,
+// Cloudflare's default.
 func toRecord(rr libdns.RR, zone string) (record, error) {
-	r := record{Type: strings.ToUpper(rr.Type), Name: strings.TrimSuffix(libdns.AbsoluteName(rr.Name, zone), "."), TTL: int(rr.TTL / time.Second), Content: rr.Data}
+	r := record{Type: strings.ToUpper(rr.Type), Name: strings.TrimSuffix(libdns.AbsoluteName(rr.Name, zone), "."), TTL: max(int(rr.TTL/time.Second), 1), Content: rr.Data}
 	bad := func(err error) (record, error) {
 		return r, fmt.Errorf("%s %s %q: %w", r.Name, r.Type, rr.Data, err)
 	}

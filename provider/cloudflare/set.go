@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/libdns/libdns"
@@ -46,7 +47,9 @@ func (p *Provider) SetRecords(ctx context.Context, zone string, recs []libdns.Re
 		if _, ok := want[k]; !ok {
 			order = append(order, k)
 		}
-		want[k] = append(want[k], c)
+		if !slices.ContainsFunc(want[k], func(w record) bool { return w.canonical() == c.canonical() }) {
+			want[k] = append(want[k], c) // a value given twice is one record
+		}
 	}
 	if len(order) == 0 {
 		return nil, nil
@@ -55,6 +58,11 @@ func (p *Provider) SetRecords(ctx context.Context, zone string, recs []libdns.Re
 	if err != nil {
 		return nil, err
 	}
+	unlock, err := p.writing.Lock(ctx, zone)
+	if err != nil {
+		return nil, p.wrap("writing to", zone, err)
+	}
+	defer unlock()
 	held, err := p.held(ctx, zoneID, order)
 	if err != nil {
 		return nil, p.wrap("listing records of", zone, err)
@@ -79,22 +87,46 @@ func (p *Provider) SetRecords(ctx context.Context, zone string, recs []libdns.Re
 	return recs, nil
 }
 
-// held reads the records of the given pairs: one pair alone is listed
-// alone; several (or none: every pair) are read with the whole zone (100
-// records a page) rather than one request per pair.
+// held reads the records of the given pairs (nil: every pair). One pair
+// is listed alone, filtered by name and type. Several are read with the
+// whole zone (100 records a page) when it fits in fewer pages than there
+// are pairs; otherwise each pair is listed alone: fewer requests, and
+// each RRset then fits one page, which no concurrent change can shift.
 func (p *Provider) held(ctx context.Context, zoneID string, pairs []pair) (map[pair][]record, error) {
 	var recs []record
 	var err error
 	if len(pairs) == 1 {
 		recs, err = p.list(ctx, zoneID, pairs[0].typ, pairs[0].name)
 	} else {
-		recs, err = p.list(ctx, zoneID, "", "")
+		recs, err = p.zoneOrPairs(ctx, zoneID, pairs)
 	}
 	out := map[pair][]record{}
 	for _, r := range recs {
 		out[pairOf(r)] = append(out[pairOf(r)], r)
 	}
 	return out, err
+}
+
+// zoneOrPairs reads the first page of the zone and then either the rest
+// of it or, when the zone takes more pages than there are pairs, each
+// pair alone.
+func (p *Provider) zoneOrPairs(ctx context.Context, zoneID string, pairs []pair) ([]record, error) {
+	first, info, err := p.page(ctx, zoneID, "", "", 1)
+	if err != nil {
+		return nil, err
+	}
+	if pairs == nil || info == nil || len(first) >= info.TotalCount || len(pairs) >= (info.TotalCount+max(info.PerPage, 1)-1)/max(info.PerPage, 1) {
+		return p.listFrom(ctx, zoneID, "", "", first, info)
+	}
+	var all []record
+	for _, k := range pairs {
+		recs, err := p.list(ctx, zoneID, k.typ, k.name)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, recs...)
+	}
+	return all, nil
 }
 
 // plan is what turns one RRset into the wanted one.
@@ -108,7 +140,8 @@ func (c plan) size() int { return len(c.patches) + len(c.posts) + len(c.deletes)
 
 // diff compares the records held for one RRset with the wanted ones.
 // Held values that are wanted stay (their TTL patched if it differs and is
-// ours); the others are patched to the missing values in place; what is
+// ours: a DNS-only record on automatic, TTL 1, reads as 300 s and is
+// wanted as automatic or as 300 s alike); the others are patched to the missing values in place; what is
 // left over is created (copying what the RRset's records carry) or
 // deleted.
 func diff(have, want []record) plan {
@@ -128,7 +161,7 @@ func diff(have, want []record) plan {
 			continue
 		}
 		kept[i] = true
-		if !h.proxied() && h.ttl() != want[i].TTL {
+		if !h.proxied() && h.ttl() != want[i].TTL && h.TTL != want[i].TTL {
 			c.patches = append(c.patches, record{ID: h.ID, TTL: want[i].TTL})
 		}
 	}

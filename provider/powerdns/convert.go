@@ -71,13 +71,42 @@ func toAPI(rr libdns.RR, zone string) (name, typ, content string, err error) {
 	}
 	switch {
 	case typ == "TXT":
-		content = dnstxt.Quote(rr.Data)
+		return name, typ, dnstxt.Quote(rr.Data), nil
 	case strings.ContainsAny(content, "\n\r"):
 		return "", "", "", errors.New("value contains a line break")
 	case typ == "SVCB" || typ == "HTTPS":
 		content = svcbContent(content)
 	}
-	return name, typ, content, nil
+	return name, typ, qualify(typ, strings.TrimSpace(content)), nil
+}
+
+// nameField is, for the types whose value holds a domain name, which
+// field (from 0) it is.
+var nameField = map[string]int{"CNAME": 0, "DNAME": 0, "NS": 0, "PTR": 0, "MX": 1, "SRV": 3, "SVCB": 1, "HTTPS": 1}
+
+// qualify returns a value of type typ with its domain name fully
+// qualified (a trailing dot added), as PowerDNS wants it; the rest of the
+// value is left as it is.
+func qualify(typ, value string) string {
+	i, ok := nameField[typ]
+	if !ok {
+		return value
+	}
+	end := 0
+	for range i + 1 {
+		start := end + strings.IndexFunc(value[end:], func(r rune) bool { return r != ' ' && r != '\t' })
+		if start < end {
+			return value // fewer fields: PowerDNS says what is wrong
+		}
+		end = start + strings.IndexAny(value[start:], " \t")
+		if end < start {
+			end = len(value)
+		}
+	}
+	if strings.HasSuffix(value[:end], ".") {
+		return value
+	}
+	return value[:end] + "." + value[end:]
 }
 
 // svcbContent returns an SVCB or HTTPS value as PowerDNS accepts it: its

@@ -11,6 +11,11 @@
 //     write whose JSON body would exceed MaxBody is sent as several
 //     PATCHes, every RRset whole in one.
 //   - TXT values are raw text both ways (quoted and escaped for the API).
+//   - Domain names in values (the target of a CNAME, DNAME, NS, PTR, MX,
+//     SRV, SVCB or HTTPS) are sent fully qualified: "lb.example.net" is
+//     sent as "lb.example.net." (PowerDNS refuses a name without its
+//     trailing dot, 422 "Not in expected format").
+//   - TTL 0 is sent as 0 (not left out, which PowerDNS refuses).
 //   - DeleteRecords honours libdns's wildcards (empty type, zero TTL,
 //     empty value) and returns what it deleted.
 //   - Writes through one Provider are serialised: PowerDNS with the SQLite
@@ -112,11 +117,13 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("%d %s: %s", e.Status, http.StatusText(e.Status), e.Message)
 }
 
-// rrset and record are the API's JSON shapes.
+// rrset and record are the API's JSON shapes. TTL is always sent: 0 is a
+// TTL (RFC 2181 section 8, "do not cache"), and PowerDNS refuses a
+// REPLACE without one (422 "Key 'ttl' not an Integer or not present").
 type rrset struct {
 	Name       string   `json:"name"`
 	Type       string   `json:"type"`
-	TTL        int      `json:"ttl,omitempty"`
+	TTL        int      `json:"ttl"`
 	ChangeType string   `json:"changetype,omitempty"`
 	Records    []record `json:"records"`
 }

@@ -29,6 +29,9 @@ func toRR(r libdns.RR, zone string) (dns.RR, error) {
 	if _, ok := dns.IsDomainName(owner); !ok {
 		return nil, fmt.Errorf("%s: %q is not a domain name", label, owner)
 	}
+	if i := strings.IndexFunc(owner, func(c rune) bool { return c < '!' || c > '~' }); i >= 0 {
+		return nil, fmt.Errorf("%s: name %q holds %q, outside printable ASCII: write an internationalised name in its ASCII form (Punycode, xn--…)", label, owner, []rune(owner[i:])[0])
+	}
 	hdr := dns.RR_Header{Name: owner, Class: dns.ClassINET, Ttl: uint32(r.TTL / time.Second)}
 	if strings.EqualFold(r.Type, "TXT") {
 		hdr.Rrtype = dns.TypeTXT

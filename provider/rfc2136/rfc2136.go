@@ -15,7 +15,19 @@
 //     bytes outside printable ASCII round-trip), split into 255-octet
 //     strings.
 //   - DeleteRecords reads the zone first, honours libdns's wildcards (empty
-//     type, zero TTL, empty value) and returns what it deleted.
+//     type, zero TTL, empty value), deletes each record exactly as held
+//     and returns what it deleted.
+//   - A CNAME and other data at one name are an error naming the records
+//     (wrapping ErrCNAMEConflict), not a silent no-op: the server ignores
+//     such an addition and answers NOERROR (RFC 2136 section 3.4.2.2).
+//     Records that a CNAME excludes are sent with the prerequisite "no
+//     CNAME at this name"; a CNAME written is queried back.
+//   - Owner names must be printable ASCII: an internationalised name is
+//     written in its ASCII form (Punycode, xn--…). BIND refuses others;
+//     Knot takes the raw bytes and lists them escaped (b\195\188cher), so
+//     the record would never be found under the name written.
+//   - A SERVFAIL for an RRset of more than 100 records says that BIND
+//     (9.18.28 and later) likely refused it for its max-records-per-type.
 //
 // Reads are a TSIG-signed zone transfer (AXFR).
 package rfc2136
@@ -209,8 +221,11 @@ func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns
 
 // DeleteRecords deletes from zone the records that match recs and returns
 // them. A record matches on name and, unless left empty (zero), on type,
-// TTL and value, as libdns specifies. The zone is read first; a record
-// written by someone else between the read and the delete is not deleted.
+// TTL and value, as libdns specifies. The zone is read first, and each
+// record is deleted exactly as read (a TXT value held as several
+// character-strings is deleted as those strings; RFC 2136 deletes only an
+// exact match); a record written by someone else between the read and the
+// delete is not deleted.
 func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
 	if err := p.check(zone); err != nil {
 		return nil, err
@@ -218,26 +233,29 @@ func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns
 	if len(recs) == 0 {
 		return nil, nil
 	}
-	have, err := p.GetRecords(ctx, zone)
+	have, err := p.transfer(ctx, zone)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("rfc2136: reading zone %s from %s: %w", zone, p.Server, err)
 	}
 	var gone []libdns.Record
+	var wire []dns.RR
 	for _, h := range have {
-		if h.RR().Type == "SOA" {
+		if h.Header().Rrtype == dns.TypeSOA {
 			continue
 		}
+		rec, err := fromRR(h, zone)
+		if err != nil {
+			return nil, fmt.Errorf("rfc2136: reading zone %s from %s: %w", zone, p.Server, err)
+		}
 		for _, r := range recs {
-			if matches(r.RR(), h.RR(), zone) {
-				gone = append(gone, h)
+			if matches(r.RR(), rec.RR(), zone) {
+				gone = append(gone, rec)
+				wire = append(wire, h)
 				break
 			}
 		}
 	}
-	sets, err := p.rrsets(zone, gone)
-	if err != nil {
-		return nil, err
-	}
+	sets := group(wire)
 	for i := range sets {
 		sets[i].remove = true
 	}
@@ -266,8 +284,24 @@ func sameData(r, h libdns.RR, zone string) bool {
 	return errA == nil && errB == nil && dns.IsDuplicate(a, b)
 }
 
+// ErrCNAMEConflict is in the error of a write that held a CNAME and other
+// data at one name: a CNAME beside records of another type, or records
+// beside a CNAME. A server ignores such an addition in silence and answers
+// NOERROR (RFC 2136 section 3.4.2.2); the error names every record
+// concerned. The rest of the write is applied. Find it with errors.Is.
+var ErrCNAMEConflict = errors.New("a CNAME cannot have other data beside it (RFC 2136 section 3.4.2.2)")
+
+// maxRecordsPerType is BIND's default max-records-per-type (9.18.28 and
+// later): a larger RRset is refused with a bare SERVFAIL.
+const maxRecordsPerType = 100
+
 // update sends sets in as few messages as fit, in order, over one
-// connection, and stops at the first failure.
+// connection, and stops at the first failure. Records that a CNAME
+// excludes carry the prerequisite that their name holds no CNAME: when the
+// server refuses a message for it, the names holding one are found, and
+// the message is sent again without them. A CNAME written is queried back
+// (the server would have ignored it beside other data). Both end in an
+// error wrapping ErrCNAMEConflict, once every message has been sent.
 func (p *Provider) update(ctx context.Context, zone, op string, sets []rrset) error {
 	if len(sets) == 0 {
 		return ctx.Err()
@@ -281,13 +315,11 @@ func (p *Provider) update(ctx context.Context, zone, op string, sets []rrset) er
 		return fmt.Errorf("rfc2136: %s zone %s on %s: %w", op, zone, p.Server, contextErr(ctx, err))
 	}
 	defer stop()
-	c := &dns.Client{Net: "tcp", TsigSecret: p.secret(), Timeout: exchangeTimeout}
+	x := exchanger{p: p, conn: conn, c: &dns.Client{Net: "tcp", TsigSecret: p.secret(), Timeout: exchangeTimeout}}
+	var conflicts []string
 	for i, m := range msgs {
-		p.sign(m.msg)
-		resp, _, err := c.ExchangeWithConnContext(ctx, m.msg, p.conn(conn))
-		if err == nil && resp.Rcode != dns.RcodeSuccess {
-			err = fmt.Errorf("the server answered %s", dns.RcodeToString[resp.Rcode])
-		}
+		found, err := x.send(ctx, zone, m)
+		conflicts = append(conflicts, found...)
 		if err != nil {
 			where := ""
 			if len(msgs) > 1 {
@@ -297,7 +329,118 @@ func (p *Provider) update(ctx context.Context, zone, op string, sets []rrset) er
 			return fmt.Errorf("rfc2136: %s zone %s on %s%s: %w", op, zone, p.Server, where, contextErr(ctx, err))
 		}
 	}
+	if len(conflicts) > 0 {
+		return fmt.Errorf("rfc2136: %s zone %s on %s: %w: not written: %s", op, zone, p.Server, ErrCNAMEConflict, strings.Join(conflicts, "; "))
+	}
 	return nil
+}
+
+// exchanger sends signed messages over one connection.
+type exchanger struct {
+	p    *Provider
+	conn net.Conn
+	c    *dns.Client
+}
+
+func (x exchanger) exchange(ctx context.Context, m *dns.Msg) (*dns.Msg, error) {
+	x.p.sign(m)
+	resp, _, err := x.c.ExchangeWithConnContext(ctx, m, x.p.conn(x.conn))
+	return resp, err
+}
+
+// send sends one UPDATE message and returns the records it could not
+// write for a CNAME conflict.
+func (x exchanger) send(ctx context.Context, zone string, m message) ([]string, error) {
+	resp, err := x.exchange(ctx, m.msg)
+	if err != nil {
+		return nil, err
+	}
+	var conflicts []string
+	sent := m.sets
+	if resp.Rcode == dns.RcodeYXRrset { // a name of m holds a CNAME
+		var rest []rrset
+		for _, s := range m.sets {
+			if !s.besideCNAME() {
+				rest = append(rest, s)
+				continue
+			}
+			cname, err := x.held(ctx, s.name)
+			if err != nil {
+				return nil, err
+			}
+			if len(cname) > 0 {
+				conflicts = append(conflicts, fmt.Sprintf("%s %s (%s holds a CNAME to %s)", s.name, s.typ, s.name, cname[0].(*dns.CNAME).Target))
+				continue
+			}
+			rest = append(rest, s)
+		}
+		if len(conflicts) == 0 {
+			return nil, errors.New("the server answered YXRRSET (a name written holds a CNAME), but none holds one now")
+		}
+		if len(rest) == 0 {
+			return conflicts, nil
+		}
+		again, err := x.p.split(zone, rest) // a part of one message: one message
+		if err != nil {
+			return nil, err
+		}
+		if resp, err = x.exchange(ctx, again[0].msg); err != nil {
+			return nil, err
+		}
+		sent = rest
+	}
+	if resp.Rcode != dns.RcodeSuccess {
+		return nil, rcodeError(resp.Rcode, sent)
+	}
+	for _, s := range sent {
+		if s.typ != "CNAME" || s.remove {
+			continue
+		}
+		cname, err := x.held(ctx, s.name)
+		if err != nil {
+			return nil, err
+		}
+		if len(cname) != 1 || !dns.IsDuplicate(cname[0], s.rrs[0]) {
+			conflicts = append(conflicts, fmt.Sprintf("%s CNAME %s (%s holds other data: the server ignored the CNAME)", s.name, s.rrs[0].(*dns.CNAME).Target, s.name))
+		}
+	}
+	return conflicts, nil
+}
+
+// held returns the CNAME held at name, if any, asked of the server.
+func (x exchanger) held(ctx context.Context, name string) ([]dns.RR, error) {
+	q := new(dns.Msg)
+	q.SetQuestion(name, dns.TypeCNAME)
+	resp, err := x.exchange(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("asking for the CNAME of %s: %w", name, err)
+	}
+	var out []dns.RR
+	for _, rr := range resp.Answer {
+		if rr.Header().Rrtype == dns.TypeCNAME && strings.EqualFold(rr.Header().Name, name) {
+			out = append(out, rr)
+		}
+	}
+	return out, nil
+}
+
+// rcodeError says that the server refused a message of sets, and why it
+// likely did when the answer alone does not tell.
+func rcodeError(rcode int, sets []rrset) error {
+	err := fmt.Errorf("the server answered %s", dns.RcodeToString[rcode])
+	if rcode != dns.RcodeServerFailure {
+		return err
+	}
+	var big []string
+	for _, s := range sets {
+		if !s.remove && len(s.rrs) > maxRecordsPerType {
+			big = append(big, fmt.Sprintf("%s %s has %d records", s.name, s.typ, len(s.rrs)))
+		}
+	}
+	if len(big) == 0 {
+		return err
+	}
+	return fmt.Errorf("%w: likely the server's limit of records per RRset: %s, and BIND 9.18.28 and later refuse more than max-records-per-type (%d by default) with SERVFAIL", err, strings.Join(big, ", "), maxRecordsPerType)
 }
 
 var (

@@ -23,8 +23,7 @@ func (p *Provider) rrsets(zone string, recs []libdns.Record) ([]rrset, error) {
 	if err := p.check(zone); err != nil {
 		return nil, err
 	}
-	var sets []rrset
-	index := map[[2]string]int{}
+	var rrs []dns.RR
 	var errs []error
 	for i, rec := range recs {
 		if rec == nil {
@@ -36,6 +35,20 @@ func (p *Provider) rrsets(zone string, recs []libdns.Record) ([]rrset, error) {
 			errs = append(errs, fmt.Errorf("record %d: %w", i, err))
 			continue
 		}
+		rrs = append(rrs, rr)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("rfc2136: zone %s: %w", zone, errors.Join(errs...))
+	}
+	return group(rrs), nil
+}
+
+// group gathers wire records by (name, type), in the order each pair
+// first appears.
+func group(rrs []dns.RR) []rrset {
+	var sets []rrset
+	index := map[[2]string]int{}
+	for _, rr := range rrs {
 		h := rr.Header()
 		key := [2]string{dns.CanonicalName(h.Name), dns.TypeToString[h.Rrtype]}
 		j, ok := index[key]
@@ -46,10 +59,31 @@ func (p *Provider) rrsets(zone string, recs []libdns.Record) ([]rrset, error) {
 		}
 		sets[j].rrs = append(sets[j].rrs, rr)
 	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("rfc2136: zone %s: %w", zone, errors.Join(errs...))
+	return sets
+}
+
+// besideCNAME reports whether the records s adds are data that a CNAME
+// at their name excludes (RFC 2136 section 3.4.2.2; DNSSEC records may
+// stand beside a CNAME).
+func (s rrset) besideCNAME() bool {
+	switch {
+	case s.remove:
+		return false
+	case s.typ == "CNAME", s.typ == "RRSIG", s.typ == "NSEC", s.typ == "NSEC3":
+		return false
 	}
-	return sets, nil
+	return true
+}
+
+// prerequisite returns the prerequisite-section records of s: for data
+// that a CNAME excludes, "no CNAME at the name" (RFC 2136 section 2.4.3,
+// class NONE), so that the server refuses the UPDATE (YXRRSET) instead of
+// ignoring the records in silence.
+func (s rrset) prerequisite() []dns.RR {
+	if !s.besideCNAME() {
+		return nil
+	}
+	return []dns.RR{&dns.ANY{Hdr: dns.RR_Header{Name: s.name, Rrtype: dns.TypeCNAME, Class: dns.ClassNONE}}}
 }
 
 // section returns the update-section records of s, as RFC 2136 section
@@ -72,9 +106,11 @@ func (s rrset) section() []dns.RR {
 	return out
 }
 
-// message is one UPDATE and the range of RRsets it carries, for errors.
+// message is one UPDATE, the RRsets it carries and their range, for
+// errors.
 type message struct {
 	msg         *dns.Msg
+	sets        []rrset
 	first, last string
 }
 
@@ -103,9 +139,9 @@ func (p *Provider) split(zone string, sets []rrset) ([]message, error) {
 	var cur *message
 	size := 0
 	for _, s := range sets {
-		sec := s.section()
+		sec, pre := s.section(), s.prerequisite()
 		n := 0
-		for _, rr := range sec {
+		for _, rr := range append(pre, sec...) {
 			n += dns.Len(rr)
 		}
 		label := s.name + " " + s.typ
@@ -116,7 +152,9 @@ func (p *Provider) split(zone string, sets []rrset) ([]message, error) {
 			msgs = append(msgs, message{msg: fresh(), first: label})
 			cur, size = &msgs[len(msgs)-1], base
 		}
+		cur.msg.Answer = append(cur.msg.Answer, pre...)
 		cur.msg.Ns = append(cur.msg.Ns, sec...)
+		cur.sets = append(cur.sets, s)
 		cur.last = label
 		size += n
 	}

@@ -36,11 +36,12 @@ func TestSplitFitsAndKeepsRRsetsWhole(t *testing.T) {
 		recs  []libdns.Record
 		want  int // messages
 	}{
+		// Each A RRset carries its prerequisite (no CNAME at its name).
 		{"one RRset", 0, addrs(1), 1},
-		{"10,000 RRsets in 64 KiB messages", 0, addrs(10000), 11},
-		{"1,000 RRsets in 4 KiB messages", 4096, addrs(1000), 17},
-		{"a wide RRset stays whole", 2048, append(wide, addrs(30)...), 2},
-		{"TXT of 1,000 octets", 1400, append([]libdns.Record{libdns.TXT{Name: "long", TTL: time.Minute, Text: strings.Repeat("x", 1000)}}, addrs(20)...), 2},
+		{"10,000 RRsets in 64 KiB messages", 0, addrs(10000), 15},
+		{"1,000 RRsets in 4 KiB messages", 4096, addrs(1000), 25},
+		{"a wide RRset stays whole", 2048, append(wide, addrs(30)...), 3},
+		{"TXT of 1,000 octets", 1400, append([]libdns.Record{libdns.TXT{Name: "long", TTL: time.Minute, Text: strings.Repeat("x", 1000)}}, addrs(20)...), 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := &Provider{Server: "127.0.0.1:53", KeyName: "k", Key: secret, MaxMessageSize: tc.limit}
@@ -83,6 +84,18 @@ func TestSplitFitsAndKeepsRRsetsWhole(t *testing.T) {
 					}
 					seen[key] = i
 				}
+				names := map[string]bool{}
+				for _, rr := range m.msg.Ns {
+					names[rr.Header().Name] = true
+				}
+				for _, rr := range m.msg.Answer {
+					if !names[rr.Header().Name] {
+						t.Errorf("message %d: prerequisite for %s without its RRset, want them together", i, rr.Header().Name)
+					}
+				}
+				if got, want := len(m.msg.Answer), len(names); got != want {
+					t.Errorf("message %d: got %d prerequisites, want %d (one per name of an A or TXT RRset)", i, got, want)
+				}
 			}
 			if len(order) != len(sets) {
 				t.Fatalf("got %d RRsets in the messages, want %d", len(order), len(sets))
@@ -121,6 +134,7 @@ func TestBadRecordsAreErrorsNamingZoneAndRecord(t *testing.T) {
 		{libdns.RR{Name: "www", Type: "A", TTL: -time.Second, Data: "192.0.2.1"}, "TTL -1s is out of range"},
 		{libdns.RR{Name: "www", Type: "A", Data: "192.0.2.1\nevil 60 IN A 192.0.2.2"}, "line break"},
 		{libdns.RR{Name: "www", Type: "NOSUCHTYPE", Data: "x"}, "NOSUCHTYPE"},
+		{libdns.RR{Name: "bücher", Type: "A", Data: "192.0.2.1"}, "Punycode"},
 		{nil, "record 0 is nil"},
 	} {
 		_, err := p.rrsets(zone, []libdns.Record{tc.rec})

@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	r53 "github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/route53/types"
-	"github.com/dnsfailover/failover/internal/dnstxt"
 	"github.com/libdns/libdns"
 )
 
@@ -53,11 +52,7 @@ func (p *Provider) GetRecords(ctx context.Context, zone string) ([]libdns.Record
 			continue
 		}
 		for _, v := range s.ResourceRecords {
-			data := aws.ToString(v.Value)
-			if typ == "TXT" || typ == "SPF" {
-				data = dnstxt.Text(data)
-			}
-			rr := libdns.RR{Name: name, Type: typ, TTL: time.Duration(aws.ToInt64(s.TTL)) * time.Second, Data: data}
+			rr := libdns.RR{Name: name, Type: typ, TTL: time.Duration(aws.ToInt64(s.TTL)) * time.Second, Data: text(typ, aws.ToString(v.Value))}
 			if typed, err := rr.Parse(); err == nil {
 				out = append(out, typed)
 			} else {

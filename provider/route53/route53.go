@@ -29,7 +29,10 @@
 //     previous change of the zone) are retried with backoff, up to
 //     MaxRetries times.
 //   - Names are unescaped (\052 is *, other \NNN octal escapes too); TXT
-//     values are quoted and unquoted.
+//     values are quoted and unquoted, with Route 53's octal escapes
+//     (\303\244 for ä), both ways.
+//   - Writes to one zone are serialised: two AppendRecords at once (an
+//     ACME client solving a name and its wildcard) keep both values.
 //   - Each zone's hosted zone ID is looked up once, or taken from
 //     HostedZoneIDs (the way to reach a private zone that shares its name
 //     with a public one), and checked to be that zone's.
@@ -44,6 +47,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -54,6 +59,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	r53 "github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/dnsfailover/failover/internal/zonelock"
 )
 
 // Options configure a Provider. Empty fields fall back to the AWS SDK's
@@ -64,8 +70,8 @@ type Options struct {
 	AccessKeyID     string
 	SecretAccessKey string
 	SessionToken    string
-	// HostedZoneIDs maps zone names (FQDNs with trailing dot) to hosted
-	// zone IDs ("Z123…" or "/hostedzone/Z123…"). A zone listed is reached
+	// HostedZoneIDs maps zone names (FQDNs with trailing dot, in any
+	// case) to hosted zone IDs ("Z123…" or "/hostedzone/Z123…"). A zone listed is reached
 	// by that ID, which is checked once to be the zone's: the way to write
 	// to a private zone that has the name of a public one. Zones not listed
 	// are looked up by name once (a public zone first).
@@ -84,11 +90,12 @@ type Options struct {
 // Provider is a Route 53 DNS provider. Create it with New; it is safe for
 // concurrent use.
 type Provider struct {
-	opts   Options
-	client *r53.Client
+	opts    Options
+	client  *r53.Client
+	writing zonelock.Locks // one write per zone at a time
 
 	mu    sync.Mutex
-	zones map[string]*hostedZone // by zone name
+	zones map[string]*hostedZone // by lower-case zone name
 }
 
 // New loads and checks the AWS configuration and returns a provider, or an
@@ -107,10 +114,17 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 	case opts.AccessKeyID != "" || opts.SecretAccessKey != "":
 		return nil, errors.New("route53: AccessKeyID and SecretAccessKey go together: one is empty")
 	}
-	for zone, id := range opts.HostedZoneIDs {
-		if !strings.HasSuffix(zone, ".") || strings.TrimPrefix(id, "/hostedzone/") == "" {
-			return nil, fmt.Errorf("route53: HostedZoneIDs[%q] = %q: want a zone with trailing dot and an ID", zone, id)
+	ids := map[string]string{}
+	for _, zone := range slices.Sorted(maps.Keys(opts.HostedZoneIDs)) {
+		id := strings.TrimPrefix(opts.HostedZoneIDs[zone], "/hostedzone/")
+		if !strings.HasSuffix(zone, ".") || id == "" {
+			return nil, fmt.Errorf("route53: HostedZoneIDs[%q] = %q: want a zone with trailing dot and an ID", zone, opts.HostedZoneIDs[zone])
 		}
+		k := strings.ToLower(zone)
+		if other, ok := ids[k]; ok && other != id {
+			return nil, fmt.Errorf("route53: HostedZoneIDs gives zone %s two IDs, %q and %q (zone names ignore case)", k, other, id)
+		}
+		ids[k] = id
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, load...)
 	if err != nil {
@@ -168,12 +182,12 @@ type hostedZone struct {
 func (p *Provider) zone(ctx context.Context, zone string) (*hostedZone, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if z, ok := p.zones[zone]; ok {
+	key := strings.ToLower(zone)
+	if z, ok := p.zones[key]; ok {
 		return z, nil
 	}
-	var id string
-	if given := p.opts.HostedZoneIDs[zone]; given != "" {
-		id = strings.TrimPrefix(given, "/hostedzone/")
+	id, given := p.givenID(zone)
+	if given {
 		out, err := p.client.GetHostedZone(ctx, &r53.GetHostedZoneInput{Id: aws.String(id)})
 		if err != nil {
 			return nil, fmt.Errorf("route53: checking hosted zone %s of %s: %w", id, zone, err)
@@ -188,8 +202,19 @@ func (p *Provider) zone(ctx context.Context, zone string) (*hostedZone, error) {
 		}
 	}
 	z := &hostedZone{id: id}
-	p.zones[zone] = z
+	p.zones[key] = z
 	return z, nil
+}
+
+// givenID returns the ID HostedZoneIDs gives for zone, whatever the case
+// of either spelling, and whether it gives one.
+func (p *Provider) givenID(zone string) (string, bool) {
+	for name, id := range p.opts.HostedZoneIDs {
+		if strings.EqualFold(name, zone) {
+			return strings.TrimPrefix(id, "/hostedzone/"), true
+		}
+	}
+	return "", false
 }
 
 // lookup finds the hosted zone named zone, public first.

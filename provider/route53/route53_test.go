@@ -65,6 +65,33 @@ func TestBadConfigurationIsAnErrorNotAnExit(t *testing.T) {
 	if _, err := New(t.Context(), Options{HostedZoneIDs: map[string]string{"example.com": "Z1"}}); err == nil {
 		t.Fatal("zone without trailing dot: got nil error")
 	}
+	if _, err := New(t.Context(), Options{HostedZoneIDs: map[string]string{"Example.com.": "Z1", "example.com.": "Z2"}}); err == nil || !strings.Contains(err.Error(), "two IDs") {
+		t.Fatalf("one zone given two IDs in two spellings: got %v, want an error naming both", err)
+	}
+}
+
+// Zone names ignore case: with the ID given for "Example.com." (as a YAML
+// file may spell it) and the zone used as "example.com.", the private
+// zone's ID is used. Matched by exact spelling, it would be ignored and
+// the writes would go to the PUBLIC zone of that name, the very mistake
+// HostedZoneIDs is there to prevent.
+func TestHostedZoneIDsMatchTheZoneWhateverItsCase(t *testing.T) {
+	for _, spelling := range []string{"Example.com.", "EXAMPLE.COM."} {
+		t.Run(spelling, func(t *testing.T) {
+			p, fake := setup(t, Options{})
+			private := fake.AddPrivateZone(zone)
+			p.opts.HostedZoneIDs = map[string]string{spelling: private}
+			if _, err := p.SetRecords(t.Context(), zone, []libdns.Record{a("db", "10.0.0.5", time.Minute)}); err != nil {
+				t.Fatal(err)
+			}
+			if got := fake.Sets(fake.ZoneID(zone)); len(got) != 0 {
+				t.Fatalf("public zone: got %q, want nothing (HostedZoneIDs names the private zone)", got)
+			}
+			if got, want := fake.Sets(private), []string{"db.example.com. A 60 10.0.0.5"}; !slices.Equal(got, want) {
+				t.Fatalf("private zone: got %q, want %q", got, want)
+			}
+		})
+	}
 }
 
 func TestZoneLookedUpOnce(t *testing.T) {

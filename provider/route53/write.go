@@ -23,6 +23,11 @@ const (
 	maxCharsPerRequest   = 32000
 )
 
+// Writes to one zone are serialised (SetRecords, AppendRecords and
+// DeleteRecords each wait for the others' calls on the zone): an append
+// reads the set and upserts it whole, so two at once would each drop the
+// other's value.
+
 // SetRecords replaces, for each (name, type) of recs, the record set with
 // recs (TTL from the first record of each), with one UPSERT per set in one
 // ChangeResourceRecordSets request, applied atomically by Route 53 (split
@@ -33,6 +38,11 @@ func (p *Provider) SetRecords(ctx context.Context, zone string, recs []libdns.Re
 	if len(recs) == 0 {
 		return nil, nil
 	}
+	unlock, err := p.writing.Lock(ctx, zone)
+	if err != nil {
+		return nil, wrap("writing to", zone, err)
+	}
+	defer unlock()
 	z, err := p.zoneRead(ctx, zone, false)
 	if err != nil {
 		return nil, err
@@ -58,6 +68,11 @@ func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns
 	if len(recs) == 0 {
 		return nil, nil
 	}
+	unlock, err := p.writing.Lock(ctx, zone)
+	if err != nil {
+		return nil, wrap("appending to", zone, err)
+	}
+	defer unlock()
 	z, err := p.zoneRead(ctx, zone, true)
 	if err != nil {
 		return nil, err
@@ -97,6 +112,11 @@ func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns
 	if len(recs) == 0 {
 		return nil, nil
 	}
+	unlock, err := p.writing.Lock(ctx, zone)
+	if err != nil {
+		return nil, wrap("deleting from", zone, err)
+	}
+	defer unlock()
 	z, err := p.zoneRead(ctx, zone, true)
 	if err != nil {
 		return nil, err
@@ -122,7 +142,7 @@ func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns
 				if rr.Data != "" && !sameValue(k.typ, v, want) {
 					return false
 				}
-				out = append(out, libdns.RR{Name: libdns.RelativeName(k.name, zone), Type: k.typ, TTL: time.Duration(held.ttl) * time.Second, Data: v})
+				out = append(out, libdns.RR{Name: libdns.RelativeName(k.name, zone), Type: k.typ, TTL: time.Duration(held.ttl) * time.Second, Data: text(k.typ, v)})
 				return true
 			})
 			remain[k] = values
@@ -195,12 +215,22 @@ func group(recs []libdns.Record, zone string) ([]pair, map[pair]recordSets) {
 	return order, sets
 }
 
-// value is rr's data as Route 53 takes it: TXT quoted.
+// value is rr's data as Route 53 takes it: TXT quoted, with octal
+// escapes.
 func value(rr libdns.RR) string {
 	if t := strings.ToUpper(rr.Type); t == "TXT" || t == "SPF" {
-		return dnstxt.Quote(rr.Data)
+		return dnstxt.QuoteOctal(rr.Data)
 	}
 	return rr.Data
+}
+
+// text is a value of type typ as Route 53 holds it, as libdns holds it:
+// TXT as its text.
+func text(typ, v string) string {
+	if typ == "TXT" || typ == "SPF" {
+		return dnstxt.TextOctal(v)
+	}
+	return v
 }
 
 // sameValue reports whether two values of type typ are the same record
@@ -209,7 +239,7 @@ func value(rr libdns.RR) string {
 func sameValue(typ, a, b string) bool {
 	switch typ {
 	case "TXT", "SPF":
-		return dnstxt.Text(a) == dnstxt.Text(b)
+		return dnstxt.TextOctal(a) == dnstxt.TextOctal(b)
 	case "A", "AAAA":
 		x, errX := netip.ParseAddr(a)
 		y, errY := netip.ParseAddr(b)
