@@ -55,7 +55,7 @@ func TestCheckRefusesWebhooksThatRunRefuses(t *testing.T) {
 func TestWebhookURLNotEchoedInConfigErrors(t *testing.T) {
 	t.Setenv("FAILOVERD_TEST_SECRET", "c2VjcmV0")
 	for _, url := range []string{
-		"hooks.slack.com/services/T000/B000/SUPERSECRETTOKEN",            // scheme forgotten
+		"hooks.slack.com/services/T000/B000/SUPERSECRETTOKEN",           // scheme forgotten
 		" https://hooks.slack.com/services/T000/B000/SUPERSECRETTOKEN",  // pasted with a space
 		"https://hooks.slack.com:SUPERSECRETTOKEN/services/T000/B000/x", // a colon for a slash
 	} {
