@@ -8,9 +8,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dnsfailover/failover/internal/dnsname"
 	"github.com/miekg/dns"
+	"golang.org/x/net/idna"
 )
 
 // DNS queries the target as a DNS server, for failover of resolvers
@@ -22,9 +24,14 @@ type DNS struct {
 	// Port to query. Zero means 53.
 	Port int
 	// Name to ask for, fully qualified (a trailing dot is added if
-	// missing).
+	// missing), in ASCII: an internationalised name is written as its
+	// A-label ("xn--bcher-kva.example", not "bücher.example"), as zones
+	// hold it; Validate refuses another and says which A-label to write.
 	Name string
-	// Type to ask for, such as "A", "AAAA", "SOA" or "TXT". Empty means "A".
+	// Type to ask for, such as "A", "AAAA", "SOA" or "TXT". Empty means
+	// "A". Types that only a zone transfer or a wildcard query carries
+	// (AXFR, IXFR, ANY, and the meta types OPT, TSIG, TKEY, MAILA, MAILB)
+	// are refused: no health query can use them.
 	Type string
 	// ExpectRcode is the healthy response code as dig prints it, such as
 	// "NOERROR" or "NXDOMAIN". Empty means "NOERROR".
@@ -83,11 +90,38 @@ func (c *DNS) Check(ctx context.Context, target string) error {
 	return fmt.Errorf("%s: no answer holds %s (answers: %q)", what, want, data)
 }
 
-// Validate reports a missing Name or one that is not a domain name, a
-// Port outside 1–65535, and a Type or ExpectRcode that DNS does not know.
+// Validate reports a missing Name, one that is not a domain name or not
+// ASCII, a Port outside 1–65535, a Type or ExpectRcode that DNS does not
+// know, and a Type no health query can ask for (AXFR, IXFR, ANY, …).
 func (c *DNS) Validate() error {
 	_, _, err := c.parse()
 	return err
+}
+
+// queryOnlyTypes are the types a health query cannot ask for: AXFR and
+// IXFR need a transfer over TCP, ANY is answered with a stand-in (RFC
+// 8482) or refused, and the rest are not record types one can ask for.
+var queryOnlyTypes = map[uint16]bool{
+	dns.TypeAXFR: true, dns.TypeIXFR: true, dns.TypeANY: true,
+	dns.TypeOPT: true, dns.TypeTSIG: true, dns.TypeTKEY: true,
+	dns.TypeMAILA: true, dns.TypeMAILB: true,
+}
+
+// notASCII says what is wrong with a name that is not ASCII, naming its
+// A-label when it has one; it returns "" for an ASCII name. The query
+// sends the name's bytes as they are, and zones hold A-labels, so
+// "bücher.example" would never be found.
+func notASCII(name string) string {
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			alabel, err := idna.Lookup.ToASCII(name)
+			if err != nil {
+				return fmt.Sprintf("%q is not ASCII and has no A-label (%v)", dnsname.Quote(name), err)
+			}
+			return fmt.Sprintf("%q is not ASCII: write its A-label %q, as the zone holds it", dnsname.Quote(name), alabel)
+		}
+	}
+	return ""
 }
 
 // parse returns the query type and expected rcode, or what is wrong.
@@ -98,14 +132,19 @@ func (c *DNS) parse() (uint16, int, error) {
 		p.add("Name", "required: the name to ask for")
 	} else if _, ok := dns.IsDomainName(c.Name); !ok {
 		p.add("Name", "%q is not a domain name", dnsname.Quote(c.Name))
+	} else if msg := notASCII(c.Name); msg != "" {
+		p.add("Name", "%s", msg)
 	}
 	t := strings.ToUpper(c.Type)
 	if t == "" {
 		t = "A"
 	}
 	qtype, ok := dns.StringToType[t]
-	if !ok {
+	switch {
+	case !ok:
 		p.add("Type", "unknown type %q", dnsname.Quote(c.Type))
+	case queryOnlyTypes[qtype]:
+		p.add("Type", "%s: no health query can ask for it (a zone transfer, a wildcard or a meta type); ask for SOA to check a zone", t)
 	}
 	r := strings.ToUpper(c.ExpectRcode)
 	if r == "" {

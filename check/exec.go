@@ -51,7 +51,8 @@ type Exec struct {
 
 // Validate reports a missing Command, Env entries that are not
 // KEY=value or set FAILOVER_TARGET, Passthrough entries that are not
-// variable names, and NUL bytes, which no command line can hold.
+// variable names, and NUL bytes, which no command line can hold. Its
+// errors never show an Env entry's value, which may be a credential.
 func (c *Exec) Validate() error {
 	p := problems{kind: "exec"}
 	if c.Command == "" {
@@ -70,7 +71,9 @@ func (c *Exec) Validate() error {
 		key, _, ok := strings.Cut(kv, "=")
 		switch {
 		case !ok:
-			p.add(field, "%q is not KEY=value", dnsname.Quote(kv))
+			// Not echoed: an entry usually carries a credential, and
+			// without its "=" no part of it is known to be the name.
+			p.add(field, "not KEY=value: no \"=\" in its %d characters (not shown: it may hold a secret)", len(kv))
 		case key == "FAILOVER_TARGET":
 			p.add(field, "FAILOVER_TARGET is set by the check")
 		case !validEnvName(key):

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -31,6 +32,10 @@ var checkTypes = map[string]func() failover.Checker{
 	"grpc":  func() failover.Checker { return &grpccheck.Check{} },
 }
 
+// checkTypeNames are the names of checkTypes, then of quorumTypes, each
+// sorted, as messages list them.
+var checkTypeNames = slices.Concat(slices.Sorted(maps.Keys(checkTypes)), slices.Sorted(maps.Keys(quorumTypes)))
+
 // quorum combines checks: type all or any.
 type quorum struct {
 	Checks []failover.Checker `yaml:"checks"`
@@ -45,14 +50,10 @@ type atLeast struct {
 // quorumTypes are the combinations a file may name in type:.
 var quorumTypes = map[string]func(d *decoder, n *yaml.Node, l loc) failover.Checker{
 	"all": func(d *decoder, n *yaml.Node, l loc) failover.Checker {
-		var q quorum
-		d.decode(n, reflect.ValueOf(&q).Elem(), l)
-		return failover.All(q.Checks...)
+		return failover.All(d.quorum(n, l, "all").Checks...)
 	},
 	"any": func(d *decoder, n *yaml.Node, l loc) failover.Checker {
-		var q quorum
-		d.decode(n, reflect.ValueOf(&q).Elem(), l)
-		return failover.Any(q.Checks...)
+		return failover.Any(d.quorum(n, l, "any").Checks...)
 	},
 	"at_least": func(d *decoder, n *yaml.Node, l loc) failover.Checker {
 		var q atLeast
@@ -62,6 +63,17 @@ var quorumTypes = map[string]func(d *decoder, n *yaml.Node, l loc) failover.Chec
 		}
 		return failover.AtLeast(q.Need, q.Checks...)
 	},
+}
+
+// quorum decodes the checks of an all or any, refusing an empty list
+// (which the library would report as an AtLeast of 0).
+func (d *decoder) quorum(n *yaml.Node, l loc, typ string) quorum {
+	var q quorum
+	d.decode(n, reflect.ValueOf(&q).Elem(), l)
+	if c := value(n, "checks"); c != nil && len(q.Checks) == 0 {
+		d.fail(c, l.field("checks", "Checks"), "%s: no checks; want at least one", typ)
+	}
+	return q
 }
 
 func init() {
@@ -99,10 +111,11 @@ func init() {
 	}
 }
 
-// namedCheck is one entry of checks:, with where its fields are.
+// namedCheck is one entry of checks:, with where it is written (its Go
+// path) and a fingerprint of it and of the named checks it uses.
 type namedCheck struct {
-	checker failover.Checker
-	at      []posEntry
+	checker     failover.Checker
+	gopath, fpr string
 }
 
 // decodeNamedChecks reads checks:, a map of names to checks. A check may
@@ -123,29 +136,34 @@ func decodeNamedChecks(d *decoder, n *yaml.Node, v reflect.Value, l loc) {
 			return
 		}
 		var c failover.Checker
+		d.uses = nil
 		d.decode(val, reflect.ValueOf(&c).Elem(), el)
 		m[k.Value] = c
-		d.named[k.Value] = namedCheck{checker: c, at: d.below(el.gopath)}
+		d.named[k.Value] = namedCheck{checker: c, gopath: el.gopath, fpr: digest(k.Value, fingerprint(val), d.used())}
 	})
 	v.Set(reflect.ValueOf(m))
 }
 
 // decodeCheck reads a check: the name of one under checks:, or a mapping
-// whose type: says which check it is, with that check's fields.
+// whose type: says which check it is, with that check's fields. A
+// problem with a named check is placed where the check is written.
 func decodeCheck(d *decoder, n *yaml.Node, v reflect.Value, l loc) {
+	delete(d.alias, l.gopath) // not the default check: this one
 	if n.Kind == yaml.ScalarNode && !null(n) {
 		nc, ok := d.named[n.Value]
 		if !ok {
 			d.fail(n, l, "no check named %s under checks: (%s)", quote(n.Value), strings.Join(slices.Sorted(maps.Keys(d.named)), ", "))
 			return
 		}
-		for _, e := range nc.at {
-			d.at[l.gopath+e.suffix] = e.pos
+		delete(d.at, l.gopath)
+		d.alias[l.gopath] = nc.gopath
+		d.uses = append(d.uses, nc.fpr)
+		if nc.checker != nil { // nil: refused where it is written, and reported there
+			v.Set(reflect.ValueOf(nc.checker))
 		}
-		v.Set(reflect.ValueOf(nc.checker))
 		return
 	}
-	typ, rest, ok := d.typed(n, l, "check", slices.Concat(slices.Sorted(maps.Keys(checkTypes)), slices.Sorted(maps.Keys(quorumTypes))))
+	typ, rest, ok := d.typed(n, l, "check", checkTypeNames)
 	if !ok {
 		return
 	}
@@ -286,6 +304,10 @@ func decodeTLSConfig(d *decoder, n *yaml.Node, v reflect.Value, l loc) {
 	cfg := &tls.Config{RootCAs: o.RootCAs, Certificates: o.Certificates, MinVersion: max(o.MinVersion, tls.VersionTLS12), InsecureSkipVerify: o.InsecureSkipVerify}
 	if o.MinVersion != 0 {
 		cfg.MinVersion = o.MinVersion
+	}
+	if o.ExpiryWindow < 0 { // as check.TLSOptions' users refuse it
+		at := cmp.Or(value(n, "expiry_window"), n)
+		d.fail(at, l.field("expiry_window", "ExpiryWindow"), "negative duration %v", o.ExpiryWindow)
 	}
 	if window := o.ExpiryWindow; window > 0 {
 		cfg.VerifyConnection = func(cs tls.ConnectionState) error { return expiring(cs, window, time.Now()) }

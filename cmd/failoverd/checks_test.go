@@ -73,3 +73,56 @@ zones:
 		}
 	}
 }
+
+// An exec check's env entry usually carries a credential; a malformed one
+// is refused without being echoed.
+func TestExecEnvValueNotEchoedInConfigErrors(t *testing.T) {
+	t.Setenv("FAILOVERD_TEST_SECRET", "c2VjcmV0")
+	text := strings.Replace(attackBase, "check: {type: tcp, port: 80}", `check: {type: exec, command: /bin/true, env: ["API_TOKEN hunter2-secret-value"]}`, 1)
+	_, err := parse(context.Background(), "f.yaml", []byte(text), true)
+	if want := `zones[0].records[0].check: exec check: Env[0]: not KEY=value`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %v, want it to contain %q", err, want)
+	}
+	if strings.Contains(err.Error(), "hunter2-secret-value") {
+		t.Errorf("got %q, want the value left out of the message", err)
+	}
+}
+
+// Every check's tls: has the same rules: a negative expiry_window is
+// refused for grpc as for https (it was dropped: no expiry check at all).
+func TestGRPCNegativeExpiryWindowRefused(t *testing.T) {
+	t.Setenv("FAILOVERD_TEST_SECRET", "c2VjcmV0")
+	for _, tc := range []struct{ check, want string }{
+		{"{type: https, tls: {expiry_window: -1h}}", "zones[0].records[0].check: http check: TLS.ExpiryWindow: negative duration -1h0m0s"},
+		{"{type: grpc, port: 50051, tls: {expiry_window: -1h}}", "f.yaml:6:117: zones[0].records[0].check.tls.expiry_window: negative duration -1h0m0s"},
+	} {
+		text := strings.Replace(attackBase, "{type: tcp, port: 80}", tc.check, 1)
+		_, err := parse(context.Background(), "f.yaml", []byte(text), true)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("check %s: got %v, want it to contain %q", tc.check, err, tc.want)
+		}
+	}
+}
+
+// A combination of no checks says so, instead of the library's
+// "AtLeast(0)"; a list entry left empty is a missing certificate, not no
+// certificate.
+func TestEmptyListsOfChecksAndCertificates(t *testing.T) {
+	t.Setenv("FAILOVERD_TEST_SECRET", "c2VjcmV0")
+	for _, tc := range []struct{ check, want string }{
+		{"{type: all, checks: []}", "f.yaml:6:90: zones[0].records[0].check.checks: all: no checks; want at least one"},
+		{"{type: any, checks: ~}", "f.yaml:6:90: zones[0].records[0].check.checks: any: no checks; want at least one"},
+		{"{type: all}", "f.yaml:6:70: zones[0].records[0].check.checks: missing"},
+		{"{type: https, tls: {certificates: [~]}}", "f.yaml:6:105: zones[0].records[0].check.tls.certificates[0].cert_file: missing"},
+		{"{type: tls, port: 443, tls: {certificates: [{cert_file: a.pem}]}}", "zones[0].records[0].check.tls.certificates[0].key_file: missing"},
+	} {
+		text := strings.Replace(attackBase, "{type: tcp, port: 80}", tc.check, 1)
+		_, err := parse(context.Background(), "f.yaml", []byte(text), true)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("check %s: got %v, want it to contain %q", tc.check, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "AtLeast") {
+			t.Errorf("check %s: got %v, want no mention of AtLeast", tc.check, err)
+		}
+	}
+}

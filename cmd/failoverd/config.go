@@ -34,7 +34,11 @@ type fileConfig struct {
 	Defaults defaults `yaml:"defaults"`
 	Status   status   `yaml:"status"`
 	// Webhooks are notified of failovers, all-down records and provider
-	// failures.
+	// failures. A webhook's URL is a credential (chat webhooks carry their
+	// token in it): url_env or url_file read it like any secret, url
+	// writes it in the file, and errors show its scheme and host only.
+	// Each is checked as notify.New checks it, so `failoverd check`
+	// refuses every webhook `failoverd run` would.
 	Webhooks []notify.Webhook `yaml:"webhooks"`
 	Log      logSettings      `yaml:"log"`
 	// StateFile keeps the operators' state (overrides with their expiry,
@@ -52,7 +56,10 @@ type defaults struct {
 // status is the listener of the status page, API and /metrics. Its
 // operator token comes from token_env or token_file.
 type status struct {
-	Listen string `yaml:"listen"` // host:port; empty: none
+	// Listen is host:port; empty: none. Port 0 is refused: it would pick
+	// a free port at random, which nothing (a browser, Prometheus) could
+	// find.
+	Listen string `yaml:"listen"`
 	// CertFile and KeyFile, given together, serve HTTPS; both are read
 	// again at each reload.
 	CertFile string `yaml:"cert_file"`
@@ -103,15 +110,16 @@ func init() {
 		"Logger":  {deny: true}, // built from log:
 	}
 	fieldRules[reflect.TypeFor[fileConfig]()] = map[string]rule{
-		"Checks": {decode: decodeNamedChecks},
+		"Checks":   {decode: decodeNamedChecks},
+		"Defaults": {decode: decodeDefaults},
 	}
 	fieldRules[reflect.TypeFor[httpapi.Options]()] = map[string]rule{
 		"Token":  {secret: true}, // token_env or token_file; unset: operator actions refused
 		"Logger": {deny: true},   // the daemon's own log carries the audit lines
 	}
 	fieldRules[reflect.TypeFor[notify.Webhook]()] = map[string]rule{
-		"URL":    {required: true},
-		"Client": {deny: true}, // a Go value: the default client with its timeout
+		"URL":    {secret: true, inline: true, required: true}, // url, url_env or url_file
+		"Client": {deny: true},                                 // a Go value: the default client with its timeout
 	}
 }
 
@@ -170,38 +178,51 @@ func decodeZone(d *decoder, n *yaml.Node, v reflect.Value, l loc) {
 	d.zone = nil
 }
 
+// decodeDefaults reads defaults: and fingerprints its policy, and its
+// check with the named checks that check uses, for the records that take
+// them.
+func decodeDefaults(d *decoder, n *yaml.Node, v reflect.Value, l loc) {
+	d.uses = nil
+	d.decode(n, v, l)
+	d.defaultPolicy = fingerprint(value(n, "policy"))
+	d.defaultCheck = digest(fingerprint(value(n, "check")), d.used())
+}
+
 // decodeRecord decodes a record over the defaults: its policy starts as
 // defaults.policy, its check as defaults.check. A problem found in a
 // default value is placed where the default is written.
 func decodeRecord(d *decoder, n *yaml.Node, v reflect.Value, l loc) {
 	r := v.Addr().Interface().(*failover.Record)
+	ownCheck := value(n, "check") != nil
 	if d.file != nil {
 		r.Policy = d.file.Defaults.Policy
 		r.Policy.Fallback = slices.Clone(r.Policy.Fallback)
-		r.Check = d.file.Defaults.Check
-		if d.defaults == nil {
-			d.defaults = d.below("Defaults")
-		}
-		for _, e := range d.defaults {
-			d.at[l.gopath+e.suffix] = e.pos
+		d.alias[l.gopath+".Policy"] = "Defaults.Policy"
+		if !ownCheck {
+			r.Check = d.file.Defaults.Check
+			d.alias[l.gopath+".Check"] = "Defaults.Check"
 		}
 	}
+	d.uses = nil
 	d.structure(n, v, l)
 	if d.zone != nil && d.records != nil {
 		key := recordKey{strings.ToLower(d.zone.name), strings.ToLower(r.Name), strings.ToUpper(r.Type)}
-		d.records[key] = d.zone.providers + "\x00" + fingerprint(n) + "\x00" + d.shared
+		check := d.used()
+		if !ownCheck {
+			check = d.defaultCheck
+		}
+		d.records[key] = digest(d.zone.providers, fingerprint(n), d.defaultPolicy, check)
 	}
 }
 
-// below returns the positions recorded under gopath, relative to it.
-func (d *decoder) below(gopath string) []posEntry {
-	out := []posEntry{}
-	for k, p := range d.at {
-		if rest, ok := strings.CutPrefix(k, gopath); ok && (rest == "" || rest[0] == '.' || rest[0] == '[') {
-			out = append(out, posEntry{rest, p})
+// value is the value of key in mapping n, or nil.
+func value(n *yaml.Node, key string) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
 		}
 	}
-	return out
+	return nil
 }
 
 func decodeDuration(d *decoder, n *yaml.Node, v reflect.Value, l loc) {
@@ -261,29 +282,16 @@ func decodeEventKind(d *decoder, n *yaml.Node, v reflect.Value, l loc) {
 	d.fail(n, l, "%s is not an event kind: %s", quote(n.Value), strings.Join(names, ", "))
 }
 
-// recordKey identifies a record across two versions of the file.
-type recordKey struct{ zone, name, typ string }
-
 // loaded is a configuration file read, decoded and validated.
 type loaded struct {
 	*fileConfig
 	// records holds, for each record, a fingerprint of everything in the
-	// file that configures it (its zone's providers, its own settings,
-	// the named checks and defaults), to tell a changed record on reload.
+	// file that configures it (fingerprint.go), to tell a changed record
+	// on reload.
 	records map[recordKey]string
 	// providers names each zone's providers by their type, in order.
 	providers [][]string
 	warnings  []string
-}
-
-// unchanged reports, for a record, whether everything that configures it
-// is the same in before and after.
-func unchanged(before, after *loaded) func(failover.RecordID) bool {
-	return func(id failover.RecordID) bool {
-		k := recordKey{strings.ToLower(id.Zone), strings.ToLower(id.Name), strings.ToUpper(id.Type)}
-		old, ok := before.records[k]
-		return ok && old == after.records[k]
-	}
 }
 
 // load reads, decodes and validates the configuration file. With strict
@@ -304,8 +312,7 @@ func parse(ctx context.Context, file string, data []byte, strict bool) (*loaded,
 	if p != nil {
 		return nil, format(file, []problem{*p}, 0)
 	}
-	d := &decoder{strict: strict, at: map[string]position{}, named: map[string]namedCheck{}, records: map[recordKey]string{}, ctx: ctx}
-	d.shared = sharedFingerprint(root)
+	d := &decoder{strict: strict, at: map[string]position{}, alias: map[string]string{}, named: map[string]namedCheck{}, records: map[recordKey]string{}, ctx: ctx}
 	fc := &fileConfig{}
 	d.decode(root, reflect.ValueOf(fc).Elem(), loc{})
 	d.validate(fc)
@@ -325,7 +332,10 @@ func parse(ctx context.Context, file string, data []byte, strict bool) (*loaded,
 }
 
 // validate checks what decoding cannot: the daemon's own settings, then
-// the library's validation, each problem placed in the file.
+// the library's validation, each problem placed in the file. The library
+// runs even when decoding found problems, so that every problem comes
+// back at once; what it finds inside a value decoding already refused
+// (or around it) is left out, as a consequence of that refusal.
 func (d *decoder) validate(fc *fileConfig) {
 	if fc.Status.Listen != "" {
 		if err := checkListen(fc.Status.Listen); err != nil {
@@ -339,23 +349,37 @@ func (d *decoder) validate(fc *fileConfig) {
 		}
 	}
 	for i, w := range fc.Webhooks {
-		if u, err := url.Parse(w.URL); w.URL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
-			d.failAt(fmt.Sprintf("Webhooks[%d].URL", i), fmt.Sprintf("%s is not an http:// or https:// URL", quote(w.URL)))
-		}
+		d.validateWebhook(i, w)
 	}
-	if d.errors() > 0 {
-		return // the library would repeat what is already reported
+	if d.dropped > 0 {
+		return // the report is full
+	}
+	var refused []string // the paths of the values decoding refused
+	for _, p := range d.problems {
+		if !p.warning && !p.aside {
+			refused = append(refused, p.path)
+		}
 	}
 	cfg := fc.Config
 	cfg.Logger, cfg.OnEvent = nil, nil
 	_, err := failover.New(cfg)
+	idx := newConfigIndex(fc)
 	for _, e := range unjoin(err) {
 		var ce *failover.ConfigError
 		if !errors.As(e, &ce) {
-			d.report(problem{line: 1, col: 1, msg: e.Error()})
+			if len(refused) == 0 {
+				d.report(problem{line: 1, col: 1, msg: e.Error()})
+			}
 			continue
 		}
-		p := d.nearest(configPath(fc, ce))
+		if len(d.problems) >= maxProblems {
+			d.dropped++
+			continue
+		}
+		p := d.nearest(idx.path(ce))
+		if slices.ContainsFunc(refused, func(r string) bool { return within(r, p.path) || within(p.path, r) }) {
+			continue
+		}
 		p.msg = ce.Msg
 		if ce.Record != "" && !strings.HasPrefix(p.path, "zones[") { // a default or a named check
 			p.msg += fmt.Sprintf(" (record %s in zone %s)", clip(ce.Record, 100), clip(ce.Zone, 100))
@@ -400,6 +424,9 @@ func checkListen(addr string) error {
 	if err != nil {
 		return fmt.Errorf("%s is not host:port", quote(addr))
 	}
+	if port == "0" {
+		return fmt.Errorf("%s: port 0 would be a free port picked at random, which nothing could find; give the port to listen on", quote(addr))
+	}
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 		return fmt.Errorf("%s: port %s is not 1-65535", quote(addr), quote(port))
 	}
@@ -419,25 +446,48 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
-// configPath is the Go path, from the file's root, of the field a
-// ConfigError names: its Field is relative to its record, or zone, or to
-// the Config, whichever it names.
-func configPath(fc *fileConfig, ce *failover.ConfigError) string {
+// configIndex finds the zones and records a ConfigError names (by zone
+// name and "name type", the first of that name), built in one pass so that
+// placing every error of a large file stays linear.
+type configIndex struct {
+	zones   map[string]int
+	records []map[string]int // per zone
+}
+
+func newConfigIndex(fc *fileConfig) configIndex {
+	idx := configIndex{zones: map[string]int{}, records: make([]map[string]int, len(fc.Zones))}
+	for zi, z := range fc.Zones {
+		if _, dup := idx.zones[z.Name]; !dup {
+			idx.zones[z.Name] = zi
+		}
+		idx.records[zi] = map[string]int{}
+		for ri, r := range z.Records {
+			label := strings.TrimSpace(r.Name + " " + r.Type)
+			if _, dup := idx.records[zi][label]; !dup {
+				idx.records[zi][label] = ri
+			}
+		}
+	}
+	return idx
+}
+
+// path is the Go path, from the file's root, of the field a ConfigError
+// names: its Field is relative to its record, or zone, or to the Config,
+// whichever it names.
+func (idx configIndex) path(ce *failover.ConfigError) string {
 	if ce.Zone == "" || strings.HasPrefix(ce.Field, "Zones[") {
 		return ce.Field
 	}
-	zi := slices.IndexFunc(fc.Zones, func(z failover.Zone) bool { return z.Name == ce.Zone })
-	if zi < 0 {
+	zi, ok := idx.zones[ce.Zone]
+	if !ok {
 		return ce.Field
 	}
 	zone := fmt.Sprintf("Zones[%d]", zi)
 	if ce.Record == "" || strings.HasPrefix(ce.Field, "Records[") {
 		return zone + "." + ce.Field
 	}
-	ri := slices.IndexFunc(fc.Zones[zi].Records, func(r failover.Record) bool {
-		return strings.TrimSpace(r.Name+" "+r.Type) == ce.Record
-	})
-	if ri < 0 {
+	ri, ok := idx.records[zi][ce.Record]
+	if !ok {
 		return zone + "." + ce.Field
 	}
 	return fmt.Sprintf("%s.Records[%d].%s", zone, ri, ce.Field)
@@ -469,33 +519,4 @@ func format(file string, ps []problem, dropped int) error {
 		errs = append(errs, fmt.Errorf("%s: and more problems: only the first %d are shown", file, maxProblems))
 	}
 	return errors.Join(errs...)
-}
-
-// fingerprint is n's content, without positions and comments.
-func fingerprint(n *yaml.Node) string {
-	var b strings.Builder
-	var walk func(n *yaml.Node)
-	walk = func(n *yaml.Node) {
-		fmt.Fprintf(&b, "%d%s%q(", n.Kind, n.Tag, n.Value)
-		for _, c := range n.Content {
-			walk(c)
-		}
-		b.WriteString(")")
-	}
-	if n != nil {
-		walk(n)
-	}
-	return b.String()
-}
-
-// sharedFingerprint is the part of the file every record may depend on:
-// the named checks and the defaults.
-func sharedFingerprint(root *yaml.Node) string {
-	var b strings.Builder
-	for i := 0; root.Kind == yaml.MappingNode && i+1 < len(root.Content); i += 2 {
-		if k := root.Content[i].Value; k == "checks" || k == "defaults" {
-			b.WriteString(k + fingerprint(root.Content[i+1]))
-		}
-	}
-	return b.String()
 }

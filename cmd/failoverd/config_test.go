@@ -55,6 +55,7 @@ func TestGoodConfig(t *testing.T) {
 	}
 	t.Setenv("CLOUDFLARE_API_TOKEN", "token")
 	t.Setenv("FAILOVERD_TOKEN", "operator")
+	t.Setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/XXX/YYY/ZZZ")
 	if err := loadString(t, string(example)); err != nil {
 		t.Fatalf("examples/failoverd.yaml: %v", err)
 	}
@@ -128,6 +129,8 @@ func FuzzConfig(f *testing.F) {
 	f.Add("zones:\n\t- name: x\n")
 	f.Add("a: &x 1\nb: *x\n")
 	f.Add("a: 1\n---\nb: 2\n")
+	f.Add("webhooks: [~, {url: \"https://h:x/y\", url_env: A, max_retries: -1}, {url_file: /nonexistent}]\n")
+	f.Add("checks: {a: {type: grpc, port: 1, tls: {expiry_window: -1h}}, b: a, c: {type: all, checks: [b, a]}}\ndefaults: {check: c}\n" + goodYAML)
 	f.Fuzz(func(t *testing.T, text string) {
 		_, err := parse(context.Background(), "f.yaml", []byte(text), false)
 		for _, e := range unjoin(err) {
@@ -152,11 +155,12 @@ func TestStrictSettings(t *testing.T) {
 			":8:9: zones[0].providers[0].api_token_env: unknown field; want one of key_alg, key_name, max_message_size, secret_env, secret_file, server"},
 		{"port 0", "", "path: /healthz}", "path: /healthz, port: 0}", ":15:51: zones[0].records[0].check.port: 0 is not a port (1-65535)"},
 		{"port too large", "", "path: /healthz}", "path: /healthz, port: 70000}", "check.port: 70000 is not a port (1-65535)"},
-		{"webhook not http", "webhooks: [{url: ftp://example.com/hook}]\n", "", "", `:1:18: webhooks[0].url: "ftp://example.com/hook" is not an http:// or https:// URL`},
+		{"webhook not http", "webhooks: [{url: ftp://example.com/hook}]\n", "", "", `:1:18: webhooks[0].url: scheme "ftp", want http or https`},
 		{"webhook without url", "webhooks: [{format: slack}]\n", "", "", ":1:12: webhooks[0].url: missing"},
 		{"webhook format", "webhooks: [{url: https://example.com/, format: teams}]\n", "", "", `:1:48: webhooks[0].format: notify: unknown format "teams"`},
 		{"webhook kind", "webhooks: [{url: https://example.com/, kinds: [failover]}]\n", "", "", `:1:48: webhooks[0].kinds[0]: "failover" is not an event kind`},
 		{"listen without port", "status: {listen: localhost}\n", "", "", `:1:18: status.listen: "localhost" is not host:port`},
+		{"listen port 0", "status: {listen: \":0\"}\n", "", "", `:1:18: status.listen: ":0": port 0 would be a free port picked at random, which nothing could find`},
 		{"listen port", "status: {listen: \"127.0.0.1:99999\"}\n", "", "", `status.listen: "127.0.0.1:99999": port "99999" is not 1-65535`},
 		{"log level", "log: {level: verbose}\n", "", "", `:1:14: log.level: "verbose" is not debug, info, warn or error`},
 		{"log format", "log: {format: xml}\n", "", "", `:1:15: log.format: "xml" is not text or json`},
@@ -363,6 +367,34 @@ func TestCheckWithoutSecrets(t *testing.T) {
 		code := run(tc.args, &stdout, &stderr)
 		if code != tc.code || !strings.Contains(stdout.String(), tc.out) || !strings.Contains(stderr.String(), tc.err) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit %d, %q, %q", tc.args, code, stdout.String(), stderr.String(), tc.code, tc.out, tc.err)
+		}
+	}
+}
+
+// Every problem comes back at once: an unknown key does not hide what the
+// library finds, while what the library would say of a value decoding
+// already refused (a record whose name is not a name) is left out.
+func TestEveryProblemAtOnce(t *testing.T) {
+	t.Setenv("FAILOVERD_TEST_SECRET", "c2VjcmV0")
+	text := strings.Replace(attackBase, "{value: 192.0.2.1}", "{value: 0.0.0.0}", 1) +
+		"      - {name: mail, type: A, endpoints: [{value: 192.0.2.2}], check: {type: tcp, port: 25}, bogus: 1}\n" +
+		"      - {name: [x], type: A, endpoints: [{value: 192.0.2.3}], check: {type: tcp, port: 25}}\n"
+	_, err := parse(context.Background(), "f.yaml", []byte(text), true)
+	want := []string{
+		"f.yaml:6:50: zones[0].records[0].endpoints[0].value: 0.0.0.0 is the unspecified address",
+		"f.yaml:7:94: zones[0].records[1].bogus: unknown field",
+		"f.yaml:8:16: zones[0].records[2].name: want a single value, not a list",
+	}
+	if err == nil {
+		t.Fatalf("got no error, want %q", want)
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != len(want) {
+		t.Errorf("got %d problems, want %d:\n%v", len(lines), len(want), err)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("got %v, want it to contain %q", err, w)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding"
 	"fmt"
@@ -30,6 +31,10 @@ type problem struct {
 	path      string // the YAML path, such as zones[0].records[1].policy.ttl
 	msg       string
 	warning   bool
+	// aside is set when the value decoded is as the file gives it despite
+	// the problem (an unknown key beside it): the library's findings
+	// about it still stand and are reported too.
+	aside bool
 }
 
 // position is where a field's value is in the file.
@@ -65,7 +70,8 @@ type hook func(d *decoder, n *yaml.Node, v reflect.Value, l loc)
 type rule struct {
 	key      string // the YAML key; empty means the field's name in snake_case
 	deny     bool   // not configuration: not settable from the file
-	secret   bool   // a credential, read from KEY_env or KEY_file, never inline
+	secret   bool   // a credential, read from KEY_env or KEY_file, not written in the file
+	inline   bool   // a secret that may also be written in the file, as KEY
 	required bool   // the file must give it
 	decode   hook   // decodes the value instead of its type's decoding
 }
@@ -76,20 +82,22 @@ type decoder struct {
 	problems []problem
 	dropped  int                 // problems beyond maxProblems; decoding stops at the first
 	at       map[string]position // by Go path
+	// alias maps the Go path of a value written elsewhere in the file (a
+	// record's default policy or check, a check named under checks:) to
+	// the Go path where it is written: a problem with it is placed there.
+	alias map[string]string
 
-	ctx      context.Context // for what a provider loads (the AWS configuration)
-	file     *fileConfig
-	shared   string // fingerprint of the named checks and defaults
-	named    map[string]namedCheck
-	defaults []posEntry // positions of the defaults, relative to defaults.
-	zone     *zoneState // the zone being decoded
-	records  map[recordKey]string
-	labels   [][]string // provider names, per zone
-}
-
-type posEntry struct {
-	suffix string
-	pos    position
+	ctx     context.Context // for what a provider loads (the AWS configuration)
+	file    *fileConfig
+	named   map[string]namedCheck
+	zone    *zoneState // the zone being decoded
+	records map[recordKey]string
+	labels  [][]string // provider names, per zone
+	// defaultPolicy and defaultCheck fingerprint the defaults (the check
+	// with the named checks it uses); uses collects the fingerprints of
+	// the named checks the value being decoded uses.
+	defaultPolicy, defaultCheck string
+	uses                        []string
 }
 
 // maxProblems bounds the problems one file can report, so that a file of
@@ -138,7 +146,7 @@ func (d *decoder) failAt(gopath, msg string) {
 // struct holding it that the file gives.
 func (d *decoder) nearest(gopath string) problem {
 	for p := gopath; ; {
-		if pos, ok := d.at[p]; ok {
+		if pos, ok := d.lookup(p); ok {
 			path := pos.path
 			if rest := strings.TrimPrefix(strings.TrimPrefix(gopath, p), "."); rest != "" {
 				path = join(path, snakePath(rest))
@@ -148,6 +156,40 @@ func (d *decoder) nearest(gopath string) problem {
 		i := strings.LastIndexAny(p, ".[")
 		if i < 0 {
 			return problem{line: 1, col: 1, path: snakePath(gopath)}
+		}
+		p = p[:i]
+	}
+}
+
+// lookup is the position of the field at gopath: where the file writes
+// it, or, for a field of a value written elsewhere (a default, a named
+// check), where that value writes it. Each alias followed is an earlier
+// one (a name refers to a check above it), so the walk ends; the bound is
+// for safety only.
+func (d *decoder) lookup(gopath string) (position, bool) {
+	for range len(d.alias) + 1 {
+		if pos, ok := d.at[gopath]; ok {
+			return pos, true
+		}
+		target, ok := d.aliased(gopath)
+		if !ok {
+			return position{}, false
+		}
+		gopath = target
+	}
+	return position{}, false
+}
+
+// aliased translates gopath through the alias of its longest aliased
+// prefix (itself included).
+func (d *decoder) aliased(gopath string) (string, bool) {
+	for p := gopath; ; {
+		if t, ok := d.alias[p]; ok {
+			return t + gopath[len(p):], true
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			return "", false
 		}
 		p = p[:i]
 	}
@@ -324,12 +366,11 @@ type field struct {
 }
 
 // structure decodes mapping n into struct v: every key must be a field of
-// v's type; secrets and required fields are checked once all are read.
+// v's type; secrets and required fields are checked once all are read. A
+// null (an empty list entry, "~") is the zero value, and then a required
+// field is missing.
 func (d *decoder) structure(n *yaml.Node, v reflect.Value, l loc) {
-	if null(n) {
-		return
-	}
-	if n.Kind != yaml.MappingNode {
+	if n.Kind != yaml.MappingNode && !null(n) {
 		d.fail(n, l, "want a mapping, not %s", describe(n))
 		return
 	}
@@ -338,7 +379,8 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, l loc) {
 	d.pairs(n, l, func(k, val *yaml.Node) {
 		f, ok := fields[k.Value]
 		if !ok {
-			d.fail(k, l.field(k.Value, ""), "unknown field; want one of %s", strings.Join(keys(fields), ", "))
+			d.report(problem{line: k.Line, col: k.Column, path: join(l.yaml, k.Value), aside: true,
+				msg: "unknown field; want one of " + strings.Join(keys(fields), ", ")})
 			return
 		}
 		given[k.Value] = val
@@ -360,11 +402,15 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, l loc) {
 			}
 		}
 	})
-	for _, f := range fields {
-		switch {
+	for _, key := range keys(fields) {
+		switch f := fields[key]; {
 		case f.rule.secret && strings.HasSuffix(f.key, "_env"):
 			base := strings.TrimSuffix(f.key, "_env")
-			d.secret(n, v.FieldByIndex(f.index), l, base, given[base+"_env"], given[base+"_file"], f.rule.required)
+			src := secretSource{env: given[base+"_env"], file: given[base+"_file"], inlineOK: f.rule.inline}
+			if f.rule.inline {
+				src.inline = given[base]
+			}
+			d.secret(n, v.FieldByIndex(f.index), l, base, f.gopath, src, f.rule.required)
 		case f.rule.required && !f.rule.secret && given[f.key] == nil:
 			d.fail(n, l.field(f.key, f.gopath), "missing")
 		}
@@ -400,9 +446,13 @@ func schema(t reflect.Type) map[string]field {
 			}
 			continue
 		}
-		key := cmpOr(r.key, tag, snake(sf.Name))
+		key := cmp.Or(r.key, tag, snake(sf.Name))
 		if r.secret {
-			for _, suffix := range []string{"_env", "_file"} {
+			suffixes := []string{"_env", "_file"}
+			if r.inline {
+				suffixes = append(suffixes, "")
+			}
+			for _, suffix := range suffixes {
 				s[key+suffix] = field{key: key + suffix, gopath: sf.Name, index: []int{i}, rule: r}
 			}
 			continue
@@ -411,15 +461,6 @@ func schema(t reflect.Type) map[string]field {
 	}
 	schemas.Store(t, s)
 	return s
-}
-
-func cmpOr(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func keys(fields map[string]field) []string {

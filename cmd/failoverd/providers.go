@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -63,7 +64,8 @@ func (c *route53Config) provider(ctx context.Context, zone string) (failover.Pro
 }
 
 // rfc2136Config is provider/rfc2136's Provider (BIND, Knot): updates
-// signed with a TSIG key, zone reads by AXFR.
+// signed with a TSIG key, zone reads by AXFR. Its Validate, promoted,
+// refuses at check time what every read and write would fail on.
 type rfc2136Config struct {
 	rfc2136.Provider `yaml:",inline"`
 }
@@ -134,6 +136,22 @@ func decodeProvider(d *decoder, n *yaml.Node, v reflect.Value, l loc) {
 	}
 	if d.errors() > before {
 		return
+	}
+	if v, ok := c.(interface{ Validate() error }); ok {
+		for _, err := range unjoin(v.Validate()) {
+			var fe *rfc2136.FieldError
+			switch {
+			case errors.As(err, &fe) && placeholderIn(c, fe.Field):
+				// A secret not available in a check without -strict.
+			case fe != nil:
+				d.failAt(join(l.gopath, fe.Field), fe.Msg)
+			default:
+				d.fail(n, l, "%s", clip(err.Error(), 300))
+			}
+		}
+		if d.errors() > before {
+			return
+		}
 	}
 	p, err := c.provider(d.ctx, zone)
 	if err != nil {
@@ -218,6 +236,13 @@ func (p *namedProvider) AutomaticTTL() time.Duration {
 	return 0
 }
 
+// placeholderIn reports whether the string field of c (a pointer to a
+// struct) named field holds the placeholder.
+func placeholderIn(c any, field string) bool {
+	f := reflect.ValueOf(c).Elem().FieldByName(field)
+	return f.Kind() == reflect.String && f.String() == placeholder
+}
+
 // unavailable stands for a provider that could not be built, in a check
 // without -strict; it is never run.
 type unavailable struct{ err error }
@@ -231,34 +256,67 @@ func (u unavailable) SetRecords(context.Context, string, []libdns.Record) ([]lib
 // without -strict; such a configuration is never run.
 const placeholder = "failoverd-check-placeholder"
 
-// secret reads a credential into v from an environment variable (env) or
-// a file (file), given at most one of them. A secret that is given but not
-// available is an error, or a warning in a check without -strict.
-func (d *decoder) secret(n *yaml.Node, v reflect.Value, l loc, base string, env, file *yaml.Node, required bool) {
-	el, fl := l.field(base+"_env", ""), l.field(base+"_file", "")
-	switch {
-	case env != nil && file != nil:
-		d.fail(file, fl, "give %s_env or %s_file, not both", base, base)
-		return
-	case env != nil:
-		if !d.scalar(env, el) {
+// secretSource is what the file gives for a secret: an environment
+// variable's name (KEY_env), a file's name (KEY_file), or, for a secret
+// that may be written in place (inlineOK), the value itself (KEY).
+type secretSource struct {
+	env, file, inline *yaml.Node
+	inlineOK          bool
+}
+
+// secret reads a credential into v, the field goName of the struct at l,
+// from the one source the file gives. A secret that is given but not
+// available is an error, or a warning in a check without -strict. The
+// source's key is recorded as the field's position.
+func (d *decoder) secret(n *yaml.Node, v reflect.Value, l loc, base, goName string, src secretSource, required bool) {
+	il, el, fl := l.field(base, goName), l.field(base+"_env", goName), l.field(base+"_file", goName)
+	var given []string
+	for _, s := range []struct {
+		n   *yaml.Node
+		key string
+		l   loc
+	}{{src.inline, base, il}, {src.env, base + "_env", el}, {src.file, base + "_file", fl}} {
+		if s.n == nil {
+			continue
+		}
+		if given = append(given, s.key); len(given) > 1 {
+			d.fail(s.n, s.l, "give %s, not both", strings.Join(given, " or "))
 			return
 		}
-		if s := os.Getenv(env.Value); s != "" {
+		d.at[s.l.gopath] = position{s.n.Line, s.n.Column, s.l.yaml}
+	}
+	switch {
+	case src.inline != nil:
+		if !d.scalar(src.inline, il) {
+			return
+		}
+		if src.inline.Value == "" {
+			d.fail(src.inline, il, "empty")
+		}
+		v.SetString(src.inline.Value)
+		return
+	case src.env != nil:
+		if !d.scalar(src.env, el) {
+			return
+		}
+		if s := os.Getenv(src.env.Value); s != "" {
 			v.SetString(s)
 			return
 		}
-		d.warn(env, el, "environment variable %s is empty or unset", clip(env.Value, 64))
-	case file != nil:
-		if data, ok := d.readFile(file, fl); ok {
+		d.warn(src.env, el, "environment variable %s is empty or unset", clip(src.env.Value, 64))
+	case src.file != nil:
+		if data, ok := d.readFile(src.file, fl); ok {
 			if s := strings.TrimSpace(string(data)); s != "" {
 				v.SetString(s)
 				return
 			}
-			d.warn(file, fl, "%s is empty", quote(file.Value))
+			d.warn(src.file, fl, "%s is empty", quote(src.file.Value))
 		}
+	case required && src.inlineOK:
+		d.fail(n, il, "missing: give %[1]s, or %[1]s_env (an environment variable) or %[1]s_file (a file) to keep it out of this file", base)
+		return
 	case required:
-		d.fail(n, el, "missing: the secret comes from an environment variable (%s_env) or a file (%s_file)", base, base)
+		d.fail(n, el, "missing: the secret comes from an environment variable (%[1]s_env) or a file (%[1]s_file)", base)
 		return
 	default:
 		return

@@ -196,7 +196,7 @@ func sample(t reflect.Type, samples map[reflect.Type]string) (string, bool) {
 		for _, key := range keys(fields) {
 			f := fields[key]
 			switch {
-			case f.rule.secret && strings.HasSuffix(key, "_file"):
+			case f.rule.secret && !strings.HasSuffix(key, "_env"): // one source: KEY_env
 			case f.rule.secret:
 				parts = append(parts, key+": FAILOVERD_SAMPLE_SECRET")
 			case f.rule.decode != nil: // TLSOptions.MinVersion
