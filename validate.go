@@ -135,6 +135,7 @@ func validate(cfg Config) ([]*zoneSpec, error) {
 	}
 	var placed []placedRecord
 	zoneSeen := map[string]bool{}
+	checked := checkerErrors{}
 	for zi, z := range cfg.Zones {
 		zs := &zoneSpec{name: strings.ToLower(z.Name)}
 		zoneErr := func(fe fieldError) { report(z.Name, "", "", fe) }
@@ -199,7 +200,7 @@ func validate(cfg Config) ([]*zoneSpec, error) {
 
 		types := map[string][]string{} // name -> types
 		for ri, r := range z.Records {
-			rs, problems := validateRecord(zs.name, ri, r)
+			rs, problems := validateRecord(zs.name, ri, r, checked)
 			label := strings.TrimSpace(r.Name + " " + r.Type)
 			for _, p := range problems {
 				report(z.Name, label, p.endpoint, p.fieldError)
@@ -232,6 +233,23 @@ func validate(cfg Config) ([]*zoneSpec, error) {
 	return zones, nil
 }
 
+// checkerErrors remembers what validateChecker said of each comparable
+// checker, so that a checker shared by many records (one large composite,
+// say) is validated once.
+type checkerErrors map[Checker]error
+
+func (c checkerErrors) validate(ch Checker) error {
+	if ch == nil || !reflect.ValueOf(ch).Comparable() {
+		return validateChecker(ch)
+	}
+	if err, ok := c[ch]; ok {
+		return err
+	}
+	err := validateChecker(ch)
+	c[ch] = err
+	return err
+}
+
 type endpointError struct {
 	endpoint string
 	fieldError
@@ -239,7 +257,7 @@ type endpointError struct {
 
 // validateRecord checks one record of zone. It returns nil when the record
 // cannot be identified (bad name or type).
-func validateRecord(zone string, ri int, r Record) (*recordSpec, []endpointError) {
+func validateRecord(zone string, ri int, r Record, checked checkerErrors) (*recordSpec, []endpointError) {
 	var errs []endpointError
 	add := func(endpoint, field, format string, args ...any) {
 		errs = append(errs, endpointError{endpoint, fieldError{field, fmt.Sprintf(format, args...)}})
@@ -276,7 +294,7 @@ func validateRecord(zone string, ri int, r Record) (*recordSpec, []endpointError
 	if name == "@" && typ == "CNAME" {
 		add("", "Type", "a CNAME cannot be at the zone apex, which holds the zone's SOA and NS records")
 	}
-	for _, err := range splitJoined(validateChecker(r.Check)) {
+	for _, err := range splitJoined(checked.validate(r.Check)) {
 		add("", "Check", "%v", err)
 	}
 	if len(r.Endpoints) == 0 {

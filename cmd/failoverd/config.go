@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -386,6 +385,13 @@ func (d *decoder) validate(fc *fileConfig) {
 		}
 		d.report(p)
 	}
+}
+
+// within reports whether the YAML path inner is outer or inside it; the
+// empty path is the whole file.
+func within(outer, inner string) bool {
+	rest, ok := strings.CutPrefix(inner, outer)
+	return ok && (outer == "" || rest == "" || rest[0] == '.' || rest[0] == '[')
 }
 
 // warnAt is failAt for what production has and CI may not (a directory,

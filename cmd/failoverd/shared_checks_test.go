@@ -1,5 +1,3 @@
-//go:build failing
-
 package main
 
 import (
