@@ -33,12 +33,6 @@ func TestCloudflareOnFake(t *testing.T) {
 		t.Fatal(err)
 	}
 	suite := libdnstest.NewTestSuite(p, zone)
-	// Known failures, left to the owner of provider/cloudflare (changing it
-	// and its fake now): an SRV record fails to append ("malformed SRV
-	// value; expected 4 fields in the form 'priority weight port
-	// target'"), and an MX reads back without its preference ("malformed
-	// MX value; expected 2 fields").
-	suite.SkipRRTypes = map[string]bool{"SRV": true, "MX": true}
 	suite.RunTests(t)
 }
 
