@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"time"
 )
 
 // Checker decides whether one endpoint is healthy.
@@ -25,7 +26,7 @@ import (
 // called from many goroutines at once and must be safe for concurrent use.
 // A Checker that panics is a bug in the caller and is not recovered.
 //
-// Three optional methods are found by type assertion:
+// Four optional methods are found by type assertion:
 //
 //   - Validate() error: [New] calls it once for each record's Checker
 //     (and for each check inside [All], [Any] and [AtLeast]) and reports
@@ -51,6 +52,19 @@ import (
 //     The built-in checks in package check have it, and so do [All],
 //     [Any] and [AtLeast] (equal n, and the same checks in the same
 //     order).
+//   - CertificateExpiry(target string) (notAfter time.Time, ok bool):
+//     the NotAfter of the leaf certificate target presented in the last
+//     TLS handshake with it that completed, whether or not the check
+//     then passed (a bad status or an expiry window can still fail it);
+//     ok is false before any. A handshake that fails (an expired or
+//     untrusted certificate) leaves the last value, so an expiry that
+//     passed shows as a time in the past. [Manager.Status] calls it for
+//     every endpoint, without holding the Manager's lock, and reports it
+//     as EndpointStatus.CertificateExpiry: it must be quick, must not
+//     block and must be safe for concurrent use with Check. The checks
+//     of package check that speak TLS (HTTP with https, TCP with TLS,
+//     TLS) and grpccheck with TLS have it, and so do [All], [Any] and
+//     [AtLeast] (the earliest of their checks').
 type Checker interface {
 	Check(ctx context.Context, target string) error
 }
@@ -75,7 +89,9 @@ func Any(checks ...Checker) Checker { return AtLeast(1, checks...) }
 // failed. With n < 1 or more than len(checks) it always fails with an error
 // that says so, and [New] rejects it. The Checker returned by All, Any and
 // AtLeast has a Validate method, which also validates the checks inside,
-// and a Close method, which closes those that have one.
+// a Close method, which closes those that have one, and a
+// CertificateExpiry method, which reports the earliest expiry its checks
+// report (see [Checker]).
 func AtLeast(n int, checks ...Checker) Checker {
 	return &quorum{need: n, checks: checks}
 }
@@ -160,6 +176,28 @@ func (q *quorum) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// CertificateExpiry returns the earliest certificate expiry that one of
+// the checks reports for target, and false when none reports one.
+func (q *quorum) CertificateExpiry(target string) (notAfter time.Time, ok bool) {
+	for _, c := range q.checks {
+		if t, found := certificateExpiry(c, target); found && (!ok || t.Before(notAfter)) {
+			notAfter, ok = t, true
+		}
+	}
+	return notAfter, ok
+}
+
+// certificateExpiry returns what c's CertificateExpiry method reports for
+// target, and false when c has none (see Checker).
+func certificateExpiry(c Checker, target string) (time.Time, bool) {
+	if ce, ok := c.(interface {
+		CertificateExpiry(target string) (time.Time, bool)
+	}); ok {
+		return ce.CertificateExpiry(target)
+	}
+	return time.Time{}, false
 }
 
 // validateChecker returns what is wrong with c: nil (also a nil pointer or

@@ -146,3 +146,43 @@ func TestCompositeClose(t *testing.T) {
 		}
 	}
 }
+
+// certs is a Checker that reports a fixed certificate expiry per target.
+type certs map[string]time.Time
+
+func (certs) Check(context.Context, string) error { return nil }
+
+func (c certs) CertificateExpiry(target string) (time.Time, bool) {
+	t, ok := c[target]
+	return t, ok
+}
+
+// A composite reports the earliest certificate expiry among its checks,
+// for the target asked about, and none when no check has one.
+func TestCompositeCertificateExpiry(t *testing.T) {
+	early := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	late := early.AddDate(0, 6, 0)
+	a := certs{"192.0.2.1": late, "192.0.2.2": late}
+	b := certs{"192.0.2.1": early}
+	for _, tc := range []struct {
+		name   string
+		check  Checker
+		target string
+		want   time.Time
+	}{
+		{"All: the earlier", All(a, b), "192.0.2.1", early},
+		{"order does not matter", Any(b, a), "192.0.2.1", early},
+		{"only one check has the target", AtLeast(1, b, a), "192.0.2.2", late},
+		{"beside a check without the method", All(fixed(nil), a), "192.0.2.2", late},
+		{"nested", Any(fixed(nil), All(a, Any(b))), "192.0.2.1", early},
+		{"no check has the target", All(a, b), "192.0.2.3", time.Time{}},
+		{"no check has the method", All(fixed(nil)), "192.0.2.1", time.Time{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := certificateExpiry(tc.check, tc.target)
+			if !got.Equal(tc.want) || ok != !tc.want.IsZero() {
+				t.Errorf("got %v, %v; want %v, %v", got, ok, tc.want, !tc.want.IsZero())
+			}
+		})
+	}
+}

@@ -149,14 +149,42 @@ type EndpointStatus struct {
 	// SuspectedSince is when a watcher's notice made the endpoint suspect,
 	// while the confirming checks run; zero otherwise.
 	SuspectedSince time.Time `json:"suspected_since,omitzero"`
+	// CertificateExpiry is when the certificate the endpoint presented to
+	// the record's Checker in its last completed TLS handshake expires:
+	// zero when the Checker does not report one (see the
+	// CertificateExpiry method of Checker) or has completed no handshake
+	// with the endpoint yet. It stays after a failed handshake, so an
+	// expired certificate shows as a time in the past.
+	CertificateExpiry time.Time `json:"certificate_expiry,omitzero"`
 }
 
 // Status returns a snapshot of every zone, record, endpoint and provider.
 // It is safe for concurrent use, also from OnEvent, and before or after
 // Run.
 func (m *Manager) Status() Status {
+	st, probes := m.snapshot()
+	// Checkers are the caller's code: they are asked without the lock, so
+	// that one that is slow or calls the Manager holds nothing up.
+	for _, z := range st.Zones {
+		for _, r := range z.Records {
+			for i := range r.Endpoints {
+				pr := probes[0]
+				probes = probes[1:]
+				if t, ok := certificateExpiry(pr.check, pr.target); ok {
+					r.Endpoints[i].CertificateExpiry = t
+				}
+			}
+		}
+	}
+	return st
+}
+
+// snapshot returns the Status taken under m.mu, and the probe of each of
+// its endpoints, in their order in the Status.
+func (m *Manager) snapshot() (Status, []*probeRun) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	var probes []*probeRun
 	st := Status{DryRun: m.cfg.DryRun, Checks: m.slots.status(), Events: m.events.status()}
 	for _, z := range m.zones {
 		zs := ZoneStatus{Name: z.spec.name}
@@ -176,6 +204,7 @@ func (m *Manager) Status() Status {
 			}
 			for _, ep := range r.eps {
 				pr := ep.probe
+				probes = append(probes, pr)
 				es := EndpointStatus{
 					Value: ep.ep.Value, Priority: ep.ep.Priority,
 					Health: pr.state.health, Since: pr.state.since,
@@ -195,5 +224,5 @@ func (m *Manager) Status() Status {
 		}
 		st.Zones = append(st.Zones, zs)
 	}
-	return st
+	return st, probes
 }

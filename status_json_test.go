@@ -16,7 +16,7 @@ func TestStatusJSON(t *testing.T) {
 		Records: []RecordStatus{{
 			Name: "www", Type: "A", Decided: true, Published: []string{"192.0.2.10"}, TTL: time.Minute, ChangedAt: at,
 			Endpoints: []EndpointStatus{
-				{Value: "192.0.2.10", Health: HealthUp, Since: at, LastCheck: at, LastLatency: 2500 * time.Microsecond},
+				{Value: "192.0.2.10", Health: HealthUp, Since: at, LastCheck: at, LastLatency: 2500 * time.Microsecond, CertificateExpiry: at.AddDate(0, 2, 0)},
 				{Value: "192.0.2.20", Priority: 1, Override: ForceDown, OverrideUntil: at.Add(time.Hour)},
 			},
 		}},
@@ -26,7 +26,7 @@ func TestStatusJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := string(b)
-	for _, want := range []string{`"ttl":"1m0s"`, `"last_latency":"2.5ms"`, `"last_latency":"0s"`, `"override":"force-down"`, `"changed_at":"2026-11-25T14:00:00Z"`} {
+	for _, want := range []string{`"ttl":"1m0s"`, `"last_latency":"2.5ms"`, `"last_latency":"0s"`, `"override":"force-down"`, `"changed_at":"2026-11-25T14:00:00Z"`, `"certificate_expiry":"2027-01-25T14:00:00Z"`} {
 		if !strings.Contains(text, want) {
 			t.Errorf("JSON lacks %s:\n%s", want, text)
 		}
