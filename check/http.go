@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dnsfailover/failover/internal/certexpiry"
 	"github.com/dnsfailover/failover/internal/dnsname"
 	"golang.org/x/net/http/httpguts"
 )
@@ -86,6 +87,7 @@ type HTTP struct {
 
 	once   sync.Once
 	client *http.Client
+	certs  certexpiry.Seen
 }
 
 // Validate reports the settings no check could use: a Scheme other than
@@ -205,6 +207,7 @@ func (c *HTTP) Check(ctx context.Context, target string) error {
 		}
 		return fmt.Errorf("%s: %w after %v", what, err, time.Since(start).Round(time.Microsecond))
 	}
+	c.recordCertificate(target, u.Host, resp)
 	defer func() {
 		if c.KeepAlive { // a connection is reused only once its body is read
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
@@ -261,6 +264,21 @@ func (c *HTTP) httpClient() *http.Client {
 		}
 	})
 	return c.client
+}
+
+// recordCertificate records the certificate of the last response in
+// resp's redirect chain that came from addr, the target's address: a
+// redirect may lead to another server, whose certificate is not the
+// target's.
+func (c *HTTP) recordCertificate(target, addr string, resp *http.Response) {
+	for ; resp != nil; resp = resp.Request.Response {
+		if resp.Request.URL.Host == addr {
+			if resp.TLS != nil {
+				c.certs.Record(target, *resp.TLS)
+			}
+			return
+		}
+	}
 }
 
 // hostOnly returns host without its port, if it has one.

@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strconv"
 	"time"
+
+	"github.com/dnsfailover/failover/internal/certexpiry"
 )
 
 // DefaultMaxReplyBytes is how much of a reply TCP reads when
@@ -23,7 +25,7 @@ const DefaultMaxReplyBytes = 4 << 10
 // With TLS set it completes a verified handshake first. It is healthy when
 // the connection (and the exchange) succeeds before the check's deadline.
 // The zero value is not usable: Port is required. A TCP is safe for
-// concurrent use.
+// concurrent use; it must not be copied once used.
 type TCP struct {
 	// Port to connect to (1–65535).
 	Port int
@@ -45,6 +47,8 @@ type TCP struct {
 	// connection dies, for failover in milliseconds (see Watcher). It
 	// costs one idle connection per endpoint.
 	Watching bool
+
+	certs certexpiry.Seen
 }
 
 // Watch holds an idle connection to target's Port when Watching is set,
@@ -90,7 +94,7 @@ func (c *TCP) Check(ctx context.Context, target string) error {
 	}
 	addr := net.JoinHostPort(target, strconv.Itoa(c.Port))
 	start := time.Now()
-	conn, err := dialTCP(ctx, addr, c.TLS, c.Host, target)
+	conn, err := dialTCP(ctx, addr, c.TLS, c.Host, target, &c.certs)
 	if err != nil {
 		return fmt.Errorf("tcp %s: %w", addr, err)
 	}
@@ -153,8 +157,9 @@ func (c *TCP) expectation() string {
 }
 
 // dialTCP connects to addr before ctx's deadline, with a verified TLS
-// handshake when opts is set (server name: host, or target).
-func dialTCP(ctx context.Context, addr string, opts *TLSOptions, host, target string) (net.Conn, error) {
+// handshake when opts is set (server name: host, or target), whose
+// certificate it records in seen.
+func dialTCP(ctx context.Context, addr string, opts *TLSOptions, host, target string, seen *certexpiry.Seen) (net.Conn, error) {
 	start := time.Now()
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
@@ -172,6 +177,7 @@ func dialTCP(ctx context.Context, addr string, opts *TLSOptions, host, target st
 		conn.Close()
 		return nil, fmt.Errorf("TLS handshake with %s: %w after %v", host, err, time.Since(start).Round(time.Microsecond))
 	}
+	seen.Record(target, tconn.ConnectionState())
 	if err := opts.checkExpiry(tconn.ConnectionState(), time.Now()); err != nil {
 		tconn.Close()
 		return nil, err

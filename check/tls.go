@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+
+	"github.com/dnsfailover/failover/internal/certexpiry"
 )
 
 // TLS completes a TLS handshake with the target and verifies the
 // certificate chain, the name, the TLS version and the expiry window, for
 // endpoints that are not HTTP (SMTPS, IMAPS, LDAPS, custom protocols). The
 // zero value checks port 443 against the target's name. A TLS is safe
-// for concurrent use.
+// for concurrent use; it must not be copied once used.
 type TLS struct {
 	// Port to connect to. Zero means 443.
 	Port int
@@ -20,6 +22,8 @@ type TLS struct {
 	// TLS holds the roots, client certificate, minimum version and expiry
 	// window.
 	TLS TLSOptions
+
+	certs certexpiry.Seen
 }
 
 // Validate reports a Port outside 1–65535, a Host that is not a host
@@ -42,7 +46,7 @@ func (c *TLS) Check(ctx context.Context, target string) error {
 		port = 443
 	}
 	addr := net.JoinHostPort(target, strconv.Itoa(port))
-	conn, err := dialTCP(ctx, addr, &c.TLS, c.Host, target)
+	conn, err := dialTCP(ctx, addr, &c.TLS, c.Host, target, &c.certs)
 	if err != nil {
 		return fmt.Errorf("tls %s: %w", addr, err)
 	}
