@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dnsfailover/failover/internal/certexpiry"
 	"github.com/dnsfailover/failover/internal/dnsname"
 	"github.com/dnsfailover/failover/internal/reconnect"
 	"google.golang.org/grpc"
@@ -17,13 +18,15 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 )
 
 // Check asks the target's gRPC health service whether Service is serving.
 // It is healthy only when the answer is SERVING. Each check uses a new
 // connection, closed before it returns. Port is required. A Check
-// satisfies failover.Checker and is safe for concurrent use.
+// satisfies failover.Checker and is safe for concurrent use; it must not
+// be copied once used.
 type Check struct {
 	// Port of the gRPC server (1–65535).
 	Port int
@@ -40,6 +43,8 @@ type Check struct {
 	// the moment the stream reports anything but SERVING or breaks. It
 	// costs one connection per endpoint.
 	Watching bool
+
+	certs certexpiry.Seen
 }
 
 // Validate reports a missing or out-of-range Port and a Host that is not
@@ -74,7 +79,11 @@ func (c *Check) Check(ctx context.Context, target string) error {
 	defer conn.Close()
 
 	start := time.Now()
-	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: c.Service})
+	var p peer.Peer
+	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: c.Service}, grpc.Peer(&p))
+	if info, ok := p.AuthInfo.(credentials.TLSInfo); ok { // the handshake completed, whatever the answer
+		c.certs.Record(target, info.State)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, rpcError(ctx, err, time.Since(start)))
 	}
@@ -82,6 +91,15 @@ func (c *Check) Check(ctx context.Context, target string) error {
 		return fmt.Errorf("%s: %s", what, st)
 	}
 	return nil
+}
+
+// CertificateExpiry returns when the certificate target presented in the
+// last completed TLS handshake of a check expires (the leaf's NotAfter),
+// also when that check then failed, and false before any (or without
+// TLS). A handshake that fails leaves the last value. The Manager reports
+// it in its Status (see failover.Checker). Watch streams are not counted.
+func (c *Check) CertificateExpiry(target string) (notAfter time.Time, ok bool) {
+	return c.certs.Get(target)
 }
 
 // rpcError says why the health RPC failed, in fewer words than gRPC's

@@ -261,9 +261,16 @@ func settledGoroutines() int {
 	return n
 }
 
-// selfSigned returns a certificate for name and 127.0.0.1, and a pool
-// that trusts it.
+// selfSigned returns a certificate for name and 127.0.0.1, valid for an
+// hour, and a pool that trusts it.
 func selfSigned(t *testing.T, name string) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	return selfSignedUntil(t, name, time.Now().Add(time.Hour))
+}
+
+// selfSignedUntil returns a certificate for name and 127.0.0.1, valid
+// until notAfter, and a pool that trusts it.
+func selfSignedUntil(t *testing.T, name string, notAfter time.Time) (tls.Certificate, *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -272,7 +279,7 @@ func selfSigned(t *testing.T, name string) (tls.Certificate, *x509.CertPool) {
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
 		DNSNames: []string{name}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: notAfter,
 		IsCA: true, BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
