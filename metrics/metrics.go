@@ -23,6 +23,7 @@
 //	failover_endpoint_up{zone,record,type,endpoint}            1 up, 0 down, -1 unknown
 //	failover_endpoint_check_latency_seconds{…endpoint}         the last check's duration
 //	failover_endpoint_consecutive_failures{…endpoint}
+//	failover_endpoint_certificate_expiry_timestamp_seconds{…endpoint}  NotAfter of the certificate the TLS check last saw (absent before, or without TLS)
 //	failover_overrides_active{zone,override}                   endpoints forced up or down
 //	failover_record_published_values{zone,record,type}
 //	failover_record_ttl_seconds{zone,record,type}
@@ -61,6 +62,7 @@ type Collector struct {
 	endpointUp   *prometheus.Desc
 	checkLatency *prometheus.Desc
 	failures     *prometheus.Desc
+	certExpiry   *prometheus.Desc
 	overrides    *prometheus.Desc
 	published    *prometheus.Desc
 	ttl          *prometheus.Desc
@@ -98,6 +100,7 @@ func New() *Collector {
 		endpointUp:   prometheus.NewDesc("failover_endpoint_up", "1 when the endpoint is up, 0 when down, -1 while unknown (not checked enough yet).", endpointLabels, nil),
 		checkLatency: prometheus.NewDesc("failover_endpoint_check_latency_seconds", "Duration of the endpoint's last check.", endpointLabels, nil),
 		failures:     prometheus.NewDesc("failover_endpoint_consecutive_failures", "Failed checks in a row.", endpointLabels, nil),
+		certExpiry:   prometheus.NewDesc("failover_endpoint_certificate_expiry_timestamp_seconds", "When the leaf certificate the endpoint presented in its check's last completed TLS handshake expires (absent before one, and for checks without TLS).", endpointLabels, nil),
 		overrides:    prometheus.NewDesc("failover_overrides_active", "Endpoints of records under an operator override, by override (force-up, force-down).", []string{"zone", "override"}, nil),
 		published:    prometheus.NewDesc("failover_record_published_values", "How many values the record publishes.", recordLabels, nil),
 		ttl:          prometheus.NewDesc("failover_record_ttl_seconds", "TTL the record is published with.", recordLabels, nil),
@@ -185,7 +188,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, v := range c.vecs() {
 		v.Describe(ch)
 	}
-	for _, d := range []*prometheus.Desc{c.endpointUp, c.checkLatency, c.failures, c.overrides, c.published, c.ttl, c.allDown, c.inSync, c.lastRead, c.lastWrite} {
+	for _, d := range []*prometheus.Desc{c.endpointUp, c.checkLatency, c.failures, c.certExpiry, c.overrides, c.published, c.ttl, c.allDown, c.inSync, c.lastRead, c.lastWrite} {
 		ch <- d
 	}
 }
@@ -227,6 +230,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 				gauge(c.endpointUp, upValue(e.Health), labels...)
 				gauge(c.checkLatency, e.LastLatency.Seconds(), labels...)
 				gauge(c.failures, float64(e.ConsecutiveFailures), labels...)
+				timestamp(c.certExpiry, e.CertificateExpiry, labels...)
 				if e.Override != failover.NoOverride {
 					overrides[e.Override]++
 				}

@@ -108,7 +108,7 @@ func TestGaugesFromStatus(t *testing.T) {
 		Records: []failover.RecordStatus{{Name: "www", Type: "A", AllDown: true, Endpoints: []failover.EndpointStatus{
 			{Value: "192.0.2.10", Health: failover.HealthDown, Override: failover.ForceDown},
 			{Value: "192.0.2.11", Health: failover.HealthUnknown},
-			{Value: "192.0.2.20", Health: failover.HealthUp},
+			{Value: "192.0.2.20", Health: failover.HealthUp, CertificateExpiry: time.Unix(1_800_000_000, 0)},
 		}}},
 	}}}
 	c := metrics.New()
@@ -126,6 +126,8 @@ func TestGaugesFromStatus(t *testing.T) {
 		{"failover_overrides_active", map[string]string{"override": "force-down"}, "1"},
 		{"failover_overrides_active", map[string]string{"override": "force-up"}, "0"},
 		{"failover_record_all_down", nil, "1"},
+		{"failover_endpoint_certificate_expiry_timestamp_seconds", ep("192.0.2.20"), "1.8e+09"},
+		{"failover_endpoint_certificate_expiry_timestamp_seconds", ep("192.0.2.10"), "absent"},
 		{"failover_provider_last_read_timestamp_seconds", nil, "1.7e+09"},
 		{"failover_provider_last_write_timestamp_seconds", nil, "absent"},
 	} {
