@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	_ "embed"
+	"fmt"
 	"html/template"
 	"net/http"
 	"slices"
@@ -31,6 +32,7 @@ var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
 		return "done"
 	},
 	"join":  func(v []string) string { return strings.Join(v, ", ") },
+	"cert":  certificateNote,
 	"state": recordState,
 	"class": func(r failover.RecordStatus) string {
 		switch recordState(r) {
@@ -42,6 +44,33 @@ var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
 		return ""
 	},
 }).Parse(statusHTML))
+
+// certificateNote says, in days, when a certificate that expires at
+// notAfter expires, seen at now: "cert expires in 30 days", "cert expires
+// in 5 hours", "cert expired 2 days ago"; nothing for a zero notAfter.
+func certificateNote(notAfter, now time.Time) string {
+	const day = 24 * time.Hour
+	plural := func(n int, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
+	d := notAfter.Sub(now)
+	switch {
+	case notAfter.IsZero():
+		return ""
+	case d <= -day:
+		return "cert expired " + plural(int(-d/day), "day") + " ago"
+	case d <= 0:
+		return "cert expired"
+	case d < time.Hour:
+		return "cert expires within the hour"
+	case d < 2*day:
+		return "cert expires in " + plural(int(d/time.Hour), "hour")
+	}
+	return "cert expires in " + plural(int(d/day), "day")
+}
 
 // summary is what the top of the page counts.
 type summary struct {
