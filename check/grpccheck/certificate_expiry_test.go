@@ -2,7 +2,6 @@ package grpccheck
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -22,13 +21,7 @@ func TestCheckCertificateExpiry(t *testing.T) {
 	first, pool := selfSignedUntil(t, name, time.Now().Add(30*24*time.Hour))
 	second, _ := selfSignedUntil(t, name, time.Now().Add(60*24*time.Hour))
 	untrusted, _ := selfSigned(t, name)
-	for _, c := range second.Certificate {
-		parsed, err := x509.ParseCertificate(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pool.AddCert(parsed)
-	}
+	pool.AddCert(second.Leaf)
 	var present atomic.Pointer[tls.Certificate]
 	present.Store(&first)
 	port, hs := server(t, grpc.Creds(credentials.NewTLS(&tls.Config{
@@ -47,10 +40,10 @@ func TestCheckCertificateExpiry(t *testing.T) {
 		err     string // "" = healthy
 		want    time.Time
 	}{
-		{"serving", &first, c, "", notAfter(t, first)},
-		{"renewed", &second, c, "", notAfter(t, second)},
-		{"untrusted: the handshake fails", &untrusted, c, "certificate", notAfter(t, second)},
-		{"not serving, but the handshake completed", &first, batch, "NOT_SERVING", notAfter(t, first)},
+		{"serving", &first, c, "", first.Leaf.NotAfter},
+		{"renewed", &second, c, "", second.Leaf.NotAfter},
+		{"untrusted: the handshake fails", &untrusted, c, "certificate", second.Leaf.NotAfter},
+		{"not serving, but the handshake completed", &first, batch, "NOT_SERVING", first.Leaf.NotAfter},
 		{"without TLS", nil, &Check{Port: plainPort}, "", time.Time{}},
 	} {
 		if step.present != nil {
@@ -66,14 +59,4 @@ func TestCheckCertificateExpiry(t *testing.T) {
 	if got, ok := c.CertificateExpiry("127.0.0.2"); ok {
 		t.Errorf("a target never checked: got %v, true; want false", got)
 	}
-}
-
-// notAfter returns when cert's leaf expires.
-func notAfter(t *testing.T, cert tls.Certificate) time.Time {
-	t.Helper()
-	leaf, err := x509.ParseCertificate(cert.Certificate[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return leaf.NotAfter
 }

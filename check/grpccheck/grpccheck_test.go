@@ -269,7 +269,7 @@ func selfSigned(t *testing.T, name string) (tls.Certificate, *x509.CertPool) {
 }
 
 // selfSignedUntil returns a certificate for name and 127.0.0.1, valid
-// until notAfter, and a pool that trusts it.
+// until notAfter (its Leaf set), and a pool that trusts it.
 func selfSignedUntil(t *testing.T, name string, notAfter time.Time) (tls.Certificate, *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -293,7 +293,7 @@ func selfSignedUntil(t *testing.T, name string, notAfter time.Time) (tls.Certifi
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(parsed)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: parsed}, pool
 }
 
 func TestWatch(t *testing.T) {
