@@ -184,7 +184,13 @@ func (m *Manager) Status() Status {
 func (m *Manager) snapshot() (Status, []*probeRun) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var probes []*probeRun
+	n := 0
+	for _, z := range m.zones {
+		for _, r := range z.records {
+			n += len(r.eps)
+		}
+	}
+	probes := make([]*probeRun, 0, n)
 	st := Status{DryRun: m.cfg.DryRun, Checks: m.slots.status(), Events: m.events.status()}
 	for _, z := range m.zones {
 		zs := ZoneStatus{Name: z.spec.name}
