@@ -228,7 +228,13 @@ func (m *EtcdMember) Start(t testing.TB) {
 
 // Pause freezes the member with SIGSTOP: it holds its ports but answers
 // nothing, as a hung host would. Resume undoes it.
-func (m *EtcdMember) Pause() { m.proc.signal(syscall.SIGSTOP) }
+// It returns once every thread of the process is stopped (signals are
+// delivered asynchronously: a thread running on another core could still
+// answer a request for a moment), or after 5 s.
+func (m *EtcdMember) Pause() {
+	m.proc.signal(syscall.SIGSTOP)
+	m.proc.waitStopped(5 * time.Second)
+}
 
 // Resume continues a paused member with SIGCONT.
 func (m *EtcdMember) Resume() { m.proc.signal(syscall.SIGCONT) }

@@ -66,9 +66,14 @@ func TestEtcdQuorum(t *testing.T) {
 			t.Fatalf("%s: put error %v, want success %v", step.name, err, step.wantOK)
 		}
 	}
-	resp, err := cli.Get(t.Context(), "k/", clientv3.WithPrefix(), clientv3.WithCountOnly())
-	if err != nil || resp.Count != 3 {
-		t.Errorf("got %d keys (%v), want the 3 written while a quorum stood", resp.Count, err)
+	// The put refused without a quorum may still be applied once the
+	// members are back (its proposal stayed in the log of the member that
+	// took it): its outcome is unknown, as for any write that timed out.
+	for _, key := range []string{"k/all members", "k/one killed", "k/both back"} {
+		resp, err := cli.Get(t.Context(), key, clientv3.WithCountOnly())
+		if err != nil || resp.Count != 1 {
+			t.Errorf("%s: got %v keys (%v), want it kept: it was written while a quorum stood", key, resp, err)
+		}
 	}
 }
 

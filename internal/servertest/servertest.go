@@ -17,6 +17,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
@@ -119,6 +120,37 @@ func (p *process) signal(sig syscall.Signal) {
 	defer p.mu.Unlock()
 	if p.cmd != nil {
 		p.cmd.Process.Signal(sig)
+	}
+}
+
+// waitStopped polls /proc until every thread of the process is stopped
+// (state T), or until limit passes. On systems without /proc it returns
+// at once.
+func (p *process) waitStopped(limit time.Duration) {
+	p.mu.Lock()
+	cmd := p.cmd
+	p.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	tasks := filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "task")
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		dirs, err := os.ReadDir(tasks)
+		if err != nil {
+			return
+		}
+		stopped := true
+		for _, d := range dirs {
+			stat, err := os.ReadFile(filepath.Join(tasks, d.Name(), "stat"))
+			// The state follows the command name in parentheses: "pid (comm) T ...".
+			if i := bytes.LastIndexByte(stat, ')'); err == nil && (i < 0 || i+2 >= len(stat) || stat[i+2] != 'T') {
+				stopped = false
+				break
+			}
+		}
+		if stopped {
+			return
+		}
 	}
 }
 
