@@ -5,16 +5,23 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/dnsfailover/failover"
 	"github.com/dnsfailover/failover/httpapi"
+	"github.com/dnsfailover/failover/internal/servertest"
 	"github.com/dnsfailover/failover/provider/memory"
 )
 
@@ -130,5 +137,132 @@ func TestAttackClientGivesUpDuringReload(t *testing.T) {
 	if code != 0 || e.Override != failover.ForceDown {
 		t.Errorf("drain during a reload (one 503 with Retry-After: 1): exit %d, %q %q, endpoint %v; want the drain taken after the reload",
 			code, out, errs, e.Override)
+	}
+}
+
+// TestAttackReloadRenotifiesProviderFailure: a provider that keeps
+// failing is notified once, at its first failure. But every reload builds
+// a new Notifier that has forgotten it, so each `systemctl reload` during
+// an outage (or a SIGHUP from config management every few minutes) sends
+// the same "provider failing" notice again, while the provider never
+// recovered in between.
+func TestAttackReloadRenotifiesProviderFailure(t *testing.T) {
+	bind := servertest.StartBIND(t, "example.test.", "www 60 IN A 127.0.0.2")
+	port := backends(t, nil)
+	hooks, hookURL := startWebhook(t)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+	file := filepath.Join(t.TempDir(), "failover.yaml")
+	config := fmt.Sprintf("status: {listen: %q}\nwebhooks: [{url: %q}]\nreconcile_interval: 1s\nretry_backoff: 50ms\nmax_retry_backoff: 200ms\n", addr, hookURL) +
+		wwwZone(bind, "", bothEndpoints, port, "ttl: 60s")
+	os.WriteFile(file, []byte(config), 0o600)
+	d := startDaemon(t, file, "FAILOVERD_TSIG="+bind.Key)
+	eventually(t, "decided", decided(addr))
+
+	bind.Stop(false)
+	eventually(t, "the failure notified", func() bool { return slices.Contains(hooks.kinds(), "provider-call-failed") })
+	for i := range 3 {
+		d.cmd.Process.Signal(syscall.SIGHUP)
+		eventually(t, "reloaded", func() bool { return strings.Count(d.logs.String(), `msg="reloaded`) > i })
+		eventually(t, "calls failing after the reload", func() bool {
+			return strings.Count(d.logs.String(), "msg=provider-call-failed") > strings.Count(d.logs.String()[:strings.LastIndex(d.logs.String(), `msg="reloaded`)], "msg=provider-call-failed")
+		})
+	}
+	kinds := hooks.kinds()
+	if got := count(kinds, "provider-call-failed"); got != 1 || slices.Contains(kinds, "provider-recovered") {
+		t.Errorf("one outage of BIND, 3 reloads during it, BIND never back: webhooks %q; want one provider-call-failed and no recovery", kinds)
+	}
+}
+
+// drainSetup is BIND with www.example.test. A, healthy backends, and a
+// failoverd configuration writer using stateFile and status address addr.
+func drainConfig(bind *servertest.BIND, port int, stateFile, addr string) string {
+	return fmt.Sprintf("state_file: %q\nstatus: {listen: %q, token_env: FAILOVERD_TOKEN}\n", stateFile, addr) +
+		wwwZone(bind, "", bothEndpoints, port, "ttl: 60s")
+}
+
+// TestAttackTwoDaemonsShareStateFile: nothing stops a second failoverd
+// (a test instance, an overlapping restart by hand, a copy of the unit)
+// from using the same state_file. Each rewrites the whole file from its
+// own memory, so the second one's stop erases the drain an operator made
+// on the first: at the first one's next restart, the drained server is
+// back in DNS.
+func TestAttackTwoDaemonsShareStateFile(t *testing.T) {
+	bind := servertest.StartBIND(t, "example.test.", "www 60 IN A 127.0.0.2")
+	port := backends(t, nil)
+	dir := t.TempDir()
+	stateFile := filepath.Join(dir, "state.json")
+	addrA := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+	addrB := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+	fileA, fileB := filepath.Join(dir, "a.yaml"), filepath.Join(dir, "b.yaml")
+	os.WriteFile(fileA, []byte(drainConfig(bind, port, stateFile, addrA)), 0o600)
+	os.WriteFile(fileB, []byte(drainConfig(bind, port, stateFile, addrB)), 0o600)
+	env := []string{"FAILOVERD_TSIG=" + bind.Key, "FAILOVERD_TOKEN=t0ken"}
+
+	a := startDaemon(t, fileA, env...)
+	eventually(t, "A decided", decided(addrA))
+	b := startDaemon(t, fileB, env...)
+	select {
+	case err := <-b.exited:
+		if err != nil && strings.Contains(b.logs.String(), stateFile) {
+			return // refused: the state file is in use
+		}
+	default:
+	}
+	eventually(t, "B running on the same state file", func() bool { return strings.Contains(b.logs.String(), "msg=running") })
+
+	if out, code := cli(t, env, "drain", "-addr=http://"+addrA, "www.example.test", "A", "127.0.0.2"); code != 0 {
+		t.Fatalf("drain on A: exit %d, %q", code, out)
+	}
+	eventually(t, "the drain in the state file", func() bool {
+		data, _ := os.ReadFile(stateFile)
+		return strings.Contains(string(data), "force-down")
+	})
+	b.stop()
+	data, _ := os.ReadFile(stateFile)
+	if !strings.Contains(string(data), "force-down") {
+		t.Errorf("two failoverd on one state_file, drain on A, B stopped: the state file holds %s; want the drain kept (or B refused at start)", data)
+	}
+	a.cmd.Process.Kill() // a crash, an OOM kill, a power cut
+	<-a.exited
+	a = startDaemon(t, fileA, env...)
+	eventually(t, "A decided again", decided(addrA))
+	if e, _ := endpoint(getStatus(addrA), "127.0.0.2"); e.Override != failover.ForceDown {
+		t.Errorf("A killed and started again after its drain: 127.0.0.2 override %v, want force-down (the operator never undrained it)", e.Override)
+	}
+}
+
+// TestAttackDrainOnFullDiskReportedAsDone: with the state file's
+// filesystem full, `failoverd drain` answers success; the state file is
+// never written (only a log line says so), and the next restart puts the
+// drained server back into DNS. The operator was told nothing.
+func TestAttackDrainOnFullDiskReportedAsDone(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	os.Mkdir(dir, 0o755)
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("mount tmpfs (needs root): %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	bind := servertest.StartBIND(t, "example.test.", "www 60 IN A 127.0.0.2")
+	port := backends(t, nil)
+	stateFile := filepath.Join(dir, "state.json")
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+	file := filepath.Join(t.TempDir(), "failover.yaml")
+	os.WriteFile(file, []byte(drainConfig(bind, port, stateFile, addr)), 0o600)
+	env := []string{"FAILOVERD_TSIG=" + bind.Key, "FAILOVERD_TOKEN=t0ken", "FAILOVERD_ADDR=http://" + addr}
+
+	d := startDaemon(t, file, env...)
+	eventually(t, "decided", decided(addr))
+	// Fill the filesystem.
+	exec.Command("dd", "if=/dev/zero", "of="+filepath.Join(dir, "fill"), "bs=4k").Run()
+	out, code := cli(t, env, "drain", "www.example.test", "A", "127.0.0.2")
+	eventually(t, "the failed save logged", func() bool { return strings.Contains(d.logs.String(), "operator state not saved") })
+	d.stop()
+	d = startDaemon(t, file, env...)
+	eventually(t, "decided after the restart", decided(addr))
+	e, _ := endpoint(getStatus(addr), "127.0.0.2")
+	if code == 0 && e.Override != failover.ForceDown {
+		eventually(t, "the drained server back in DNS", func() bool { return slices.Contains(answerA(bind.Addr, "www.example.test."), "127.0.0.2") })
+		t.Errorf("state file on a full filesystem: `failoverd drain` exit 0 (%q), and after a restart 127.0.0.2 has override %v and BIND answers %v; want the drain refused or reported as not persisted, or kept",
+			strings.TrimSpace(out), e.Override, answerA(bind.Addr, "www.example.test."))
 	}
 }
