@@ -261,8 +261,7 @@ func TestAttackDrainOnFullDiskReportedAsDone(t *testing.T) {
 	eventually(t, "decided after the restart", decided(addr))
 	e, _ := endpoint(getStatus(addr), "127.0.0.2")
 	if code == 0 && e.Override != failover.ForceDown {
-		eventually(t, "the drained server back in DNS", func() bool { return slices.Contains(answerA(bind.Addr, "www.example.test."), "127.0.0.2") })
-		t.Errorf("state file on a full filesystem: `failoverd drain` exit 0 (%q), and after a restart 127.0.0.2 has override %v and BIND answers %v; want the drain refused or reported as not persisted, or kept",
-			strings.TrimSpace(out), e.Override, answerA(bind.Addr, "www.example.test."))
+		t.Errorf("state file on a full filesystem: `failoverd drain` exit 0 (%q), and after a restart 127.0.0.2 has override %v (health %v: back in DNS at the next failback); want the drain refused or reported as not persisted, or kept",
+			strings.TrimSpace(out), e.Override, e.Health)
 	}
 }
