@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -22,6 +24,7 @@ import (
 	"github.com/dnsfailover/failover"
 	"github.com/dnsfailover/failover/httpapi"
 	"github.com/dnsfailover/failover/internal/servertest"
+	"github.com/dnsfailover/failover/notify"
 	"github.com/dnsfailover/failover/provider/memory"
 )
 
@@ -318,5 +321,73 @@ func TestAttackUnitCannotReadItsConfig(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Errorf("installed as examples/failoverd.service says, the unit's ExecStartPre (failoverd check) as its dynamic user: %v\n%s\nwant the file readable by the service", err, out)
+	}
+}
+
+// TestAttackReloadDiscardsUndeliveredNotifications: a reload cancels the
+// Notifier of the old Manager with its queue and its retries. A failover
+// whose webhook is briefly failing (a chat service's 500, a proxy
+// restarting) and a `systemctl reload` in the next seconds: the
+// notification is never delivered, and neither
+// failover_notifications_failed_total nor _dropped_total counts it (a
+// delivery cut by the cancelled context is not a failure).
+func TestAttackReloadDiscardsUndeliveredNotifications(t *testing.T) {
+	bind := servertest.StartBIND(t, "example.test.", "www 60 IN A 127.0.0.2")
+	port := backends(t, nil)
+	var failing atomic.Bool
+	failing.Store(true)
+	attempts := make(chan struct{}, 100)
+	var mu sync.Mutex
+	var delivered []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p notify.Payload
+		json.NewDecoder(r.Body).Decode(&p)
+		select {
+		case attempts <- struct{}{}:
+		default:
+		}
+		if failing.Load() {
+			http.Error(w, "busy", http.StatusInternalServerError)
+			return
+		}
+		mu.Lock()
+		delivered = append(delivered, p.Kind)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	dir := t.TempDir()
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+	file := filepath.Join(dir, "failover.yaml")
+	cfg := fmt.Sprintf("status: {listen: %q, token_env: FAILOVERD_TOKEN}\nwebhooks: [{url: %q, kinds: [record-decided]}]\n", addr, hook.URL) +
+		wwwZone(bind, "", bothEndpoints, port, "ttl: 60s")
+	os.WriteFile(file, []byte(cfg), 0o600)
+	env := []string{"FAILOVERD_TSIG=" + bind.Key, "FAILOVERD_TOKEN=t0ken", "FAILOVERD_ADDR=http://" + addr}
+	d := startDaemon(t, file, env...)
+	eventually(t, "decided", decided(addr))
+	if out, code := cli(t, env, "drain", "www.example.test", "A", "127.0.0.2"); code != 0 {
+		t.Fatalf("drain: exit %d, %q", code, out)
+	}
+	select {
+	case <-attempts: // the failover's notification, refused once
+	case <-time.After(15 * time.Second):
+		t.Fatal("no webhook attempt for the failover")
+	}
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	eventually(t, "reloaded", func() bool { return strings.Count(d.logs.String(), "msg=running") == 2 })
+	failing.Store(false) // the webhook is back, well within the retries (0.5 s, 1 s, 2 s)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(delivered)
+		mu.Unlock()
+		m := scrape(addr)
+		counted := strings.Contains(m, "failover_notifications_failed_total{") || strings.Contains(m, "failover_notifications_dropped_total{")
+		if n > 0 || counted {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("failover notified to a webhook that failed once, then a reload, webhook back: delivered %d within 10s, no failed or dropped notification in /metrics; want it delivered (or at least counted)", n)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
