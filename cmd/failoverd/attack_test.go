@@ -391,3 +391,61 @@ func TestAttackReloadDiscardsUndeliveredNotifications(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestAttackReloadReportsProviderFailure: a reload (or a stop) while a
+// provider call is in flight cancels it, and the cancellation is reported
+// as the provider failing: a WARN provider-call-failed "context
+// canceled", failover_provider_failures_total incremented, and a first
+// failure for the webhooks. A slow provider (Route 53 listing 2,000
+// records, a DNS server answering slowly) plus `systemctl reload` is a
+// false alert made by failoverd itself. Here the provider is a DNS
+// server that accepts the zone transfer and is slow to answer.
+func TestAttackReloadReportsProviderFailure(t *testing.T) {
+	slow, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	accepted := make(chan net.Conn, 10)
+	go func() {
+		for {
+			c, err := slow.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c // held open, never answered within the test
+		}
+	}()
+	defer func() {
+		close(accepted)
+		for c := range accepted {
+			c.Close()
+		}
+	}()
+	port := backends(t, nil)
+	dir := t.TempDir()
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+	file := filepath.Join(dir, "failover.yaml")
+	cfg := fmt.Sprintf("status: {listen: %q}\nprovider_timeout: 1m\n", addr) +
+		wwwZone(&servertest.BIND{UpdateServer: servertest.UpdateServer{Addr: slow.Addr().String(), KeyName: "k.", KeyAlg: "hmac-sha256"}}, "", bothEndpoints, port, "ttl: 60s")
+	os.WriteFile(file, []byte(cfg), 0o600)
+	d := startDaemon(t, file, "FAILOVERD_TSIG=aDtxcMHCDBd79jEFVAFpf8l48xovTLPd2xJpXlbeUMs=")
+	select {
+	case <-accepted: // the start-up read of the zone is in flight
+	case <-time.After(15 * time.Second):
+		t.Fatal("failoverd did not read the zone")
+	}
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	eventually(t, "reloaded", func() bool { return strings.Count(d.logs.String(), "msg=running") == 2 })
+	m := scrape(addr)
+	if strings.Contains(d.logs.String(), "msg=provider-call-failed") || strings.Contains(m, "failover_provider_failures_total{") {
+		var failed []string
+		for line := range strings.Lines(d.logs.String()) {
+			if strings.Contains(line, "msg=provider-call-failed") {
+				failed = append(failed, strings.TrimSpace(line))
+			}
+		}
+		t.Errorf("a reload during a slow read of the zone: the log has %q; /metrics has provider failures: %v; want no provider failure (failoverd cancelled the call)",
+			failed, strings.Contains(m, "failover_provider_failures_total{"))
+	}
+}
