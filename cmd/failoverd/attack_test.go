@@ -227,7 +227,7 @@ func TestAttackTwoDaemonsShareStateFile(t *testing.T) {
 	}
 	a.cmd.Process.Kill() // a crash, an OOM kill, a power cut
 	<-a.exited
-	a = startDaemon(t, fileA, env...)
+	startDaemon(t, fileA, env...)
 	eventually(t, "A decided again", decided(addrA))
 	if e, _ := endpoint(getStatus(addrA), "127.0.0.2"); e.Override != failover.ForceDown {
 		t.Errorf("A killed and started again after its drain: 127.0.0.2 override %v, want force-down (the operator never undrained it)", e.Override)
