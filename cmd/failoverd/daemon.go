@@ -126,7 +126,7 @@ func (d *daemon) serve(ctx context.Context, lc *loaded) error {
 		wg.Go(func() { m.Run(runCtx) })
 		wg.Go(func() { notifier.Run(runCtx) })
 		wg.Go(func() { saver.run(runCtx) })
-		d.setAPI(d.statusAPI(m, lc))
+		d.setAPI(persisted(d.statusAPI(m, lc), saver))
 		d.log.Info("running", "file", d.file, "zones", len(lc.Zones), "dry_run", lc.DryRun || d.dryRun)
 
 		var next *loaded
@@ -312,6 +312,18 @@ type stateSaver struct {
 	m     *failover.Manager
 	log   *slog.Logger
 	kicks chan struct{} // capacity 1
+	mu    sync.Mutex    // orders the writes, so that the last holds the latest state
+}
+
+// save writes m's operator state to the state file now; no state file is
+// no error.
+func (s *stateSaver) save() error {
+	if s.path == "" {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return writeState(s.path, captureState(s.m.Status()))
 }
 
 // kick asks run to write the state file; it never blocks.
@@ -329,10 +341,7 @@ func (s *stateSaver) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-s.kicks:
-			if s.path == "" {
-				continue
-			}
-			if err := writeState(s.path, captureState(s.m.Status())); err != nil {
+			if err := s.save(); err != nil {
 				s.log.Error("operator state not saved", "err", err)
 			}
 		}

@@ -111,7 +111,7 @@ func writeState(path string, s operatorState) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
 	if err != nil {
-		return fmt.Errorf("state file: %w", err)
+		return fmt.Errorf("state file %s: %w", path, err)
 	}
 	defer os.Remove(f.Name()) // after the rename, there is nothing to remove
 	_, err = f.Write(append(data, '\n'))
@@ -125,15 +125,15 @@ func writeState(path string, s operatorState) error {
 		err = os.Rename(f.Name(), path)
 	}
 	if err != nil {
-		return fmt.Errorf("state file: %w", err)
+		return fmt.Errorf("state file %s: %w", path, err)
 	}
 	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("state file: %w", err)
+		return fmt.Errorf("state file %s: %w", path, err)
 	}
 	defer d.Close()
 	if err := d.Sync(); err != nil {
-		return fmt.Errorf("state file: syncing %s: %w", dir, err)
+		return fmt.Errorf("state file %s: syncing %s: %w", path, dir, err)
 	}
 	return nil
 }
