@@ -156,57 +156,6 @@ func TestAttackReloadRenotifiesProviderFailure(t *testing.T) {
 	}
 }
 
-// TestAttackTwoDaemonsShareStateFile: nothing stops a second failoverd
-// (a test instance, an overlapping restart by hand, a copy of the unit)
-// from using the same state_file. Each rewrites the whole file from its
-// own memory, so the second one's stop erases the drain an operator made
-// on the first: at the first one's next restart, the drained server is
-// back in DNS.
-func TestAttackTwoDaemonsShareStateFile(t *testing.T) {
-	bind := servertest.StartBIND(t, "example.test.", "www 60 IN A 127.0.0.2")
-	port := backends(t, nil)
-	dir := t.TempDir()
-	stateFile := filepath.Join(dir, "state.json")
-	addrA := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
-	addrB := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
-	fileA, fileB := filepath.Join(dir, "a.yaml"), filepath.Join(dir, "b.yaml")
-	os.WriteFile(fileA, []byte(drainConfig(bind, port, stateFile, addrA)), 0o600)
-	os.WriteFile(fileB, []byte(drainConfig(bind, port, stateFile, addrB)), 0o600)
-	env := []string{"FAILOVERD_TSIG=" + bind.Key, "FAILOVERD_TOKEN=t0ken"}
-
-	a := startDaemon(t, fileA, env...)
-	eventually(t, "A decided", decided(addrA))
-	b := startDaemon(t, fileB, env...)
-	select {
-	case err := <-b.exited:
-		if err != nil && strings.Contains(b.logs.String(), stateFile) {
-			return // refused: the state file is in use
-		}
-	default:
-	}
-	eventually(t, "B running on the same state file", func() bool { return strings.Contains(b.logs.String(), "msg=running") })
-
-	if out, code := cli(t, env, "drain", "-addr=http://"+addrA, "www.example.test", "A", "127.0.0.2"); code != 0 {
-		t.Fatalf("drain on A: exit %d, %q", code, out)
-	}
-	eventually(t, "the drain in the state file", func() bool {
-		data, _ := os.ReadFile(stateFile)
-		return strings.Contains(string(data), "force-down")
-	})
-	b.stop()
-	data, _ := os.ReadFile(stateFile)
-	if !strings.Contains(string(data), "force-down") {
-		t.Errorf("two failoverd on one state_file, drain on A, B stopped: the state file holds %s; want the drain kept (or B refused at start)", data)
-	}
-	a.cmd.Process.Kill() // a crash, an OOM kill, a power cut
-	<-a.exited
-	startDaemon(t, fileA, env...)
-	eventually(t, "A decided again", decided(addrA))
-	if e, _ := endpoint(getStatus(addrA), "127.0.0.2"); e.Override != failover.ForceDown {
-		t.Errorf("A killed and started again after its drain: 127.0.0.2 override %v, want force-down (the operator never undrained it)", e.Override)
-	}
-}
-
 // TestAttackReloadDiscardsUndeliveredNotifications: a reload cancels the
 // Notifier of the old Manager with its queue and its retries. A failover
 // whose webhook is briefly failing (a chat service's 500, a proxy

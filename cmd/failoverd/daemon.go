@@ -38,6 +38,7 @@ type daemon struct {
 	handler  http.Handler
 	server   *statusServer
 	restored restorations
+	lock     *stateLock // of the state file written, nil when none
 }
 
 func newDaemon(file string, dryRun bool, stderr io.Writer, lc *loaded) *daemon {
@@ -98,6 +99,10 @@ func (d *daemon) serve(ctx context.Context, lc *loaded) error {
 	if err != nil {
 		return err
 	}
+	if err := d.relock(d.persistPath(lc)); err != nil {
+		return err
+	}
+	defer func() { d.lock.release() }()
 	if err := d.server.apply(lc.Status); err != nil {
 		return err
 	}
@@ -118,7 +123,7 @@ func (d *daemon) serve(ctx context.Context, lc *loaded) error {
 				d.log.Error("reload: health and decisions not carried over; every record starts afresh", "err", err)
 			}
 		}
-		d.restore(m, notifier, saved, lc)
+		d.restore(m, notifier, saver, saved, lc)
 		prev, prevLC = m, lc
 
 		runCtx, cancel := context.WithCancel(ctx)
@@ -141,10 +146,8 @@ func (d *daemon) serve(ctx context.Context, lc *loaded) error {
 		cancel()
 		wg.Wait()
 		saved = captureState(m.Status())
-		if lc.StateFile != "" {
-			if err := writeState(lc.StateFile, saved); err != nil {
-				d.log.Error("operator state not saved", "err", err)
-			}
+		if err := saver.save(); err != nil {
+			d.log.Error("operator state not saved", "err", err)
 		}
 		if next == nil {
 			d.unwritten(m.Status(), lc.DryRun || d.dryRun)
@@ -160,6 +163,11 @@ func (d *daemon) serve(ctx context.Context, lc *loaded) error {
 func (d *daemon) reload(ctx context.Context, lc *loaded) *loaded {
 	next, err := load(ctx, d.file, true)
 	if err != nil {
+		d.log.Error("reload rejected; the running configuration stays", "err", err)
+		d.onReload(false)
+		return nil
+	}
+	if err := d.relock(d.persistPath(next)); err != nil {
 		d.log.Error("reload rejected; the running configuration stays", "err", err)
 		d.onReload(false)
 		return nil
@@ -256,7 +264,7 @@ func (d *daemon) manager(lc *loaded) (*failover.Manager, *notify.Notifier, *stat
 	cfg := lc.Config
 	cfg.Logger = log
 	cfg.DryRun = cfg.DryRun || d.dryRun
-	saver := &stateSaver{path: lc.StateFile, log: log, kicks: make(chan struct{}, 1)}
+	saver := &stateSaver{path: d.persistPath(lc), log: log, kicks: make(chan struct{}, 1)}
 	cfg.OnEvent = func(e failover.Event) {
 		d.metrics.Observe(e)
 		if e.Kind == failover.EventOverrideSet || e.Kind == failover.EventOverrideEnded {
@@ -288,7 +296,7 @@ func (d *daemon) statusAPI(m *failover.Manager, lc *loaded) http.Handler {
 // restore applies the operator state saved before a restart or a reload
 // to m, and tells of each override that ended meanwhile or can no longer
 // apply, in the log and to the webhooks.
-func (d *daemon) restore(m *failover.Manager, n *notify.Notifier, s operatorState, lc *loaded) {
+func (d *daemon) restore(m *failover.Manager, n *notify.Notifier, saver *stateSaver, s operatorState, lc *loaded) {
 	set, ended, problems := restoreState(m, s, time.Now())
 	d.restored.reset(set)
 	for _, e := range ended {
@@ -299,11 +307,36 @@ func (d *daemon) restore(m *failover.Manager, n *notify.Notifier, s operatorStat
 	for _, err := range problems {
 		d.log.Warn("operator state", "err", err)
 	}
-	if lc.StateFile != "" {
-		if err := writeState(lc.StateFile, captureState(m.Status())); err != nil {
-			d.log.Error("operator state not saved", "err", err)
+	if err := saver.save(); err != nil {
+		d.log.Error("operator state not saved", "err", err)
+	}
+}
+
+// persistPath is the state file that lc's Manager writes: none in a dry
+// run, which reads the state file but writes nothing.
+func (d *daemon) persistPath(lc *loaded) string {
+	if lc.DryRun || d.dryRun {
+		return ""
+	}
+	return lc.StateFile
+}
+
+// relock holds the lock of the state file path (none for ""), taking it
+// before releasing the one held, if another.
+func (d *daemon) relock(path string) error {
+	if d.lock != nil && d.lock.path == path {
+		return nil
+	}
+	var next *stateLock
+	if path != "" {
+		var err error
+		if next, err = lockState(path); err != nil {
+			return err
 		}
 	}
+	d.lock.release()
+	d.lock = next
+	return nil
 }
 
 // stateSaver writes the state file when an override is set or ends.
