@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/dnsfailover/failover/internal/servertest"
 )
@@ -139,4 +140,68 @@ func count(s []string, v string) int {
 		}
 	}
 	return n
+}
+
+// TestReloadCancelsNoProviderFailure: a reload (or a stop) while a
+// provider read is in flight cancels it; failoverd cancelled it, so it is
+// no provider failure: no provider-call-failed event, log line, metric or
+// webhook (a slow provider plus `systemctl reload` made a false alert).
+// Here the provider is a DNS server that accepts the zone transfer and is
+// slow to answer.
+func TestReloadCancelsNoProviderFailure(t *testing.T) {
+	slow, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	accepted := make(chan struct{}, 10)
+	var conns []net.Conn // held open, never answered within the test
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := slow.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+			select {
+			case accepted <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	defer func() {
+		slow.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	port := backends(t, nil)
+	dir := t.TempDir()
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+	file := filepath.Join(dir, "failover.yaml")
+	cfg := fmt.Sprintf("status: {listen: %q}\nprovider_timeout: 1m\n", addr) +
+		wwwZone(&servertest.BIND{UpdateServer: servertest.UpdateServer{Addr: slow.Addr().String(), KeyName: "k.", KeyAlg: "hmac-sha256"}}, "", bothEndpoints, port, "ttl: 60s")
+	os.WriteFile(file, []byte(cfg), 0o600)
+	d := startDaemon(t, file, "FAILOVERD_TSIG=aDtxcMHCDBd79jEFVAFpf8l48xovTLPd2xJpXlbeUMs=")
+	select {
+	case <-accepted: // the start-up read of the zone is in flight
+	case <-time.After(15 * time.Second):
+		t.Fatal("failoverd did not read the zone")
+	}
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	eventually(t, "reloaded", func() bool { return strings.Count(d.logs.String(), "msg=running") == 2 })
+	m := scrape(addr)
+	if strings.Contains(d.logs.String(), "msg=provider-call-failed") || strings.Contains(m, "failover_provider_failures_total{") {
+		var failed []string
+		for line := range strings.Lines(d.logs.String()) {
+			if strings.Contains(line, "msg=provider-call-failed") {
+				failed = append(failed, strings.TrimSpace(line))
+			}
+		}
+		t.Errorf("a reload during a slow read of the zone: the log has %q; /metrics has provider failures: %v; want no provider failure (failoverd cancelled the call)",
+			failed, strings.Contains(m, "failover_provider_failures_total{"))
+	}
 }
