@@ -3,25 +3,15 @@
 package main
 
 import (
-	"encoding/json"
-	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
-	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/dnsfailover/failover"
-	"github.com/dnsfailover/failover/internal/servertest"
-	"github.com/dnsfailover/failover/notify"
 )
 
 // TestAttackStateFileSymlinkReplaced: a state_file that is a symlink (to
@@ -93,106 +83,5 @@ func TestAttackClientGivesUpDuringReload(t *testing.T) {
 	if code != 0 || e.Override != failover.ForceDown {
 		t.Errorf("drain during a reload (one 503 with Retry-After: 1): exit %d, %q %q, endpoint %v; want the drain taken after the reload",
 			code, out, errs, e.Override)
-	}
-}
-
-// TestAttackReloadRenotifiesProviderFailure: a provider that keeps
-// failing is notified once, at its first failure. But every reload builds
-// a new Notifier that has forgotten it, so each `systemctl reload` during
-// an outage (or a SIGHUP from config management every few minutes) sends
-// the same "provider failing" notice again, while the provider never
-// recovered in between.
-func TestAttackReloadRenotifiesProviderFailure(t *testing.T) {
-	bind := servertest.StartBIND(t, "example.test.", "www 60 IN A 127.0.0.2")
-	port := backends(t, nil)
-	hooks, hookURL := startWebhook(t)
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
-	file := filepath.Join(t.TempDir(), "failover.yaml")
-	config := fmt.Sprintf("status: {listen: %q}\nwebhooks: [{url: %q}]\nreconcile_interval: 1s\nretry_backoff: 50ms\nmax_retry_backoff: 200ms\n", addr, hookURL) +
-		wwwZone(bind, "", bothEndpoints, port, "ttl: 60s")
-	os.WriteFile(file, []byte(config), 0o600)
-	d := startDaemon(t, file, "FAILOVERD_TSIG="+bind.Key)
-	eventually(t, "decided", decided(addr))
-
-	bind.Stop(false)
-	eventually(t, "the failure notified", func() bool { return slices.Contains(hooks.kinds(), "provider-call-failed") })
-	for i := range 3 {
-		d.cmd.Process.Signal(syscall.SIGHUP)
-		eventually(t, "reloaded", func() bool { return strings.Count(d.logs.String(), `msg="reloaded`) > i })
-		eventually(t, "calls failing after the reload", func() bool {
-			return strings.Count(d.logs.String(), "msg=provider-call-failed") > strings.Count(d.logs.String()[:strings.LastIndex(d.logs.String(), `msg="reloaded`)], "msg=provider-call-failed")
-		})
-	}
-	kinds := hooks.kinds()
-	if got := count(kinds, "provider-call-failed"); got != 1 || slices.Contains(kinds, "provider-recovered") {
-		t.Errorf("one outage of BIND, 3 reloads during it, BIND never back: webhooks %q; want one provider-call-failed and no recovery", kinds)
-	}
-}
-
-// TestAttackReloadDiscardsUndeliveredNotifications: a reload cancels the
-// Notifier of the old Manager with its queue and its retries. A failover
-// whose webhook is briefly failing (a chat service's 500, a proxy
-// restarting) and a `systemctl reload` in the next seconds: the
-// notification is never delivered, and neither
-// failover_notifications_failed_total nor _dropped_total counts it (a
-// delivery cut by the cancelled context is not a failure).
-func TestAttackReloadDiscardsUndeliveredNotifications(t *testing.T) {
-	bind := servertest.StartBIND(t, "example.test.", "www 60 IN A 127.0.0.2")
-	port := backends(t, nil)
-	var failing atomic.Bool
-	failing.Store(true)
-	attempts := make(chan struct{}, 100)
-	var mu sync.Mutex
-	var delivered []string
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var p notify.Payload
-		json.NewDecoder(r.Body).Decode(&p)
-		select {
-		case attempts <- struct{}{}:
-		default:
-		}
-		if failing.Load() {
-			http.Error(w, "busy", http.StatusInternalServerError)
-			return
-		}
-		mu.Lock()
-		delivered = append(delivered, p.Kind)
-		mu.Unlock()
-	}))
-	defer hook.Close()
-	dir := t.TempDir()
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
-	file := filepath.Join(dir, "failover.yaml")
-	cfg := fmt.Sprintf("status: {listen: %q, token_env: FAILOVERD_TOKEN}\nwebhooks: [{url: %q, kinds: [record-decided]}]\n", addr, hook.URL) +
-		wwwZone(bind, "", bothEndpoints, port, "ttl: 60s")
-	os.WriteFile(file, []byte(cfg), 0o600)
-	env := []string{"FAILOVERD_TSIG=" + bind.Key, "FAILOVERD_TOKEN=t0ken", "FAILOVERD_ADDR=http://" + addr}
-	d := startDaemon(t, file, env...)
-	eventually(t, "decided", decided(addr))
-	if out, code := cli(t, env, "drain", "www.example.test", "A", "127.0.0.2"); code != 0 {
-		t.Fatalf("drain: exit %d, %q", code, out)
-	}
-	select {
-	case <-attempts: // the failover's notification, refused once
-	case <-time.After(15 * time.Second):
-		t.Fatal("no webhook attempt for the failover")
-	}
-	d.cmd.Process.Signal(syscall.SIGHUP)
-	eventually(t, "reloaded", func() bool { return strings.Count(d.logs.String(), "msg=running") == 2 })
-	failing.Store(false) // the webhook is back, well within the retries (0.5 s, 1 s, 2 s)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		mu.Lock()
-		n := len(delivered)
-		mu.Unlock()
-		m := scrape(addr)
-		counted := strings.Contains(m, "failover_notifications_failed_total{") || strings.Contains(m, "failover_notifications_dropped_total{")
-		if n > 0 || counted {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("failover notified to a webhook that failed once, then a reload, webhook back: delivered %d within 10s, no failed or dropped notification in /metrics; want it delivered (or at least counted)", n)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -111,10 +112,18 @@ func (d *daemon) serve(ctx context.Context, lc *loaded) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
+	// One Notifier for the daemon's life, replaced only when the webhooks
+	// change: a reload neither discards its queue and retries nor notifies
+	// again a provider failure it notified.
+	notifier, stopNotifier, err := d.startNotifier(ctx, lc.Webhooks, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { stopNotifier() }()
 	var prev *failover.Manager
 	var prevLC *loaded
 	for {
-		m, notifier, saver, err := d.manager(lc)
+		m, saver, err := d.manager(lc, notifier)
 		if err != nil {
 			return err
 		}
@@ -129,7 +138,6 @@ func (d *daemon) serve(ctx context.Context, lc *loaded) error {
 		runCtx, cancel := context.WithCancel(ctx)
 		var wg sync.WaitGroup
 		wg.Go(func() { m.Run(runCtx) })
-		wg.Go(func() { notifier.Run(runCtx) })
 		wg.Go(func() { saver.run(runCtx) })
 		d.setAPI(persisted(d.statusAPI(m, lc), saver))
 		d.log.Info("running", "file", d.file, "zones", len(lc.Zones), "dry_run", lc.DryRun || d.dryRun)
@@ -155,8 +163,50 @@ func (d *daemon) serve(ctx context.Context, lc *loaded) error {
 			return nil
 		}
 		d.reloaded(lc, next)
+		if !reflect.DeepEqual(lc.Webhooks, next.Webhooks) {
+			n, stop, err := d.startNotifier(ctx, next.Webhooks, notifier)
+			if err != nil {
+				return err
+			}
+			stopNotifier() // what it had not delivered is counted as dropped
+			notifier, stopNotifier = n, stop
+		}
 		lc = next
 	}
+}
+
+// startNotifier runs a Notifier for hooks, knowing the providers prev
+// (if not nil) knows to be failing, until the returned stop is called:
+// not with ctx, so that it takes the events of a Manager's stop.
+func (d *daemon) startNotifier(ctx context.Context, hooks []notify.Webhook, prev *notify.Notifier) (*notify.Notifier, func(), error) {
+	n, err := notify.New(hooks...)
+	if err != nil {
+		return nil, nil, err
+	}
+	if prev != nil {
+		n.CarryFailures(prev)
+	}
+	log := d.log
+	n.OnFailure(func(f notify.Failure) {
+		switch {
+		case f.Dropped && f.Err != nil:
+			log.Warn("notification dropped: failoverd stopped or the webhooks changed before it was delivered", "webhook", f.Webhook, "kind", f.Kind)
+			d.metrics.NotificationDropped(f.Webhook, f.Kind)
+		case f.Dropped:
+			log.Warn("notification dropped: the queue is full", "webhook", f.Webhook, "kind", f.Kind)
+			d.metrics.NotificationDropped(f.Webhook, f.Kind)
+		default:
+			log.Warn("notification failed after every retry", "webhook", f.Webhook, "kind", f.Kind, "err", f.Err)
+			d.metrics.NotificationFailed(f.Webhook, f.Kind)
+		}
+	})
+	nctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n.Run(nctx)
+	}()
+	return n, func() { cancel(); <-done }, nil
 }
 
 // reload reads the file again; it returns nil when the file is rejected.
@@ -244,23 +294,10 @@ func (d *daemon) unwritten(st failover.Status, dryRun bool) {
 	}
 }
 
-// manager builds a Manager for lc, wired to the logs, metrics, webhooks
-// and the state file.
-func (d *daemon) manager(lc *loaded) (*failover.Manager, *notify.Notifier, *stateSaver, error) {
-	notifier, err := notify.New(lc.Webhooks...)
-	if err != nil {
-		return nil, nil, nil, err
-	}
+// manager builds a Manager for lc, wired to the logs, metrics, the
+// daemon's notifier and the state file.
+func (d *daemon) manager(lc *loaded, notifier *notify.Notifier) (*failover.Manager, *stateSaver, error) {
 	log := d.log
-	notifier.OnFailure(func(f notify.Failure) {
-		if f.Dropped {
-			log.Warn("notification dropped: the queue is full", "webhook", f.Webhook, "kind", f.Kind)
-			d.metrics.NotificationDropped(f.Webhook, f.Kind)
-			return
-		}
-		log.Warn("notification failed after every retry", "webhook", f.Webhook, "kind", f.Kind, "err", f.Err)
-		d.metrics.NotificationFailed(f.Webhook, f.Kind)
-	})
 	cfg := lc.Config
 	cfg.Logger = log
 	cfg.DryRun = cfg.DryRun || d.dryRun
@@ -278,12 +315,12 @@ func (d *daemon) manager(lc *loaded) (*failover.Manager, *notify.Notifier, *stat
 	}
 	m, err := failover.New(cfg)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	saver.m = m
 	d.metrics.SetSource(m.Status)
 	notifier.SetSource(m.Status)
-	return m, notifier, saver, nil
+	return m, saver, nil
 }
 
 // statusAPI is the status API of m.
