@@ -631,8 +631,13 @@ func anyTTL(recs []libdns.Record) []libdns.Record {
 	return out
 }
 
-// failed records a failed call in the status and as an event.
+// failed records a failed call in the status and as an event. A call
+// cancelled by the Manager's own stop (a read's context is cancelled
+// only with Run's; a write's never is) is no failure of the provider.
 func (w *zoneSync) failed(op Operation, err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
 	m := w.m
 	w.failures++
 	if op == OpGet {

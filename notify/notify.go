@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -183,6 +184,10 @@ type Notifier struct {
 
 	mu      sync.Mutex
 	failing map[providerKey]failover.Event // the first failed call of each provider failing now
+	// carried are the providers failing when the source changed (a new
+	// Manager, whose count of failed calls starts again at 1): their next
+	// failed call continues the run.
+	carried map[providerKey]bool
 }
 
 // note is one notification: an event, or a provider's recovery.
@@ -202,8 +207,9 @@ type Failure struct {
 	Webhook string
 	// Kind is the notification's Payload kind, such as "record-decided".
 	Kind string
-	// Dropped is true when the notification was dropped because a queue
-	// was full; otherwise the delivery failed after every retry, with Err.
+	// Dropped is true when the notification was dropped: a queue was full
+	// (Err nil), or Run stopped before delivering it (Err the context's
+	// error). Otherwise the delivery failed after every retry, with Err.
 	Dropped bool
 	Err     error
 }
@@ -255,7 +261,39 @@ func (n *Notifier) OnFailure(f func(Failure)) { n.onFailure = f }
 // failing, for its recovery: a read or a write that succeeded after its
 // last error. Without it, a recovery is noticed at the provider's next
 // write only. Usually Manager.Status; call it before Run.
-func (n *Notifier) SetSource(status func() failover.Status) { n.source = status }
+// It is safe to call while Run runs: a daemon that replaces its Manager
+// keeps its Notifier and sets the new Manager's Status, and then the
+// first failed call of a provider already failing, counted 1 by the new
+// Manager, continues the run instead of starting one.
+func (n *Notifier) SetSource(status func() failover.Status) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.source != nil {
+		n.carry()
+	}
+	n.source = status
+}
+
+// carry marks the providers failing now as carried; n.mu is held.
+func (n *Notifier) carry() {
+	n.carried = map[providerKey]bool{}
+	for k := range n.failing {
+		n.carried[k] = true
+	}
+}
+
+// CarryFailures makes n know the providers prev knows to be failing, so
+// that a Notifier replacing prev (new webhooks) does not notify again a
+// failure prev notified. Call it before Observe and Run.
+func (n *Notifier) CarryFailures(prev *Notifier) {
+	prev.mu.Lock()
+	failing := maps.Clone(prev.failing)
+	prev.mu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	maps.Copy(n.failing, failing)
+	n.carry()
+}
 
 // Observe queues e for the webhooks that want it, unless it is no change:
 // a record-decided event whose Values are its Previous values (in any
@@ -289,7 +327,9 @@ func (n *Notifier) firstFailure(e failover.Event) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	k := providerKey{e.Zone, e.Provider}
-	if _, failing := n.failing[k]; failing && e.Failures != 1 {
+	carried := n.carried[k]
+	delete(n.carried, k)
+	if _, failing := n.failing[k]; failing && (e.Failures != 1 || carried) {
 		return false
 	}
 	n.failing[k] = e
@@ -302,6 +342,7 @@ func (n *Notifier) recovered(k providerKey) (failover.Event, bool) {
 	defer n.mu.Unlock()
 	first, ok := n.failing[k]
 	delete(n.failing, k)
+	delete(n.carried, k)
 	return first, ok
 }
 
@@ -339,12 +380,12 @@ func (nt note) kind() string {
 // source shows read or written since its last error.
 func (n *Notifier) checkRecoveries() {
 	n.mu.Lock()
-	idle := len(n.failing) == 0
+	idle, source := len(n.failing) == 0, n.source
 	n.mu.Unlock()
-	if idle || n.source == nil {
+	if idle || source == nil {
 		return
 	}
-	for _, z := range n.source().Zones {
+	for _, z := range source().Zones {
 		for _, p := range z.Providers {
 			if !p.LastRead.After(p.LastErrorAt) && !p.LastWrite.After(p.LastErrorAt) {
 				continue
@@ -369,7 +410,8 @@ func sameSet(a, b []string) bool {
 	return true
 }
 
-// Dropped returns how many events were dropped because the queue was full.
+// Dropped returns how many notifications were dropped: a queue was full,
+// or Run stopped before delivering them.
 func (n *Notifier) Dropped() int64 { return n.dropped.Load() }
 
 // Failed returns how many deliveries failed after every retry.
@@ -378,7 +420,9 @@ func (n *Notifier) Failed() int64 { return n.failed.Load() }
 // Run delivers queued events until ctx ends; each webhook gets them in
 // order, and the webhooks are served concurrently. A delivery that fails
 // after every retry is counted (Failed) and reported to OnFailure's
-// function.
+// function. When ctx ends, every notification not delivered yet (queued,
+// or cut while being sent or retried) is counted as dropped (Dropped) and
+// reported with the context's error: none is lost silently.
 func (n *Notifier) Run(ctx context.Context) error {
 	queues := make([]chan note, len(n.hooks))
 	var wg sync.WaitGroup
@@ -388,9 +432,20 @@ func (n *Notifier) Run(ctx context.Context) error {
 			for {
 				select {
 				case <-ctx.Done():
-					return
+					for {
+						select {
+						case nt := <-queues[i]:
+							n.stopped(ctx, h, nt)
+						default:
+							return
+						}
+					}
 				case nt := <-queues[i]:
-					if err := h.deliver(ctx, nt); err != nil && ctx.Err() == nil {
+					switch err := h.deliver(ctx, nt); {
+					case err == nil:
+					case ctx.Err() != nil:
+						n.stopped(ctx, h, nt)
+					default:
 						n.failed.Add(1)
 						if n.onFailure != nil {
 							n.onFailure(Failure{Webhook: h.redactedURL(), Kind: nt.kind(), Err: err})
@@ -406,7 +461,18 @@ func (n *Notifier) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			for {
+				select {
+				case nt := <-n.queue:
+					for _, h := range n.hooks {
+						if h.wants(nt) {
+							n.stopped(ctx, h, nt)
+						}
+					}
+				default:
+					return nil
+				}
+			}
 		case <-tick.C:
 			n.checkRecoveries()
 		case nt := <-n.queue:
@@ -420,6 +486,14 @@ func (n *Notifier) Run(ctx context.Context) error {
 				}
 			}
 		}
+	}
+}
+
+// stopped counts and reports nt, not delivered to h because Run stopped.
+func (n *Notifier) stopped(ctx context.Context, h Webhook, nt note) {
+	n.dropped.Add(1)
+	if n.onFailure != nil {
+		n.onFailure(Failure{Webhook: h.redactedURL(), Kind: nt.kind(), Dropped: true, Err: ctx.Err()})
 	}
 }
 

@@ -6,11 +6,13 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,9 +22,11 @@ import (
 
 // apiClient talks to a running failoverd's status API.
 type apiClient struct {
-	base  string
-	token string
-	http  *http.Client
+	base     string
+	token    string
+	http     *http.Client
+	timeout  time.Duration // for the whole command, retries included
+	deadline time.Time     // set at the first request
 }
 
 // runClient runs status, drain, undrain and failback.
@@ -32,7 +36,7 @@ func runClient(c command, args []string, stdout, stderr io.Writer) int {
 	addr := flags.String("addr", envOr("FAILOVERD_ADDR", "http://127.0.0.1:8053"), "URL of the running failoverd's status API (env FAILOVERD_ADDR)")
 	tokenFile := flags.String("token-file", os.Getenv("FAILOVERD_TOKEN_FILE"), "file holding the operator token (env FAILOVERD_TOKEN_FILE; or the token itself in FAILOVERD_TOKEN)")
 	caFile := flags.String("ca-file", "", "CA certificates (PEM) that sign an https status API's certificate")
-	timeout := flags.Duration("timeout", 30*time.Second, "how long to wait for the answer")
+	timeout := flags.Duration("timeout", 30*time.Second, "how long to wait for the answer, retries while failoverd reloads included")
 	var zone *string
 	var unhealthy, asJSON *bool
 	var forD *time.Duration
@@ -46,6 +50,10 @@ func runClient(c command, args []string, stdout, stderr io.Writer) int {
 	}
 	if code, ok := parseFlags(flags, args); !ok {
 		return code
+	}
+	if forD != nil && *forD <= 0 && flagSet(flags, "for") {
+		fmt.Fprintf(stderr, "failoverd drain: -for %v: want a positive duration such as 30m (leave -for out to drain until undrain)\n", *forD)
+		return 2
 	}
 	want := map[string]int{"status": 0, "drain": 3, "undrain": 3, "failback": 2}[name]
 	if flags.NArg() != want {
@@ -85,7 +93,7 @@ func newAPIClient(addr, tokenFile, caFile string, timeout time.Duration) (*apiCl
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("-addr %q is not an http:// or https:// URL", clip(addr, 200))
 	}
-	c := &apiClient{base: strings.TrimSuffix(u.String(), "/"), token: os.Getenv("FAILOVERD_TOKEN"), http: &http.Client{Timeout: timeout}}
+	c := &apiClient{base: strings.TrimSuffix(u.String(), "/"), token: os.Getenv("FAILOVERD_TOKEN"), http: &http.Client{Timeout: timeout}, timeout: timeout}
 	if tokenFile != "" {
 		data, err := readBounded(tokenFile, maxFileBytes)
 		if err != nil {
@@ -108,20 +116,49 @@ func newAPIClient(addr, tokenFile, caFile string, timeout time.Duration) (*apiCl
 }
 
 // do sends a request and decodes a JSON answer into out (when not nil);
-// an answer that is not 2xx is an error with the API's message.
+// an answer that is not 2xx is an error with the API's message. A 503
+// with Retry-After (failoverd starting or reloading) is retried after
+// the wait it asks, while the command's -timeout allows.
 func (c *apiClient) do(method, path string, body, out any) error {
-	var r io.Reader
+	var data []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if data, err = json.Marshal(body); err != nil {
 			return err
 		}
-		r = bytes.NewReader(b)
+	}
+	if c.deadline.IsZero() {
+		c.deadline = time.Now().Add(c.timeout)
+	}
+	for {
+		err := c.once(method, path, data, out)
+		var busy *retryAfter
+		if !errors.As(err, &busy) || time.Now().Add(busy.wait).After(c.deadline) {
+			return err
+		}
+		time.Sleep(busy.wait)
+	}
+}
+
+// retryAfter is a 503 answer with a Retry-After of wait.
+type retryAfter struct {
+	wait time.Duration
+	err  error
+}
+
+func (r *retryAfter) Error() string { return r.err.Error() }
+
+// once sends a request once (see do).
+func (c *apiClient) once(method, path string, data []byte, out any) error {
+	var r io.Reader
+	if data != nil {
+		r = bytes.NewReader(data)
 	}
 	req, err := http.NewRequest(method, c.base+path, r)
 	if err != nil {
 		return err
 	}
+	body := data
 	if body != nil {
 		if c.token == "" {
 			return errors.New("no operator token: set FAILOVERD_TOKEN, or give -token-file")
@@ -142,7 +179,11 @@ func (c *apiClient) do(method, path string, body, out any) error {
 		if json.Unmarshal(data, &e) != nil || e.Error == "" {
 			e.Error = strings.TrimSpace(clip(string(data), 400))
 		}
-		return fmt.Errorf("%s: %s", resp.Status, e.Error)
+		err := fmt.Errorf("%s: %s", resp.Status, e.Error)
+		if secs, perr := strconv.Atoi(resp.Header.Get("Retry-After")); resp.StatusCode == http.StatusServiceUnavailable && perr == nil && secs >= 0 {
+			return &retryAfter{time.Duration(secs) * time.Second, err}
+		}
+		return err
 	}
 	if out == nil {
 		return nil
@@ -279,4 +320,11 @@ func (c *apiClient) status(w io.Writer, zone string, unhealthy, asJSON bool) err
 		}
 	}
 	return nil
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(flags *flag.FlagSet, name string) bool {
+	set := false
+	flags.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

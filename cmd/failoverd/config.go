@@ -42,7 +42,10 @@ type fileConfig struct {
 	Log      logSettings      `yaml:"log"`
 	// StateFile keeps the operators' state (overrides with their expiry,
 	// pending manual failbacks) across restarts: written atomically on
-	// every change, read at start. Empty: kept across reloads only.
+	// every change, read at start. Empty: kept across reloads only. A
+	// running failoverd holds an exclusive lock on STATE_FILE.lock, so a
+	// second one on the same file refuses to start; a dry run reads the
+	// file but neither writes nor locks it.
 	StateFile string `yaml:"state_file"`
 }
 

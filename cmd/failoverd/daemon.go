@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -38,6 +39,7 @@ type daemon struct {
 	handler  http.Handler
 	server   *statusServer
 	restored restorations
+	lock     *stateLock // of the state file written, nil when none
 }
 
 func newDaemon(file string, dryRun bool, stderr io.Writer, lc *loaded) *daemon {
@@ -98,6 +100,10 @@ func (d *daemon) serve(ctx context.Context, lc *loaded) error {
 	if err != nil {
 		return err
 	}
+	if err := d.relock(d.persistPath(lc)); err != nil {
+		return err
+	}
+	defer func() { d.lock.release() }()
 	if err := d.server.apply(lc.Status); err != nil {
 		return err
 	}
@@ -106,10 +112,18 @@ func (d *daemon) serve(ctx context.Context, lc *loaded) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
+	// One Notifier for the daemon's life, replaced only when the webhooks
+	// change: a reload neither discards its queue and retries nor notifies
+	// again a provider failure it notified.
+	notifier, stopNotifier, err := d.startNotifier(ctx, lc.Webhooks, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { stopNotifier() }()
 	var prev *failover.Manager
 	var prevLC *loaded
 	for {
-		m, notifier, saver, err := d.manager(lc)
+		m, saver, err := d.manager(lc, notifier)
 		if err != nil {
 			return err
 		}
@@ -118,15 +132,14 @@ func (d *daemon) serve(ctx context.Context, lc *loaded) error {
 				d.log.Error("reload: health and decisions not carried over; every record starts afresh", "err", err)
 			}
 		}
-		d.restore(m, notifier, saved, lc)
+		d.restore(m, notifier, saver, saved, lc)
 		prev, prevLC = m, lc
 
 		runCtx, cancel := context.WithCancel(ctx)
 		var wg sync.WaitGroup
 		wg.Go(func() { m.Run(runCtx) })
-		wg.Go(func() { notifier.Run(runCtx) })
 		wg.Go(func() { saver.run(runCtx) })
-		d.setAPI(d.statusAPI(m, lc))
+		d.setAPI(persisted(d.statusAPI(m, lc), saver))
 		d.log.Info("running", "file", d.file, "zones", len(lc.Zones), "dry_run", lc.DryRun || d.dryRun)
 
 		var next *loaded
@@ -141,10 +154,8 @@ func (d *daemon) serve(ctx context.Context, lc *loaded) error {
 		cancel()
 		wg.Wait()
 		saved = captureState(m.Status())
-		if lc.StateFile != "" {
-			if err := writeState(lc.StateFile, saved); err != nil {
-				d.log.Error("operator state not saved", "err", err)
-			}
+		if err := saver.save(); err != nil {
+			d.log.Error("operator state not saved", "err", err)
 		}
 		if next == nil {
 			d.unwritten(m.Status(), lc.DryRun || d.dryRun)
@@ -152,14 +163,61 @@ func (d *daemon) serve(ctx context.Context, lc *loaded) error {
 			return nil
 		}
 		d.reloaded(lc, next)
+		if !reflect.DeepEqual(lc.Webhooks, next.Webhooks) {
+			n, stop, err := d.startNotifier(ctx, next.Webhooks, notifier)
+			if err != nil {
+				return err
+			}
+			stopNotifier() // what it had not delivered is counted as dropped
+			notifier, stopNotifier = n, stop
+		}
 		lc = next
 	}
+}
+
+// startNotifier runs a Notifier for hooks, knowing the providers prev
+// (if not nil) knows to be failing, until the returned stop is called:
+// not with ctx, so that it takes the events of a Manager's stop.
+func (d *daemon) startNotifier(ctx context.Context, hooks []notify.Webhook, prev *notify.Notifier) (*notify.Notifier, func(), error) {
+	n, err := notify.New(hooks...)
+	if err != nil {
+		return nil, nil, err
+	}
+	if prev != nil {
+		n.CarryFailures(prev)
+	}
+	log := d.log
+	n.OnFailure(func(f notify.Failure) {
+		switch {
+		case f.Dropped && f.Err != nil:
+			log.Warn("notification dropped: failoverd stopped or the webhooks changed before it was delivered", "webhook", f.Webhook, "kind", f.Kind)
+			d.metrics.NotificationDropped(f.Webhook, f.Kind)
+		case f.Dropped:
+			log.Warn("notification dropped: the queue is full", "webhook", f.Webhook, "kind", f.Kind)
+			d.metrics.NotificationDropped(f.Webhook, f.Kind)
+		default:
+			log.Warn("notification failed after every retry", "webhook", f.Webhook, "kind", f.Kind, "err", f.Err)
+			d.metrics.NotificationFailed(f.Webhook, f.Kind)
+		}
+	})
+	nctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		n.Run(nctx)
+	}()
+	return n, func() { cancel(); <-done }, nil
 }
 
 // reload reads the file again; it returns nil when the file is rejected.
 func (d *daemon) reload(ctx context.Context, lc *loaded) *loaded {
 	next, err := load(ctx, d.file, true)
 	if err != nil {
+		d.log.Error("reload rejected; the running configuration stays", "err", err)
+		d.onReload(false)
+		return nil
+	}
+	if err := d.relock(d.persistPath(next)); err != nil {
 		d.log.Error("reload rejected; the running configuration stays", "err", err)
 		d.onReload(false)
 		return nil
@@ -236,27 +294,14 @@ func (d *daemon) unwritten(st failover.Status, dryRun bool) {
 	}
 }
 
-// manager builds a Manager for lc, wired to the logs, metrics, webhooks
-// and the state file.
-func (d *daemon) manager(lc *loaded) (*failover.Manager, *notify.Notifier, *stateSaver, error) {
-	notifier, err := notify.New(lc.Webhooks...)
-	if err != nil {
-		return nil, nil, nil, err
-	}
+// manager builds a Manager for lc, wired to the logs, metrics, the
+// daemon's notifier and the state file.
+func (d *daemon) manager(lc *loaded, notifier *notify.Notifier) (*failover.Manager, *stateSaver, error) {
 	log := d.log
-	notifier.OnFailure(func(f notify.Failure) {
-		if f.Dropped {
-			log.Warn("notification dropped: the queue is full", "webhook", f.Webhook, "kind", f.Kind)
-			d.metrics.NotificationDropped(f.Webhook, f.Kind)
-			return
-		}
-		log.Warn("notification failed after every retry", "webhook", f.Webhook, "kind", f.Kind, "err", f.Err)
-		d.metrics.NotificationFailed(f.Webhook, f.Kind)
-	})
 	cfg := lc.Config
 	cfg.Logger = log
 	cfg.DryRun = cfg.DryRun || d.dryRun
-	saver := &stateSaver{path: lc.StateFile, log: log, kicks: make(chan struct{}, 1)}
+	saver := &stateSaver{path: d.persistPath(lc), log: log, kicks: make(chan struct{}, 1)}
 	cfg.OnEvent = func(e failover.Event) {
 		d.metrics.Observe(e)
 		if e.Kind == failover.EventOverrideSet || e.Kind == failover.EventOverrideEnded {
@@ -270,12 +315,12 @@ func (d *daemon) manager(lc *loaded) (*failover.Manager, *notify.Notifier, *stat
 	}
 	m, err := failover.New(cfg)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	saver.m = m
 	d.metrics.SetSource(m.Status)
 	notifier.SetSource(m.Status)
-	return m, notifier, saver, nil
+	return m, saver, nil
 }
 
 // statusAPI is the status API of m.
@@ -288,7 +333,7 @@ func (d *daemon) statusAPI(m *failover.Manager, lc *loaded) http.Handler {
 // restore applies the operator state saved before a restart or a reload
 // to m, and tells of each override that ended meanwhile or can no longer
 // apply, in the log and to the webhooks.
-func (d *daemon) restore(m *failover.Manager, n *notify.Notifier, s operatorState, lc *loaded) {
+func (d *daemon) restore(m *failover.Manager, n *notify.Notifier, saver *stateSaver, s operatorState, lc *loaded) {
 	set, ended, problems := restoreState(m, s, time.Now())
 	d.restored.reset(set)
 	for _, e := range ended {
@@ -299,11 +344,36 @@ func (d *daemon) restore(m *failover.Manager, n *notify.Notifier, s operatorStat
 	for _, err := range problems {
 		d.log.Warn("operator state", "err", err)
 	}
-	if lc.StateFile != "" {
-		if err := writeState(lc.StateFile, captureState(m.Status())); err != nil {
-			d.log.Error("operator state not saved", "err", err)
+	if err := saver.save(); err != nil {
+		d.log.Error("operator state not saved", "err", err)
+	}
+}
+
+// persistPath is the state file that lc's Manager writes: none in a dry
+// run, which reads the state file but writes nothing.
+func (d *daemon) persistPath(lc *loaded) string {
+	if lc.DryRun || d.dryRun {
+		return ""
+	}
+	return lc.StateFile
+}
+
+// relock holds the lock of the state file path (none for ""), taking it
+// before releasing the one held, if another.
+func (d *daemon) relock(path string) error {
+	if d.lock != nil && d.lock.path == path {
+		return nil
+	}
+	var next *stateLock
+	if path != "" {
+		var err error
+		if next, err = lockState(path); err != nil {
+			return err
 		}
 	}
+	d.lock.release()
+	d.lock = next
+	return nil
 }
 
 // stateSaver writes the state file when an override is set or ends.
@@ -312,6 +382,18 @@ type stateSaver struct {
 	m     *failover.Manager
 	log   *slog.Logger
 	kicks chan struct{} // capacity 1
+	mu    sync.Mutex    // orders the writes, so that the last holds the latest state
+}
+
+// save writes m's operator state to the state file now; no state file is
+// no error.
+func (s *stateSaver) save() error {
+	if s.path == "" {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return writeState(s.path, captureState(s.m.Status()))
 }
 
 // kick asks run to write the state file; it never blocks.
@@ -329,10 +411,7 @@ func (s *stateSaver) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-s.kicks:
-			if s.path == "" {
-				continue
-			}
-			if err := writeState(s.path, captureState(s.m.Status())); err != nil {
+			if err := s.save(); err != nil {
 				s.log.Error("operator state not saved", "err", err)
 			}
 		}

@@ -63,8 +63,14 @@ type proc struct {
 // the test failed.
 func startDaemon(t *testing.T, file string, env ...string) *proc {
 	t.Helper()
+	return startRun(t, []string{"-c", file}, env...)
+}
+
+// startRun is startDaemon with the arguments of `failoverd run`.
+func startRun(t *testing.T, args []string, env ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, logs: &syncBuffer{}, exited: make(chan error, 1)}
-	p.cmd = exec.Command(binary(t), "run", "-c", file)
+	p.cmd = exec.Command(binary(t), append([]string{"run"}, args...)...)
 	p.cmd.Env = append(os.Environ(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {

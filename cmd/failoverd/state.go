@@ -29,6 +29,15 @@ type operatorState struct {
 // stateVersion is the state file's format.
 const stateVersion = 1
 
+// maxStateBytes bounds the state file, both written and read, so that
+// whatever failoverd writes it reads back at its next start. The state
+// holds at most an override per endpoint and a failback per record of
+// the configuration: an override is about 200 bytes of JSON, and a
+// configuration of maxConfigBytes (2 MiB) holds at most about 100,000
+// endpoints written tersely, 20 MB of state. 64 MiB leaves room for long
+// names and decodes in well under a second.
+const maxStateBytes = 64 << 20
+
 // savedRecord names a record in the state file.
 type savedRecord struct {
 	Zone string `json:"zone"`
@@ -81,7 +90,7 @@ func readState(path string) (operatorState, error) {
 	if path == "" {
 		return operatorState{}, nil
 	}
-	data, err := readBounded(path, maxFileBytes)
+	data, err := readBounded(path, maxStateBytes)
 	if errors.Is(err, fs.ErrNotExist) {
 		return operatorState{}, nil
 	}
@@ -108,10 +117,13 @@ func writeState(path string, s operatorState) error {
 	if err != nil {
 		return err
 	}
+	if len(data) >= maxStateBytes {
+		return fmt.Errorf("state file %s: %d overrides and %d failbacks take %d bytes, more than the %d failoverd reads back", path, len(s.Overrides), len(s.Failbacks), len(data)+1, maxStateBytes)
+	}
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
 	if err != nil {
-		return fmt.Errorf("state file: %w", err)
+		return fmt.Errorf("state file %s: %w", path, err)
 	}
 	defer os.Remove(f.Name()) // after the rename, there is nothing to remove
 	_, err = f.Write(append(data, '\n'))
@@ -125,15 +137,15 @@ func writeState(path string, s operatorState) error {
 		err = os.Rename(f.Name(), path)
 	}
 	if err != nil {
-		return fmt.Errorf("state file: %w", err)
+		return fmt.Errorf("state file %s: %w", path, err)
 	}
 	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("state file: %w", err)
+		return fmt.Errorf("state file %s: %w", path, err)
 	}
 	defer d.Close()
 	if err := d.Sync(); err != nil {
-		return fmt.Errorf("state file: syncing %s: %w", dir, err)
+		return fmt.Errorf("state file %s: syncing %s: %w", path, dir, err)
 	}
 	return nil
 }

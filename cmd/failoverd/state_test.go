@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,5 +107,30 @@ func TestRestoreState(t *testing.T) {
 	}
 	if got := captureState(m.Status()); len(got.Overrides) != 2 || len(got.Failbacks) != 1 {
 		t.Errorf("captured after the restore: %+v, want 2 overrides and the failback", got)
+	}
+}
+
+// TestStateFileReadsWhatItWrites: 6,000 overrides (2,000 records of 3
+// endpoints forced up during a checker outage, about 1.2 MB) written to
+// the state file are read back at the next start; the 1 MiB bound of
+// secrets refused them, and failoverd did not start at all.
+func TestStateFileReadsWhatItWrites(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	s := operatorState{Version: stateVersion, Failbacks: []savedRecord{}}
+	until := time.Now().Add(time.Hour)
+	for r := range 2000 {
+		for e := range 3 {
+			s.Overrides = append(s.Overrides, savedOverride{savedRecord{"example.com.", fmt.Sprintf("app%04d", r), "A"},
+				fmt.Sprintf("192.0.2.%d", e+1), failover.ForceUp, until})
+		}
+	}
+	if err := writeState(path, s); err != nil {
+		t.Fatalf("writeState: %v", err)
+	}
+	got, err := readState(path)
+	if err != nil || len(got.Overrides) != len(s.Overrides) {
+		st, _ := os.Stat(path)
+		t.Errorf("state file of %d overrides (%d bytes) that writeState wrote: readState gives %d overrides, %v; want it read back",
+			len(s.Overrides), st.Size(), len(got.Overrides), err)
 	}
 }
