@@ -102,7 +102,10 @@ type Webhook struct {
 	Format Format
 	// Kinds to send. Nil means DefaultKinds.
 	Kinds []failover.EventKind
-	// Client sends the requests. Nil means a client with a 10 s timeout.
+	// Client sends the requests. Nil means a client with a 10 s timeout
+	// that follows no redirect: a 3xx answer is a failed delivery (Go's
+	// client would follow a 301 or 302 with a GET and no body, and the
+	// payload would be lost while the delivery looked done).
 	Client *http.Client
 	// MaxRetries after a failed delivery (network error or non-2xx). Zero
 	// means 3; it must not be negative.
@@ -239,7 +242,7 @@ func New(hooks ...Webhook) (*Notifier, error) {
 		}
 		h.Kinds = slices.Clone(h.Kinds)
 		if h.Client == nil {
-			h.Client = &http.Client{Timeout: 10 * time.Second}
+			h.Client = &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		}
 		if h.MaxRetries == 0 {
 			h.MaxRetries = 3

@@ -111,7 +111,9 @@ func readState(path string) (operatorState, error) {
 
 // writeState replaces the state file atomically: a temporary file in the
 // same directory, synced, renamed over it, and the directory synced, so
-// that a crash leaves the old state or the new one, never a mix.
+// that a crash leaves the old state or the new one, never a mix. A state
+// file that is a symbolic link (to a persistent volume, say) stays one:
+// its target is what is replaced.
 func writeState(path string, s operatorState) error {
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
@@ -120,8 +122,12 @@ func writeState(path string, s operatorState) error {
 	if len(data) >= maxStateBytes {
 		return fmt.Errorf("state file %s: %d overrides and %d failbacks take %d bytes, more than the %d failoverd reads back", path, len(s.Overrides), len(s.Failbacks), len(data)+1, maxStateBytes)
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	real := path
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		real = target
+	}
+	dir := filepath.Dir(real)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(real)+".*")
 	if err != nil {
 		return fmt.Errorf("state file %s: %w", path, err)
 	}
@@ -134,7 +140,7 @@ func writeState(path string, s operatorState) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), path)
+		err = os.Rename(f.Name(), real)
 	}
 	if err != nil {
 		return fmt.Errorf("state file %s: %w", path, err)

@@ -1,5 +1,3 @@
-//go:build failing
-
 package notify
 
 import (
@@ -11,13 +9,13 @@ import (
 	"testing"
 )
 
-// TestAttackWebhookRedirectLosesNotification: a webhook URL that answers
+// TestWebhookRedirectIsNotADelivery: a webhook URL that answers
 // with a redirect (an http:// URL moved to https://, a renamed hook) is
 // followed by net/http's default policy, which turns the POST of a 301 or
 // 302 into a GET without a body. The notification never arrives, yet the
 // delivery counts as a success: no retry, no Failure, nothing in
 // failover_notifications_failed_total.
-func TestAttackWebhookRedirectLosesNotification(t *testing.T) {
+func TestWebhookRedirectIsNotADelivery(t *testing.T) {
 	type request struct {
 		method string
 		body   int

@@ -1,5 +1,3 @@
-//go:build failing
-
 package main
 
 import (
@@ -11,11 +9,11 @@ import (
 	"github.com/dnsfailover/failover"
 )
 
-// TestAttackStateFileSymlinkReplaced: a state_file that is a symlink (to
+// TestStateFileSymlinkKept: a state_file that is a symlink (to
 // a persistent volume, to a file managed elsewhere) is replaced by a
 // regular file at the first write: the rename goes over the link, and the
 // file it pointed to keeps the old state for ever after.
-func TestAttackStateFileSymlinkReplaced(t *testing.T) {
+func TestStateFileSymlinkKept(t *testing.T) {
 	dir := t.TempDir()
 	target := filepath.Join(t.TempDir(), "persistent-state.json")
 	link := filepath.Join(dir, "state.json")
