@@ -38,7 +38,8 @@ func watchConn(ctx context.Context, addr string, notice func(error)) {
 		if err != nil {
 			return false // news only right after a lost connection, below
 		}
-		short := 0 // connections in a row that lived less than minConnLife
+		short := 0  // connections in a row that lived less than minConnLife
+		up := false // a connection lived minConnLife: the session came up, and the backoff starts over
 		for {
 			lived, closed := holdConn(ctx, conn)
 			switch {
@@ -49,17 +50,17 @@ func watchConn(ctx context.Context, addr string, notice func(error)) {
 				return true
 			case lived < minConnLife:
 				if short++; short == 2 {
-					return false
+					return up
 				}
 			default:
-				short = 0
+				short, up = 0, true
 			}
 			// Closed by the server: news only if it refuses a new connection.
 			if conn, err = d.DialContext(ctx, "tcp", addr); err != nil {
 				if ctx.Err() == nil {
 					notice(fmt.Errorf("watching %s: connection closed, reconnecting: %w", addr, unwrapOp(err)))
 				}
-				return false
+				return up
 			}
 		}
 	})
