@@ -300,6 +300,9 @@ func (m *Manager) decideRecord(r *recordRun, now time.Time, sched *schedule) (ch
 	served := prev
 	served.ttl = max(prev.ttl, floor) // a change converges after the TTL the providers served
 	next, wake := decide(r.spec.policy, cands, served, now, manual)
+	if anyUnknown(cands) { // decide kept served: the TTL is the record's own, not raised
+		next.ttl = prev.ttl
+	}
 	sched.set(&r.task, earliest(wake, overrideEnds))
 
 	changed = next.decided && (!prev.decided || !sameValues(next.values, prev.values) || next.ttl != prev.ttl)

@@ -1600,7 +1600,13 @@ func (m *model) checkStatus() {
 			if !rs.Decided {
 				continue
 			}
-			if rs.TTL != pol.TTL && rs.TTL != pol.FailoverTTL {
+			// A decision carried from another configuration of the record
+			// keeps that configuration's TTL until the record can decide
+			// again: once its zone's start-up read is done (a zone is
+			// decided only after it, item 14's design) and every endpoint
+			// is known (bounded by item 3's invariant).
+			canDecide := allKnown && adopted.Before(now)
+			if rs.TTL != pol.TTL && rs.TTL != pol.FailoverTTL && (!r.stale || canDecide) {
 				m.violate(item, "%s: TTL %v is neither its TTL %v nor its FailoverTTL %v", r.id, rs.TTL, pol.TTL, pol.FailoverTTL)
 			}
 			// Unstable since its last change, or since it adopted a

@@ -76,7 +76,9 @@ type tried struct {
 // are written in groups of half the failed call's size, a group that
 // fails is halved again, and each group that succeeds doubles the size of
 // the next (so that a provider back from an outage is not written one
-// RRset per call). An RRset that fails alone becomes a suspect, written
+// RRset per call). A call the provider did not answer in time is no step
+// of this: a provider that hangs is in trouble, it does not reject what
+// the call carried. An RRset that fails alone becomes a suspect, written
 // last and alone; a suspect that fails alone again, after some other write
 // succeeded during the isolation, is the provider's quarrel with that
 // RRset: it is quarantined. The isolation ends with an attempt that wrote
@@ -410,6 +412,9 @@ func (w *zoneSync) writeChanges(ctx context.Context, changes []change, blind boo
 		for _, c := range batch {
 			w.tried[c.rec.spec.key] = tried{want: c.want, ttl: c.ttl, previous: w.known[c.rec.spec.key].values}
 		}
+		if unanswered(err) { // says nothing of what the call carried: no step of an isolation
+			return op, err
+		}
 		if len(batch) == 1 {
 			key := batch[0].rec.spec.key
 			if w.quarantined[key] != nil || w.iso.evidence && slices.Contains(w.iso.suspects, key) {
@@ -425,6 +430,13 @@ func (w *zoneSync) writeChanges(ctx context.Context, changes []change, blind boo
 	}
 	w.iso = isolation{} // everything written, or quarantined
 	return OpNone, nil
+}
+
+// unanswered reports whether err is that of a call the provider did not
+// answer in time (it was abandoned, or its deadline passed): the provider
+// is in trouble, which tells nothing of whether it rejects an RRset.
+func unanswered(err error) bool {
+	return errors.Is(err, ErrCallAbandoned) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // regroup joins batches of RRsets that are neither suspects nor
