@@ -385,14 +385,17 @@ func (w *zoneSync) pending(now time.Time) (changes []change, retry time.Time) {
 // writeChanges writes changes, in one call or, while isolating a
 // rejected RRset, in the calls batches says. It stops at the first failed
 // call, unless that call was of one RRset it quarantines, and returns
-// that call's operation and error. blind says the zone could not be read
-// first.
+// that call's operation and error; once ctx is done it starts no new
+// call. blind says the zone could not be read first.
 func (w *zoneSync) writeChanges(ctx context.Context, changes []change, blind bool) (Operation, error) {
 	reason := ""
 	if blind {
 		reason = fmt.Sprintf("written without reading the zone: %d reads in a row failed", w.readFailures)
 	}
 	for batches := w.batches(changes); len(batches) > 0; {
+		if ctx.Err() != nil { // stopping: no new call; what is left stays pending
+			return OpNone, nil
+		}
 		batch := batches[0]
 		batches = batches[1:]
 		op, err := w.write(ctx, batch, reason)
@@ -507,7 +510,8 @@ func (w *zoneSync) quarantine(c change, op Operation, err error) {
 // for the records last known, with TTL 0 (libdns's wildcard: whatever TTL
 // the provider holds); a delete that removed fewer records than asked
 // failed. When a call fails it returns which one. reason, when not empty,
-// goes into the record-written events.
+// goes into the record-written events. Once ctx is done it makes no new
+// call: deletes not made yet stay pending.
 func (w *zoneSync) write(ctx context.Context, changes []change, reason string) (Operation, error) {
 	m := w.m
 	zone := w.zone.spec.name
@@ -537,6 +541,10 @@ func (w *zoneSync) write(ctx context.Context, changes []change, reason string) (
 				return OpSet, fmt.Errorf("writing %d records to zone %s on %s: %w", len(set), zone, w.p.name, err)
 			}
 			w.learnFloor(changes, managedRRsets(zone, stored, w.managed))
+			if len(del) > 0 && ctx.Err() != nil { // stopping: the delete, a new call, is not made
+				changes = slices.DeleteFunc(slices.Clone(changes), func(c change) bool { return len(c.want.values) == 0 })
+				del = nil
+			}
 		}
 		if len(del) > 0 {
 			deleter, ok := w.p.p.(libdns.RecordDeleter)
