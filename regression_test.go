@@ -816,3 +816,38 @@ func TestRunStartsNoCallAfterItsContextEnds(t *testing.T) {
 		time.Sleep(time.Minute) // a call abandoned ends before the bubble does
 	})
 }
+
+// Item 13 (found by the model; a case the issue does not name): while
+// reads fail, blind writes covered only the decisions the Manager believed
+// the provider lacked, so a hand edit it could not see was never
+// repaired. Without a read, every decided RRset is written again each
+// ReconcileInterval.
+func TestHandEditIsRepairedWhileReadsFail(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := memWith(t)
+		var reads sync.Mutex
+		failReads := false
+		p.SetHook(func(c memory.Call) *memory.Fault {
+			reads.Lock()
+			defer reads.Unlock()
+			if c.Method == memory.MethodGetRecords && failReads {
+				return &memory.Fault{Err: errors.New("rate limited")}
+			}
+			return nil
+		})
+		cfg := config(p, twoTiers("www", newSwitches(), rpol))
+		cfg.ReconcileInterval = 2 * time.Minute
+		startRig(t, cfg, nil)
+		settle(time.Minute)
+		reads.Lock()
+		failReads = true
+		reads.Unlock()
+		if _, err := p.SetRecords(context.Background(), rz, []libdns.Record{libdnsRecord("www", "A", "203.0.113.66", time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		settle(10 * time.Minute)
+		if got, ttl := holds(p, "www"); !slices.Equal(got, []string{"192.0.2.10"}) || ttl != rpol.TTL {
+			t.Errorf("10 minutes after a hand edit, with reads failing, provider holds %v TTL %v, want 192.0.2.10 TTL %v", got, ttl, rpol.TTL)
+		}
+	})
+}

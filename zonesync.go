@@ -26,8 +26,11 @@ const MaxAbandonedCalls = 3
 // ReadFailuresBeforeBlindWrite is how many failed reads of a zone in a row
 // make the Manager write the decided RRsets it believes the provider lacks
 // without reading the zone first (SetRecords replaces whole RRsets, so
-// nothing else is touched). Such writes are reported with a Reason saying
-// so; the zone is read again, with backoff, until a read succeeds.
+// nothing else is touched); and, since a change made behind its back
+// cannot be seen then, every decided RRset once a ReconcileInterval has
+// passed without a successful read, and every ReconcileInterval after.
+// Such writes are reported with a Reason saying so; the zone is read
+// again, with backoff, until a read succeeds.
 const ReadFailuresBeforeBlindWrite = 3
 
 // zoneSync keeps one provider of one zone in line with the zone's desired
@@ -54,6 +57,7 @@ type zoneSync struct {
 	drift         map[rrKey]rrset // RRsets found changed behind our back, until repaired
 	failures      int             // failed calls in a row
 	readFailures  int             // failed reads in a row
+	rewritten     time.Time       // every decided RRset last written without a read
 	writeFailures int             // failed write attempts in a row
 	tried         map[rrKey]tried // changes of failed calls, until a read tells whether they were applied
 	verify        map[rrKey]time.Duration
@@ -163,8 +167,18 @@ func (w *zoneSync) run(ctx context.Context) {
 				readFailed = true
 			}
 		}
-		changes, retry := w.pending(time.Now())
+		now := time.Now()
+		changes, retry := w.pending(now, false)
 		blind := readFailed && w.readFailures >= ReadFailuresBeforeBlindWrite
+		reason := ""
+		if blind {
+			reason = fmt.Sprintf("written without reading the zone: %d reads in a row failed", w.readFailures)
+		}
+		rewrite := blind && !m.cfg.DryRun && now.Sub(latest(w.status.LastRead, w.rewritten)) >= m.cfg.ReconcileInterval
+		if rewrite { // the reconcile that cannot read: drift may hide anywhere
+			changes, _ = w.pending(now, true)
+			reason = fmt.Sprintf("written again without reading the zone, in case it drifted: %d reads in a row failed", w.readFailures)
+		}
 		switch {
 		case readFailed && (!blind || len(changes) == 0):
 			w.backoff(ctx)
@@ -174,10 +188,13 @@ func (w *zoneSync) run(ctx context.Context) {
 			w.idle(ctx, reconcile, retry)
 			continue
 		}
-		if op, err := w.writeChanges(ctx, changes, blind); err != nil {
+		if op, err := w.writeChanges(ctx, changes, reason); err != nil {
 			w.failed(op, err)
 			w.backoff(ctx)
 			continue
+		}
+		if rewrite {
+			w.rewritten = now
 		}
 		if blind {
 			w.backoff(ctx) // before the next read, which is likely to fail too
@@ -341,10 +358,11 @@ func (w *zoneSync) call(ctx context.Context, write bool, f func(context.Context)
 	return fmt.Errorf("%w: no answer %v after the call", ErrCallAbandoned, wait)
 }
 
-// pending returns the decided RRsets the provider does not hold yet,
-// except quarantined ones not due for a retry, and when the next of those
-// is due (zero if none); it updates the provider's status.
-func (w *zoneSync) pending(now time.Time) (changes []change, retry time.Time) {
+// pending returns the decided RRsets the provider does not hold yet (with
+// all, also those it is believed to hold), except quarantined ones not
+// due for a retry, and when the next of those is due (zero if none); it
+// updates the provider's status.
+func (w *zoneSync) pending(now time.Time, all bool) (changes []change, retry time.Time) {
 	m := w.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -357,6 +375,9 @@ func (w *zoneSync) pending(now time.Time) (changes []change, retry time.Time) {
 		unknown := !knownHeld && !w.everRead // the provider may hold anything
 		if !ok || (held.matches(want, floor) && !(unknown && len(want.values) == 0)) {
 			delete(w.quarantined, key)
+			if ok && all {
+				changes = append(changes, change{rec: r, want: want, ttl: max(want.ttl, floor)})
+			}
 			continue
 		}
 		names = append(names, r.spec.id.String())
@@ -386,12 +407,8 @@ func (w *zoneSync) pending(now time.Time) (changes []change, retry time.Time) {
 // rejected RRset, in the calls batches says. It stops at the first failed
 // call, unless that call was of one RRset it quarantines, and returns
 // that call's operation and error; once ctx is done it starts no new
-// call. blind says the zone could not be read first.
-func (w *zoneSync) writeChanges(ctx context.Context, changes []change, blind bool) (Operation, error) {
-	reason := ""
-	if blind {
-		reason = fmt.Sprintf("written without reading the zone: %d reads in a row failed", w.readFailures)
-	}
+// call. reason, when not empty, says why the zone was not read first.
+func (w *zoneSync) writeChanges(ctx context.Context, changes []change, reason string) (Operation, error) {
 	for batches := w.batches(changes); len(batches) > 0; {
 		if ctx.Err() != nil { // stopping: no new call; what is left stays pending
 			return OpNone, nil
@@ -594,7 +611,7 @@ func (w *zoneSync) write(ctx context.Context, changes []change, reason string) (
 		w.status.LastError, w.status.Failures = "", 0
 	}
 	m.mu.Unlock()
-	w.pending(time.Now()) // Status is current before anyone hears of the write
+	w.pending(time.Now(), false) // Status is current before anyone hears of the write
 	m.emit(events...)
 	return OpNone, nil
 }
