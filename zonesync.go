@@ -154,7 +154,7 @@ func (w *zoneSync) run(ctx context.Context) {
 		reconcile = t.C
 	}
 	if w.failures > 0 { // the first read, at adoption, failed
-		w.backoff(ctx)
+		w.backoff(ctx, false)
 	}
 	for ctx.Err() == nil {
 		if w.late.Swap(false) {
@@ -181,7 +181,7 @@ func (w *zoneSync) run(ctx context.Context) {
 		}
 		switch {
 		case readFailed && (!blind || len(changes) == 0):
-			w.backoff(ctx)
+			w.backoff(ctx, blind)
 			continue
 		case len(changes) == 0:
 			w.failures, w.iso = 0, isolation{}
@@ -190,14 +190,14 @@ func (w *zoneSync) run(ctx context.Context) {
 		}
 		if op, err := w.writeChanges(ctx, changes, reason); err != nil {
 			w.failed(op, err)
-			w.backoff(ctx)
+			w.backoff(ctx, false)
 			continue
 		}
 		if rewrite {
 			w.rewritten = now
 		}
 		if blind {
-			w.backoff(ctx) // before the next read, which is likely to fail too
+			w.backoff(ctx, true) // before the next read, which is likely to fail too
 			continue
 		}
 		w.failures = 0
@@ -684,13 +684,20 @@ func (w *zoneSync) failed(op Operation, err error) {
 }
 
 // backoff waits before the next attempt after w.failures failed calls in a
-// row, or until ctx is done.
-func (w *zoneSync) backoff(ctx context.Context) {
+// row, or until ctx is done; with woken, also until a new decision comes
+// (while reads keep failing but writes work, a failover is not held back
+// by the reads' backoff).
+func (w *zoneSync) backoff(ctx context.Context, woken bool) {
 	t := time.NewTimer(w.m.backoffAfter(w.failures))
 	defer t.Stop()
+	var wake <-chan struct{}
+	if woken {
+		wake = w.wake
+	}
 	select {
 	case <-ctx.Done():
 	case <-t.C:
+	case <-wake:
 	}
 }
 
