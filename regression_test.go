@@ -884,3 +884,29 @@ func TestNewDecisionIsWrittenAtOnceWhileReadsFail(t *testing.T) {
 		}
 	})
 }
+
+// Item 8 (found by the model; a case the issue does not name): an RRset
+// the provider rejects, failing alone with nothing else to write, kept
+// the zone in the backoff of its failures (up to MaxRetryBackoff): a new
+// decision of another record waited it out.
+func TestRefusedRRsetDoesNotDelayANewDecision(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := memWith(t, libdnsRecord("www", "A", "192.0.2.10", time.Minute))
+		p.SetHook(func(c memory.Call) *memory.Fault {
+			if slices.ContainsFunc(c.Records, func(r libdns.Record) bool { return r.RR().Name == "bad" }) {
+				return &memory.Fault{Err: errors.New("refused: bad")}
+			}
+			return nil
+		})
+		sw := newSwitches()
+		cfg := config(p, twoTiers("www", sw, rpol), twoTiers("bad", newSwitches(), rpol))
+		cfg.RetryBackoff, cfg.MaxRetryBackoff = 10*time.Minute, 10*time.Minute // every backoff lasts 5 to 10 minutes
+		startRig(t, cfg, nil)
+		settle(time.Second) // bad was written alone, and refused
+		sw.set("192.0.2.10", true)
+		settle(time.Minute)
+		if got, _ := holds(p, "www"); !slices.Equal(got, []string{"192.0.2.20"}) {
+			t.Errorf("a minute after www's primary failed, provider holds %v for www, want the backup although bad is refused", got)
+		}
+	})
+}

@@ -190,7 +190,7 @@ func (w *zoneSync) run(ctx context.Context) {
 		}
 		if op, err := w.writeChanges(ctx, changes, reason); err != nil {
 			w.failed(op, err)
-			w.backoff(ctx, false)
+			w.backoff(ctx, w.iso.group > 0 || len(w.iso.suspects) > 0) // an RRset the provider may reject does not hold back a new decision
 			continue
 		}
 		if rewrite {
@@ -684,9 +684,10 @@ func (w *zoneSync) failed(op Operation, err error) {
 }
 
 // backoff waits before the next attempt after w.failures failed calls in a
-// row, or until ctx is done; with woken, also until a new decision comes
-// (while reads keep failing but writes work, a failover is not held back
-// by the reads' backoff).
+// row, or until ctx is done; with woken, also until a new decision comes,
+// so that a failover is not held back by a backoff that is not its own:
+// of reads that keep failing while writes work, or of writes that may
+// fail for one RRset the provider rejects (see isolation).
 func (w *zoneSync) backoff(ctx context.Context, woken bool) {
 	t := time.NewTimer(w.m.backoffAfter(w.failures))
 	defer t.Stop()
