@@ -1363,10 +1363,25 @@ func (m *model) checkReported() {
 		}
 		item := 0
 		calls := c.p.callsSince(c.calls)
-		if i := slices.IndexFunc(calls, func(pc provCall) bool { return pc.method != memory.MethodGetRecords && (pc.partial || pc.failed) }); i >= 0 {
-			// Applied by a write that failed part way (a partial
-			// SetRecords, or SetRecords then a failed DeleteRecords): the
-			// engine reports it after its next read of the zone.
+		// Applied by a write that failed part way (a partial SetRecords,
+		// or SetRecords then a failed DeleteRecords): the engine reports
+		// it after its next read of the zone. That is a read after the
+		// first failed call from the last call that carried the RRset
+		// on, not after the first failed call of all: a read between two
+		// failed writes cannot see what the second one applied.
+		last := -1
+		for j, pc := range calls {
+			if pc.method != memory.MethodGetRecords && slices.Contains(pc.keys, c.r.key) {
+				last = j
+			}
+		}
+		i := -1
+		if last >= 0 {
+			if k := slices.IndexFunc(calls[last:], func(pc provCall) bool { return pc.method != memory.MethodGetRecords && (pc.partial || pc.failed) }); k >= 0 {
+				i = last + k
+			}
+		}
+		if i >= 0 {
 			if !slices.ContainsFunc(calls[i:], func(pc provCall) bool { return pc.method == memory.MethodGetRecords && pc.done && !pc.failed }) {
 				left = append(left, c)
 				continue

@@ -910,3 +910,29 @@ func TestRefusedRRsetDoesNotDelayANewDecision(t *testing.T) {
 		}
 	})
 }
+
+// Item 11 (found by the model; a case the issue does not name): a change
+// that a failed write applied, just before a reload, was never reported:
+// the Manager stopped before its read-back, and the next one took it for
+// what DNS held.
+func TestPartialWriteBeforeAReloadIsReportedAfterIt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, sw := memWith(t), newSwitches()
+		cfg := config(p, twoTiers("www", sw, rpol))
+		r1 := startRig(t, cfg, nil)
+		settle(65 * time.Second)
+		sw.set("192.0.2.10", true)
+		p.PartialNext(1)        // the failover's write applies, and fails
+		settle(5 * time.Second) // the check at 70 s: the write failed, its read-back waits for a backoff
+		if got, _ := holds(p, "www"); !slices.Equal(got, []string{"192.0.2.20"}) {
+			t.Fatalf("before the reload, provider holds %v, want the backup written by the failed call", got)
+		}
+		r1.stop()
+		r2 := startRig(t, cfg, carry(t, r1.m))
+		settle(time.Minute)
+		written := func(e failover.Event) bool { return slices.Equal(e.Values, []string{"192.0.2.20"}) }
+		if !slices.ContainsFunc(r1.of(failover.EventRecordWritten), written) && !slices.ContainsFunc(r2.of(failover.EventRecordWritten), written) {
+			t.Errorf("no record-written event for the backup, which the provider holds since the failed write")
+		}
+	})
+}

@@ -253,14 +253,16 @@ func (w *zoneSync) read(ctx context.Context) error {
 			w.drift[key] = held[key]
 		}
 	}
-	for key, t := range w.tried {
-		want, ok := w.zone.desired[key]
-		if ok && want.same(t.want) && held[key].matches(want, floor) {
-			events = append(events, Event{Kind: EventRecordWritten, Time: now, Record: w.recordID(key), Provider: w.p.name, Values: slices.Clone(want.values), Previous: t.previous, TTL: t.ttl,
-				Reason: "found in line by the read-back after a failed call"})
-			delete(w.drift, key)
-			delete(w.tried, key)
+	for key, t := range w.tried { // applied, though since superseded by another decision: written all the same
+		if !held[key].matches(t.want, floor) {
+			continue
 		}
+		events = append(events, Event{Kind: EventRecordWritten, Time: now, Record: w.recordID(key), Provider: w.p.name, Values: slices.Clone(t.want.values), Previous: t.previous, TTL: t.ttl,
+			Reason: "found in line by the read-back after a failed call"})
+		if want, ok := w.zone.desired[key]; ok && want.same(t.want) {
+			delete(w.drift, key)
+		}
+		delete(w.tried, key)
 	}
 	if w.status.Abandoned == 0 { // else an abandoned call may still apply them: the read after it returns reports them
 		clear(w.tried)
