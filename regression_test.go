@@ -936,3 +936,34 @@ func TestPartialWriteBeforeAReloadIsReportedAfterIt(t *testing.T) {
 		}
 	})
 }
+
+// Item 11 (found by the model; a case the issue does not name): on a
+// provider that raises TTLs to a floor it does not declare, a change that
+// a failed write applied was not recognised by the read-back (its TTL is
+// not the one written), and so not reported while writes kept failing.
+func TestPartialWriteOnASilentFloorReportsWhatItApplied(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := memWith(t)
+		p.RoundTTL = func(ttl time.Duration) time.Duration { return max(ttl, 2*time.Minute) }
+		var mu sync.Mutex
+		sets := 0
+		p.SetHook(func(c memory.Call) *memory.Fault {
+			mu.Lock()
+			defer mu.Unlock()
+			if c.Method != memory.MethodSetRecords {
+				return nil
+			}
+			if sets++; sets == 1 {
+				return &memory.Fault{Partial: 1} // applies the write, then fails
+			}
+			return &memory.Fault{Err: errors.New("try again")}
+		})
+		r := startRig(t, config(p, twoTiers("www", newSwitches(), rpol)), nil)
+		settle(time.Minute)
+		got, _ := holds(p, "www")
+		written := slices.ContainsFunc(r.of(failover.EventRecordWritten), func(e failover.Event) bool { return e.Record.Name == "www" })
+		if !slices.Equal(got, []string{"192.0.2.10"}) || !written {
+			t.Errorf("www: provider holds %v, record-written %v; want 192.0.2.10, reported", got, written)
+		}
+	})
+}

@@ -254,7 +254,11 @@ func (w *zoneSync) read(ctx context.Context) error {
 		}
 	}
 	for key, t := range w.tried { // applied, though since superseded by another decision: written all the same
-		if !held[key].matches(t.want, floor) {
+		// A change of values found held was applied even with another TTL:
+		// the provider raised it to a floor it does not declare.
+		h := held[key]
+		applied := h.matches(t.want, floor) || len(t.want.values) > 0 && slices.Equal(h.values, t.want.values) && !slices.Equal(t.previous, t.want.values)
+		if !applied {
 			continue
 		}
 		events = append(events, Event{Kind: EventRecordWritten, Time: now, Record: w.recordID(key), Provider: w.p.name, Values: slices.Clone(t.want.values), Previous: t.previous, TTL: t.ttl,
