@@ -842,7 +842,7 @@ func (m *model) start(mgr *failover.Manager) {
 // stop cancels Run and asserts that it returns promptly: a write in
 // flight may take the call timeout, nothing else may hold it up.
 func (m *model) stop(why string) {
-	bound := mCallTimeout + time.Second
+	bound := mCallTimeout + mCallTimeout/10 // a call is abandoned a tenth of its timeout after it
 	var provHang time.Time
 	for _, p := range m.providers() {
 		for _, c := range p.inflight() {
@@ -875,9 +875,8 @@ func (m *model) stop(why string) {
 			}
 			synctest.Wait()
 			return
-		default:
+		case <-time.After(100 * time.Millisecond): // waited on, not polled: took is exact
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 
