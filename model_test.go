@@ -439,6 +439,20 @@ func (p *modelProvider) callsSince(t time.Time) []provCall {
 	return out
 }
 
+// callsEndedSince returns the calls that ended at or after t, or are
+// still running: those that may have changed the provider since t.
+func (p *modelProvider) callsEndedSince(t time.Time) []provCall {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []provCall
+	for _, c := range p.calls {
+		if !c.done || !c.end.Before(t) {
+			out = append(out, *c)
+		}
+	}
+	return out
+}
+
 // inflight returns the calls still running.
 func (p *modelProvider) inflight() []provCall {
 	p.mu.Lock()
@@ -1339,7 +1353,7 @@ type change struct {
 	r             *modelRecord
 	before, after held
 	events        int       // index of the first event that may report it
-	calls         time.Time // calls since then may have made it
+	calls         time.Time // calls that ended since then may have made it
 }
 
 // checkReported asserts that every change found on a provider has been
@@ -1361,7 +1375,7 @@ func (m *model) checkReported() {
 			continue
 		}
 		item := 0
-		calls := c.p.callsSince(c.calls)
+		calls := c.p.callsEndedSince(c.calls)
 		// Applied by a write that failed part way (a partial SetRecords,
 		// or SetRecords then a failed DeleteRecords): the engine reports
 		// it after its next read of the zone. That is a read after the
