@@ -305,7 +305,7 @@ func (m *Manager) decideRecord(r *recordRun, now time.Time, sched *schedule) (ch
 	}
 	sched.set(&r.task, earliest(wake, overrideEnds))
 
-	changed = next.decided && (!prev.decided || !sameValues(next.values, prev.values) || next.ttl != prev.ttl)
+	changed = next.decided && (!prev.decided || !sameValues(next.values, prev.values) || next.ttl != prev.ttl && len(next.values) > 0) // an empty RRset has no TTL
 	asHeld := !prev.decided && prev.adopted && sameValues(next.values, prev.values) && (next.ttl == prev.ttl || len(next.values) == 0)
 	news = changed && !asHeld
 	switch {

@@ -967,3 +967,25 @@ func TestPartialWriteOnASilentFloorReportsWhatItApplied(t *testing.T) {
 		}
 	})
 }
+
+// Item 17 (found by the model; a case the issue does not name): a record
+// that publishes nothing, carried over a reload that changed its TTL, was
+// decided again as a change (record-decided, nothing to nothing): an
+// empty RRset has no TTL to change.
+func TestCarriedEmptyDecisionWithANewTTLIsNoChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, sw := memWith(t), newSwitches("192.0.2.10", "192.0.2.20")
+		nothing := rpol
+		nothing.AllDown = failover.PublishNothing
+		r1 := startRig(t, config(p, twoTiers("www", sw, nothing)), nil)
+		settle(time.Minute)
+		r1.stop()
+		longer := nothing
+		longer.TTL = 5 * time.Minute
+		r2 := startRig(t, config(p, twoTiers("www", sw, longer)), carry(t, r1.m))
+		settle(time.Minute)
+		if got := r2.of(failover.EventRecordDecided); len(got) > 0 {
+			t.Errorf("got %v, want no record-decided: the record publishes nothing before and after", got[0])
+		}
+	})
+}
