@@ -49,7 +49,8 @@ import (
 //     follows a check that passed/failed, suspicion-ended follows suspected
 //     (lifted only by a check started after the notice), a record-decided
 //     is a change (not what the record or DNS held at start-up), a
-//     record-written never precedes the record-decided of its values;
+//     record-written never precedes the record-decided (or
+//     record-adopted) of its values;
 //   - checks start at once when Run starts; Run returns within the call
 //     timeout after its context ends;
 //   - faults stopped, every provider holds every decision within two
@@ -1466,6 +1467,14 @@ func (m *model) checkEvents() {
 			delete(m.suspected, k)
 		case failover.EventRecordDecided:
 			m.decided(r, e)
+		case failover.EventRecordAdopted:
+			// The record's decision is what DNS held: writing its values
+			// (to repair drift, or to a provider that lacks them) is no
+			// write ahead of a decision.
+			if m.everDecided[e.Record] == nil {
+				m.everDecided[e.Record] = map[string]bool{}
+			}
+			m.everDecided[e.Record][vkey(e.Values)] = true
 		case failover.EventRecordWritten:
 			if len(e.Values) == 0 && (r == nil || !r.nothing) {
 				m.violate(0, "%s: record-written with no values on %s, but its policy never was to publish nothing", e.Record, e.Provider)
