@@ -1641,26 +1641,10 @@ func (m *model) checkStatus() {
 			// keeps that configuration's TTL until the record can decide
 			// again: once its zone's start-up read is done (a zone is
 			// decided only after it, item 14's design) and every endpoint
-			// is known (bounded by item 3's invariant).
-			canDecide := allKnown && adopted.Before(now)
-			if rs.TTL != pol.TTL && rs.TTL != pol.FailoverTTL && (!r.stale || canDecide) {
-				m.violate(item, "%s: TTL %v is neither its TTL %v nor its FailoverTTL %v", r.id, rs.TTL, pol.TTL, pol.FailoverTTL)
-			}
-			// Unstable since its last change, or since it adopted a
-			// lowered TTL from DNS (after the first reads).
-			if since := latest(rs.ChangedAt, adopted); !pol.LowerTTLOnFailing && now.After(since.Add(pol.StableAfter+time.Second)) && rs.TTL != pol.TTL {
-				m.violate(why(timers, item, m.staleItem(r, rs)), "%s: TTL %v %v after its last change, want TTL %v after StableAfter %v", r.id, rs.TTL, now.Sub(since), pol.TTL, pol.StableAfter)
-			}
-			if pol.LowerTTLOnFailing && !rs.AllDown && rs.TTL != pol.FailoverTTL {
-				for _, e := range rs.Endpoints {
-					if e.Published && e.Override == failover.NoOverride && e.Health == failover.HealthUp && e.ConsecutiveFailures > 0 {
-						it := item
-						if m.sharesProbe(r, e.Value) {
-							it = max(it, 7)
-						}
-						m.violate(it, "%s: published endpoint %s failing (%d failures) but TTL %v, want FailoverTTL %v (LowerTTLOnFailing)", r.id, e.Value, e.ConsecutiveFailures, rs.TTL, pol.FailoverTTL)
-					}
-				}
+			// is known (bounded by item 3's invariant). Its TTL is judged
+			// against its policy from then on.
+			if !r.stale || allKnown && adopted.Before(now) {
+				m.checkTTL(r, rs, pol, adopted, now, timers, item)
 			}
 			if allKnown && len(tiers) > 0 && !pol.ManualFailback {
 				b := tiers[0]
@@ -1670,6 +1654,31 @@ func (m *model) checkStatus() {
 					}
 					m.violate(max(timers, item), "%s: priority %d eligible for %v (FailbackDelay %v), but it publishes %v (priority %d, all down %v)", r.id, b, now.Sub(since), pol.FailbackDelay, rs.Published, rs.Priority, rs.AllDown)
 				}
+			}
+		}
+	}
+}
+
+// checkTTL asserts a decided record's TTL: TTL or FailoverTTL (raised to
+// the zone's floor in pol), TTL again StableAfter after its last change,
+// FailoverTTL while a published endpoint fails (LowerTTLOnFailing).
+func (m *model) checkTTL(r *modelRecord, rs failover.RecordStatus, pol failover.Policy, adopted, now time.Time, timers, item int) {
+	if rs.TTL != pol.TTL && rs.TTL != pol.FailoverTTL {
+		m.violate(item, "%s: TTL %v is neither its TTL %v nor its FailoverTTL %v", r.id, rs.TTL, pol.TTL, pol.FailoverTTL)
+	}
+	// Unstable since its last change, or since it adopted a
+	// lowered TTL from DNS (after the first reads).
+	if since := latest(rs.ChangedAt, adopted); !pol.LowerTTLOnFailing && now.After(since.Add(pol.StableAfter+time.Second)) && rs.TTL != pol.TTL {
+		m.violate(why(timers, item, m.staleItem(r, rs)), "%s: TTL %v %v after its last change, want TTL %v after StableAfter %v", r.id, rs.TTL, now.Sub(since), pol.TTL, pol.StableAfter)
+	}
+	if pol.LowerTTLOnFailing && !rs.AllDown && rs.TTL != pol.FailoverTTL {
+		for _, e := range rs.Endpoints {
+			if e.Published && e.Override == failover.NoOverride && e.Health == failover.HealthUp && e.ConsecutiveFailures > 0 {
+				it := item
+				if m.sharesProbe(r, e.Value) {
+					it = max(it, 7)
+				}
+				m.violate(it, "%s: published endpoint %s failing (%d failures) but TTL %v, want FailoverTTL %v (LowerTTLOnFailing)", r.id, e.Value, e.ConsecutiveFailures, rs.TTL, pol.FailoverTTL)
 			}
 		}
 	}
