@@ -1795,7 +1795,7 @@ func (m *model) checkPublished(r *modelRecord, rs failover.RecordStatus, tiers [
 			if slices.ContainsFunc(rs.Endpoints, func(e failover.EndpointStatus) bool {
 				return e.Health != failover.HealthUnknown && !r.eventful[e.Value]
 			}) {
-				item = max(item, 1)
+				item = why(item, 1) // not max: a zone still adopting waits, by design
 			}
 			m.violate(item, "%s: not decided though every endpoint is known and %v are up", r.id, up)
 		}
