@@ -1468,13 +1468,7 @@ func (m *model) checkEvents() {
 		case failover.EventRecordDecided:
 			m.decided(r, e)
 		case failover.EventRecordAdopted:
-			// The record's decision is what DNS held: writing its values
-			// (to repair drift, or to a provider that lacks them) is no
-			// write ahead of a decision.
-			if m.everDecided[e.Record] == nil {
-				m.everDecided[e.Record] = map[string]bool{}
-			}
-			m.everDecided[e.Record][vkey(e.Values)] = true
+			m.adopted(r, e)
 		case failover.EventRecordWritten:
 			if len(e.Values) == 0 && (r == nil || !r.nothing) {
 				m.violate(0, "%s: record-written with no values on %s, but its policy never was to publish nothing", e.Record, e.Provider)
@@ -1556,6 +1550,27 @@ func (m *model) decided(r *modelRecord, e failover.Event) {
 		m.everDecided[e.Record] = map[string]bool{}
 	}
 	m.everDecided[e.Record][vk] = true
+	if !r.decided {
+		r.firstDec = e.Time
+	}
+	r.decided, r.hasDecision, r.stale = true, true, false
+}
+
+// adopted notes a record-adopted event: the record's first decision,
+// what DNS held. Its values may be written (to repair drift, or to a
+// provider that lacks them) with no record-decided before, and a later
+// record-decided is a change from it, not from what DNS held at start.
+func (m *model) adopted(r *modelRecord, e failover.Event) {
+	if r == nil {
+		m.violate(0, "record-adopted for %s, which is not configured", e.Record)
+		return
+	}
+	if m.everDecided[e.Record] == nil {
+		m.everDecided[e.Record] = map[string]bool{}
+	}
+	m.everDecided[e.Record][vkey(e.Values)] = true
+	delete(m.earlyWrite, e.Record)
+	m.lastDec[e.Record] = e
 	if !r.decided {
 		r.firstDec = e.Time
 	}
