@@ -321,6 +321,7 @@ type modelProvider struct {
 
 	mu      sync.Mutex
 	fault   provFault
+	edited  map[rrKey]time.Time // last hand edit of each RRset
 	rng     *rand.Rand
 	planned *memory.Fault
 	calls   []*provCall
@@ -452,6 +453,21 @@ func (p *modelProvider) callsEndedSince(t time.Time) []provCall {
 		}
 	}
 	return out
+}
+
+// editedSinceRead reports whether k was edited by hand after the last
+// read of the Manager that succeeded.
+func (p *modelProvider) editedSinceRead(k rrKey) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var read time.Time
+	for _, c := range p.calls {
+		if c.method == memory.MethodGetRecords && c.done && !c.failed {
+			read = latest(read, c.end)
+		}
+	}
+	at, ok := p.edited[k]
+	return ok && !at.Before(read)
 }
 
 // inflight returns the calls still running.
@@ -990,6 +1006,12 @@ func (m *model) act() {
 			m.handEdits[p] = map[rrKey]bool{}
 		}
 		m.handEdits[p][r.key] = true
+		p.mu.Lock()
+		if p.edited == nil {
+			p.edited = map[rrKey]time.Time{}
+		}
+		p.edited[r.key] = time.Now()
+		p.mu.Unlock()
 	case 11:
 		if c.chance(25) {
 			m.reload()
@@ -1157,7 +1179,11 @@ func (m *model) converged() {
 				}
 				got, want := hold[r.key], held{values: slices.Sorted(slices.Values(rs.Published)), ttl: p.effTTL(rs.TTL)}
 				if len(want.values) == 0 {
-					if len(got.values) > 0 {
+					// A delete must name the records it removes: a hand edit
+					// made since the last read that succeeded cannot be
+					// undone while reads fail (libdns's empty-value wildcard
+					// is not reliable, PROVIDERS.md).
+					if len(got.values) > 0 && !(p.fault.readFail && p.editedSinceRead(r.key)) {
 						item := 0
 						if p.RoundTTL != nil {
 							item = 10 // the delete names the TTL asked, not the one held

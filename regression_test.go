@@ -989,3 +989,35 @@ func TestCarriedEmptyDecisionWithANewTTLIsNoChange(t *testing.T) {
 		}
 	})
 }
+
+// Item 13 (found by the model): the blind rewrite of every decided RRset
+// while reads fail reported a record decided empty as written though it
+// deleted nothing: a delete must name what it removes, and none is known.
+func TestBlindRewriteDoesNotReportAnEmptyRRsetWritten(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := memWith(t)
+		var mu sync.Mutex
+		failReads := false
+		p.SetHook(func(c memory.Call) *memory.Fault {
+			mu.Lock()
+			defer mu.Unlock()
+			if c.Method == memory.MethodGetRecords && failReads {
+				return &memory.Fault{Err: errors.New("rate limited")}
+			}
+			return nil
+		})
+		nothing := rpol
+		nothing.AllDown = failover.PublishNothing
+		cfg := config(p, twoTiers("www", newSwitches("192.0.2.10", "192.0.2.20"), nothing))
+		cfg.ReconcileInterval = 2 * time.Minute
+		r := startRig(t, cfg, nil)
+		settle(time.Minute)
+		mu.Lock()
+		failReads = true
+		mu.Unlock()
+		settle(10 * time.Minute)
+		if got := r.of(failover.EventRecordWritten); len(got) > 0 {
+			t.Errorf("got %v, want no record-written: nothing was deleted", got[0])
+		}
+	})
+}

@@ -28,7 +28,9 @@ const MaxAbandonedCalls = 3
 // without reading the zone first (SetRecords replaces whole RRsets, so
 // nothing else is touched); and, since a change made behind its back
 // cannot be seen then, every decided RRset once a ReconcileInterval has
-// passed without a successful read, and every ReconcileInterval after.
+// passed without a successful read, and every ReconcileInterval after
+// (except those decided empty: a delete must name the records it
+// removes, and libdns's empty-value wildcard is not reliable).
 // Such writes are reported with a Reason saying so; the zone is read
 // again, with backoff, until a read succeeds.
 const ReadFailuresBeforeBlindWrite = 3
@@ -381,7 +383,7 @@ func (w *zoneSync) pending(now time.Time, all bool) (changes []change, retry tim
 		unknown := !knownHeld && !w.everRead // the provider may hold anything
 		if !ok || (held.matches(want, floor) && !(unknown && len(want.values) == 0)) {
 			delete(w.quarantined, key)
-			if ok && all {
+			if ok && all && len(want.values) > 0 { // a delete names what it removes: none is known
 				changes = append(changes, change{rec: r, want: want, ttl: max(want.ttl, floor)})
 			}
 			continue
