@@ -16,10 +16,12 @@ import (
 // merged or gone) is dropped from the decision, which then chooses a tier
 // afresh at the first decision of Run.
 //
-// Whatever keep says, it also carries the changes of old's writes that
-// failed and were not read back before old stopped: a provider may hold
-// them all the same, and m's first read of the zone from that provider
-// (matched by zone and provider name) reports those it finds as written.
+// Whatever keep says, it also carries what each record published, to
+// delete it from a provider that cannot be read, and the changes of old's
+// writes that failed and were not read back before old stopped: a
+// provider may hold them all the same, and m's first read of the zone
+// from that provider (matched by zone and provider name) reports those it
+// finds as written.
 //
 // Call it after old's Run has returned and before m's Run; it returns
 // ErrStarted if m's Run has been called. Run decides every record once as
@@ -37,7 +39,11 @@ func (m *Manager) CarryOver(old *Manager, keep func(RecordID) bool) error {
 	defer m.mu.Unlock()
 	for id, r := range m.byID {
 		o, ok := old.byID[id]
-		if !ok || !keep(id) {
+		if !ok {
+			continue
+		}
+		r.formerly = slices.Clone(o.dec.values) // a provider never read may hold them: deleted with the rest
+		if !keep(id) {
 			continue
 		}
 		for _, ep := range r.eps {

@@ -1021,3 +1021,43 @@ func TestBlindRewriteDoesNotReportAnEmptyRRsetWritten(t *testing.T) {
 		}
 	})
 }
+
+// Item 10 (found by the model; a case the issue does not name): a record
+// changed by a reload to publish nothing, on a provider that cannot be
+// read, was deleted by naming what its new configuration could publish:
+// the fallback of its old configuration, which the provider held, stayed.
+func TestReloadToPublishNothingDeletesTheOldFallbackUnread(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := memWith(t)
+		var mu sync.Mutex
+		failReads := false
+		p.SetHook(func(c memory.Call) *memory.Fault {
+			mu.Lock()
+			defer mu.Unlock()
+			if c.Method == memory.MethodGetRecords && failReads {
+				return &memory.Fault{Err: errors.New("rate limited")}
+			}
+			return nil
+		})
+		sw := newSwitches("192.0.2.10", "192.0.2.20")
+		sorry := rpol
+		sorry.AllDown, sorry.Fallback = failover.PublishFallback, []string{"198.51.100.9"}
+		r1 := startRig(t, config(p, twoTiers("www", sw, sorry)), nil)
+		settle(time.Minute)
+		r1.stop()
+		mu.Lock()
+		failReads = true
+		mu.Unlock()
+		nothing := rpol
+		nothing.AllDown = failover.PublishNothing
+		startRig(t, config(p, twoTiers("www", sw, nothing)), func(m *failover.Manager) {
+			if err := m.CarryOver(r1.m, func(failover.RecordID) bool { return false }); err != nil {
+				t.Fatal(err)
+			}
+		})
+		settle(time.Minute)
+		if got, _ := holds(p, "www"); len(got) > 0 {
+			t.Errorf("a minute after the reload, provider holds %v, want the RRset deleted", got)
+		}
+	})
+}

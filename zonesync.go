@@ -647,14 +647,19 @@ func (w *zoneSync) learnFloor(changes []change, stored map[rrKey]rrset) {
 }
 
 // possible is every record r could publish (its endpoints and its
-// fallback values), for deleting it from a provider that could not be
-// read.
+// fallback values) or published before a reload, for deleting it from a
+// provider that could not be read.
 func (r *recordRun) possible() rrset {
 	var values []string
 	for _, e := range r.spec.endpoints {
 		values = append(values, e.Value)
 	}
 	values = append(values, r.spec.policy.Fallback...)
+	for _, v := range r.formerly {
+		if !slices.Contains(values, v) {
+			values = append(values, v)
+		}
+	}
 	s := newRRset(values, 0)
 	s.held = s.records(r.spec.key, 0)
 	return s
