@@ -1619,6 +1619,15 @@ func (m *model) heldAtStart(r *modelRecord, values []string, ttl time.Duration) 
 		return false
 	}
 	for _, p := range r.zone.provs {
+		// A hand edit between Run's start and the provider's first read
+		// is what the Manager found there, not what atStart holds.
+		p.mu.Lock()
+		edited := p.edited[r.key]
+		p.mu.Unlock()
+		calls := p.callsSince(m.runStart)
+		if i := slices.IndexFunc(calls, func(c provCall) bool { return c.method == memory.MethodGetRecords }); !edited.Before(m.runStart) && (i < 0 || !calls[i].done || !edited.After(calls[i].end)) {
+			return false
+		}
 		h := m.atStart[p][r.key]
 		if vkey(h.values) != vkey(values) || len(values) > 0 && (p.RoundTTL != nil || h.ttl != p.effTTL(ttl)) {
 			return false
