@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -825,23 +826,12 @@ func TestRunStartsNoCallAfterItsContextEnds(t *testing.T) {
 func TestHandEditIsRepairedWhileReadsFail(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := memWith(t)
-		var reads sync.Mutex
-		failReads := false
-		p.SetHook(func(c memory.Call) *memory.Fault {
-			reads.Lock()
-			defer reads.Unlock()
-			if c.Method == memory.MethodGetRecords && failReads {
-				return &memory.Fault{Err: errors.New("rate limited")}
-			}
-			return nil
-		})
+		failReads := readsFailOn(p)
 		cfg := config(p, twoTiers("www", newSwitches(), rpol))
 		cfg.ReconcileInterval = 2 * time.Minute
 		startRig(t, cfg, nil)
 		settle(time.Minute)
-		reads.Lock()
-		failReads = true
-		reads.Unlock()
+		failReads()
 		if _, err := p.SetRecords(context.Background(), rz, []libdns.Record{libdnsRecord("www", "A", "203.0.113.66", time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
@@ -996,25 +986,14 @@ func TestCarriedEmptyDecisionWithANewTTLIsNoChange(t *testing.T) {
 func TestBlindRewriteDoesNotReportAnEmptyRRsetWritten(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := memWith(t)
-		var mu sync.Mutex
-		failReads := false
-		p.SetHook(func(c memory.Call) *memory.Fault {
-			mu.Lock()
-			defer mu.Unlock()
-			if c.Method == memory.MethodGetRecords && failReads {
-				return &memory.Fault{Err: errors.New("rate limited")}
-			}
-			return nil
-		})
+		failReads := readsFailOn(p)
 		nothing := rpol
 		nothing.AllDown = failover.PublishNothing
 		cfg := config(p, twoTiers("www", newSwitches("192.0.2.10", "192.0.2.20"), nothing))
 		cfg.ReconcileInterval = 2 * time.Minute
 		r := startRig(t, cfg, nil)
 		settle(time.Minute)
-		mu.Lock()
-		failReads = true
-		mu.Unlock()
+		failReads()
 		settle(10 * time.Minute)
 		if got := r.of(failover.EventRecordWritten); len(got) > 0 {
 			t.Errorf("got %v, want no record-written: nothing was deleted", got[0])
@@ -1029,25 +1008,14 @@ func TestBlindRewriteDoesNotReportAnEmptyRRsetWritten(t *testing.T) {
 func TestReloadToPublishNothingDeletesTheOldFallbackUnread(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := memWith(t)
-		var mu sync.Mutex
-		failReads := false
-		p.SetHook(func(c memory.Call) *memory.Fault {
-			mu.Lock()
-			defer mu.Unlock()
-			if c.Method == memory.MethodGetRecords && failReads {
-				return &memory.Fault{Err: errors.New("rate limited")}
-			}
-			return nil
-		})
+		failReads := readsFailOn(p)
 		sw := newSwitches("192.0.2.10", "192.0.2.20")
 		sorry := rpol
 		sorry.AllDown, sorry.Fallback = failover.PublishFallback, []string{"198.51.100.9"}
 		r1 := startRig(t, config(p, twoTiers("www", sw, sorry)), nil)
 		settle(time.Minute)
 		r1.stop()
-		mu.Lock()
-		failReads = true
-		mu.Unlock()
+		failReads()
 		nothing := rpol
 		nothing.AllDown = failover.PublishNothing
 		startRig(t, config(p, twoTiers("www", sw, nothing)), func(m *failover.Manager) {
@@ -1060,4 +1028,17 @@ func TestReloadToPublishNothingDeletesTheOldFallbackUnread(t *testing.T) {
 			t.Errorf("a minute after the reload, provider holds %v, want the RRset deleted", got)
 		}
 	})
+}
+
+// readsFailOn returns a function that makes every read of p fail from
+// then on (a rate-limited list).
+func readsFailOn(p *memory.Provider) (start func()) {
+	var failing atomic.Bool
+	p.SetHook(func(c memory.Call) *memory.Fault {
+		if c.Method == memory.MethodGetRecords && failing.Load() {
+			return &memory.Fault{Err: errors.New("rate limited")}
+		}
+		return nil
+	})
+	return func() { failing.Store(true) }
 }
