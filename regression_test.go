@@ -139,6 +139,17 @@ func (r *rig) record(name string) failover.RecordStatus {
 	return failover.RecordStatus{}
 }
 
+// wantWritten fails the test unless p holds 192.0.2.10 for name's A
+// RRset and a record-written event reported it.
+func (r *rig) wantWritten(p *memory.Provider, name string) {
+	r.t.Helper()
+	got, _ := holds(p, name)
+	written := slices.ContainsFunc(r.of(failover.EventRecordWritten), func(e failover.Event) bool { return e.Record.Name == name })
+	if !slices.Equal(got, []string{"192.0.2.10"}) || !written {
+		r.t.Errorf("%s: provider holds %v, record-written %v; want 192.0.2.10, reported", name, got, written)
+	}
+}
+
 func memWith(t *testing.T, recs ...libdns.Record) *memory.Provider {
 	t.Helper()
 	p := &memory.Provider{}
@@ -523,13 +534,8 @@ func TestPartialWriteReportsWhatItApplied(t *testing.T) {
 		p.PartialNext(1)
 		r := startRig(t, config(p, twoTiers("www", newSwitches(), rpol), twoTiers("api", newSwitches(), rpol)), nil)
 		settle(time.Minute)
-		for _, name := range []string{"www", "api"} {
-			got, _ := holds(p, name)
-			written := slices.ContainsFunc(r.of(failover.EventRecordWritten), func(e failover.Event) bool { return e.Record.Name == name })
-			if !slices.Equal(got, []string{"192.0.2.10"}) || !written {
-				t.Errorf("%s: provider holds %v, record-written %v; want 192.0.2.10, reported", name, got, written)
-			}
-		}
+		r.wantWritten(p, "www")
+		r.wantWritten(p, "api")
 	})
 }
 
@@ -545,11 +551,7 @@ func TestWriteWhoseDeleteFailsReportsItsSet(t *testing.T) {
 		nothing.AllDown = failover.PublishNothing
 		r := startRig(t, config(p, twoTiers("www", newSwitches(), rpol), twoTiers("gone", newSwitches("192.0.2.10", "192.0.2.20"), nothing)), nil)
 		settle(time.Minute)
-		got, _ := holds(p, "www")
-		written := slices.ContainsFunc(r.of(failover.EventRecordWritten), func(e failover.Event) bool { return e.Record.Name == "www" })
-		if !slices.Equal(got, []string{"192.0.2.10"}) || !written {
-			t.Errorf("www: provider holds %v, record-written %v; want 192.0.2.10, reported", got, written)
-		}
+		r.wantWritten(p, "www")
 	})
 }
 
@@ -950,11 +952,7 @@ func TestPartialWriteOnASilentFloorReportsWhatItApplied(t *testing.T) {
 		})
 		r := startRig(t, config(p, twoTiers("www", newSwitches(), rpol)), nil)
 		settle(time.Minute)
-		got, _ := holds(p, "www")
-		written := slices.ContainsFunc(r.of(failover.EventRecordWritten), func(e failover.Event) bool { return e.Record.Name == "www" })
-		if !slices.Equal(got, []string{"192.0.2.10"}) || !written {
-			t.Errorf("www: provider holds %v, record-written %v; want 192.0.2.10, reported", got, written)
-		}
+		r.wantWritten(p, "www")
 	})
 }
 
