@@ -1721,7 +1721,9 @@ func (m *model) checkTTL(r *modelRecord, rs failover.RecordStatus, pol failover.
 	if since := latest(rs.ChangedAt, adopted); !pol.LowerTTLOnFailing && now.After(since.Add(pol.StableAfter+time.Second)) && rs.TTL != pol.TTL {
 		m.violate(why(timers, item, m.staleItem(r, rs)), "%s: TTL %v %v after its last change, want TTL %v after StableAfter %v", r.id, rs.TTL, now.Sub(since), pol.TTL, pol.StableAfter)
 	}
-	if pol.LowerTTLOnFailing && !rs.AllDown && rs.TTL != pol.FailoverTTL {
+	// While a zone's start-up read runs, its records are not decided
+	// (item 14's design): a failing check cannot lower the TTL yet.
+	if pol.LowerTTLOnFailing && !rs.AllDown && rs.TTL != pol.FailoverTTL && adopted.Before(now) {
 		for _, e := range rs.Endpoints {
 			if e.Published && e.Override == failover.NoOverride && e.Health == failover.HealthUp && e.ConsecutiveFailures > 0 {
 				it := item
