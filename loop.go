@@ -306,7 +306,9 @@ func (m *Manager) decideRecord(r *recordRun, now time.Time, sched *schedule) (ch
 	sched.set(&r.task, earliest(wake, overrideEnds))
 
 	changed = next.decided && (!prev.decided || !sameValues(next.values, prev.values) || next.ttl != prev.ttl && len(next.values) > 0) // an empty RRset has no TTL
-	asHeld := !prev.decided && prev.adopted && sameValues(next.values, prev.values) && (next.ttl == prev.ttl || len(next.values) == 0)
+	// As held: the provider read at start-up holds next, its TTL raised to
+	// that provider's floor (which may raise TTL and FailoverTTL alike).
+	asHeld := !prev.decided && prev.adopted && sameValues(next.values, prev.values) && (max(next.ttl, prev.floor) == max(prev.ttl, prev.floor) || len(next.values) == 0)
 	news = changed && !asHeld
 	switch {
 	case news:

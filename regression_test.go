@@ -1040,3 +1040,23 @@ func readsFailOn(p *memory.Provider) (start func()) {
 	})
 	return func() { failing.Store(true) }
 }
+
+// Item 17 (found by the fuzzer; a case the issue does not name): on a
+// provider whose floor raises TTL and FailoverTTL alike, what DNS holds
+// is either; a first decision at the FailoverTTL was reported as a change
+// from the TTL, though the provider holds the same.
+func TestStartupDecisionAtAFloorCoveringBothTTLsIsNoChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := memWith(t, libdnsRecord("www", "A", "192.0.2.10", time.Minute))
+		p.MinimumTTL = time.Minute
+		pol := rpol
+		pol.TTL, pol.FailoverTTL, pol.LowerTTLOnFailing = time.Minute, 10*time.Second, true
+		pol.AllDown = failover.PublishAll // the failing endpoint stays published: FailoverTTL
+		rec := failover.Record{Name: "www", Type: "A", Check: newSwitches("192.0.2.10"), Policy: pol, Endpoints: []failover.Endpoint{{Value: "192.0.2.10"}}}
+		r := startRig(t, config(p, rec), nil)
+		settle(30 * time.Second)
+		if got := r.of(failover.EventRecordDecided); len(got) > 0 {
+			t.Errorf("got %v, want no record-decided: the provider holds the decision, raised to its floor", got[0])
+		}
+	})
+}
