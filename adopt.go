@@ -62,7 +62,7 @@ func (m *Manager) adopt(z *zoneRun, now time.Time) {
 // raised to the floor). Its TTL is the policy's TTL that s holds, or s's
 // own when it holds neither.
 func adopted(spec *recordSpec, s rrset, floor time.Duration, now time.Time) decision {
-	d := decision{adopted: true, ttl: s.ttl, reason: "adopted from DNS"}
+	d := decision{adopted: true, ttl: s.ttl, floor: floor, reason: "adopted from DNS"}
 	tiers := map[int]bool{}
 	for _, e := range spec.endpoints { // configuration order
 		if slices.Contains(s.values, e.Value) {

@@ -16,6 +16,13 @@ import (
 // merged or gone) is dropped from the decision, which then chooses a tier
 // afresh at the first decision of Run.
 //
+// Whatever keep says, it also carries what each record published, to
+// delete it from a provider that cannot be read, and the changes of old's
+// writes that failed and were not read back before old stopped: a
+// provider may hold them all the same, and m's first read of the zone
+// from that provider (matched by zone and provider name) reports those it
+// finds as written.
+//
 // Call it after old's Run has returned and before m's Run; it returns
 // ErrStarted if m's Run has been called. Run decides every record once as
 // it starts, so a carried record re-arms its failback delay, override
@@ -32,7 +39,11 @@ func (m *Manager) CarryOver(old *Manager, keep func(RecordID) bool) error {
 	defer m.mu.Unlock()
 	for id, r := range m.byID {
 		o, ok := old.byID[id]
-		if !ok || !keep(id) {
+		if !ok {
+			continue
+		}
+		r.formerly = slices.Clone(o.dec.values) // a provider never read may hold them: deleted with the rest
+		if !keep(id) {
 			continue
 		}
 		for _, ep := range r.eps {
@@ -51,7 +62,33 @@ func (m *Manager) CarryOver(old *Manager, keep func(RecordID) bool) error {
 			r.zone.desired[r.spec.key] = newRRset(r.dec.values, r.dec.ttl)
 		}
 	}
+	carryTried(old, m)
 	return nil
+}
+
+// carryTried hands the changes of old's failed writes, not read back yet,
+// to m's zoneSync of the same zone and provider name, for the RRsets it
+// manages. Both Managers' locks are held; old's zoneSyncs have stopped.
+func carryTried(old, m *Manager) {
+	for _, z := range m.zones {
+		i := slices.IndexFunc(old.zones, func(o *zoneRun) bool { return o.spec.name == z.spec.name })
+		if i < 0 {
+			continue
+		}
+		for _, w := range z.syncs {
+			for _, ow := range old.zones[i].syncs {
+				if ow.p.name != w.p.name {
+					continue
+				}
+				for key, t := range ow.tried {
+					if w.managed[key] {
+						w.tried[key] = t
+					}
+				}
+				break
+			}
+		}
+	}
 }
 
 // tierMap maps each old priority to the new priority of the same

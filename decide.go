@@ -18,9 +18,10 @@ type candidate struct {
 // decision is what a record publishes, and the memory the next decision
 // needs. It is a value; decide returns a new one.
 type decision struct {
-	decided bool     // values are to be written; false until the first decision
-	adopted bool     // not decided yet: values and ttl are what DNS held at start-up
-	values  []string // published values, in configuration order
+	decided bool          // values are to be written; false until the first decision
+	adopted bool          // not decided yet: values and ttl are what DNS held at start-up
+	floor   time.Duration // adopted: the TTL floor of the provider DNS was read from
+	values  []string      // published values, in configuration order
 	ttl     time.Duration
 	hasTier bool // values are healthy endpoints of tier
 	tier    int

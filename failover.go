@@ -123,8 +123,9 @@ type recordRun struct {
 	dec  decision // written by the loop under Manager.mu
 	task task     // when to decide again
 
-	failbackRequested bool // guarded by Manager.mu
-	carried           bool // the decision came from CarryOver: start-up does not adopt DNS
+	failbackRequested bool     // guarded by Manager.mu
+	carried           bool     // the decision came from CarryOver: start-up does not adopt DNS
+	formerly          []string // what the record published under the Manager carried from (read-only once Run starts)
 
 	cancelPropagation context.CancelFunc // ends the propagation check of the last decision (loop only)
 }

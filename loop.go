@@ -300,10 +300,15 @@ func (m *Manager) decideRecord(r *recordRun, now time.Time, sched *schedule) (ch
 	served := prev
 	served.ttl = max(prev.ttl, floor) // a change converges after the TTL the providers served
 	next, wake := decide(r.spec.policy, cands, served, now, manual)
+	if anyUnknown(cands) { // decide kept served: the TTL is the record's own, not raised
+		next.ttl = prev.ttl
+	}
 	sched.set(&r.task, earliest(wake, overrideEnds))
 
-	changed = next.decided && (!prev.decided || !sameValues(next.values, prev.values) || next.ttl != prev.ttl)
-	asHeld := !prev.decided && prev.adopted && sameValues(next.values, prev.values) && (next.ttl == prev.ttl || len(next.values) == 0)
+	changed = next.decided && (!prev.decided || !sameValues(next.values, prev.values) || next.ttl != prev.ttl && len(next.values) > 0) // an empty RRset has no TTL
+	// As held: the provider read at start-up holds next, its TTL raised to
+	// that provider's floor (which may raise TTL and FailoverTTL alike).
+	asHeld := !prev.decided && prev.adopted && sameValues(next.values, prev.values) && (max(next.ttl, prev.floor) == max(prev.ttl, prev.floor) || len(next.values) == 0)
 	news = changed && !asHeld
 	switch {
 	case news:

@@ -49,7 +49,8 @@ import (
 //     follows a check that passed/failed, suspicion-ended follows suspected
 //     (lifted only by a check started after the notice), a record-decided
 //     is a change (not what the record or DNS held at start-up), a
-//     record-written never precedes the record-decided of its values;
+//     record-written never precedes the record-decided (or
+//     record-adopted) of its values;
 //   - checks start at once when Run starts; Run returns within the call
 //     timeout after its context ends;
 //   - faults stopped, every provider holds every decision within two
@@ -320,6 +321,7 @@ type modelProvider struct {
 
 	mu      sync.Mutex
 	fault   provFault
+	edited  map[rrKey]time.Time // last hand edit of each RRset
 	rng     *rand.Rand
 	planned *memory.Fault
 	calls   []*provCall
@@ -437,6 +439,35 @@ func (p *modelProvider) callsSince(t time.Time) []provCall {
 		}
 	}
 	return out
+}
+
+// callsEndedSince returns the calls that ended at or after t, or are
+// still running: those that may have changed the provider since t.
+func (p *modelProvider) callsEndedSince(t time.Time) []provCall {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []provCall
+	for _, c := range p.calls {
+		if !c.done || !c.end.Before(t) {
+			out = append(out, *c)
+		}
+	}
+	return out
+}
+
+// editedSinceRead reports whether k was edited by hand after the last
+// read of the Manager that succeeded.
+func (p *modelProvider) editedSinceRead(k rrKey) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var read time.Time
+	for _, c := range p.calls {
+		if c.method == memory.MethodGetRecords && c.done && !c.failed {
+			read = latest(read, c.end)
+		}
+	}
+	at, ok := p.edited[k]
+	return ok && !at.Before(read)
 }
 
 // inflight returns the calls still running.
@@ -842,7 +873,7 @@ func (m *model) start(mgr *failover.Manager) {
 // stop cancels Run and asserts that it returns promptly: a write in
 // flight may take the call timeout, nothing else may hold it up.
 func (m *model) stop(why string) {
-	bound := mCallTimeout + time.Second
+	bound := mCallTimeout + mCallTimeout/10 // a call is abandoned a tenth of its timeout after it
 	var provHang time.Time
 	for _, p := range m.providers() {
 		for _, c := range p.inflight() {
@@ -875,9 +906,8 @@ func (m *model) stop(why string) {
 			}
 			synctest.Wait()
 			return
-		default:
+		case <-time.After(100 * time.Millisecond): // waited on, not polled: took is exact
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -976,6 +1006,12 @@ func (m *model) act() {
 			m.handEdits[p] = map[rrKey]bool{}
 		}
 		m.handEdits[p][r.key] = true
+		p.mu.Lock()
+		if p.edited == nil {
+			p.edited = map[rrKey]time.Time{}
+		}
+		p.edited[r.key] = time.Now()
+		p.mu.Unlock()
 	case 11:
 		if c.chance(25) {
 			m.reload()
@@ -1143,7 +1179,11 @@ func (m *model) converged() {
 				}
 				got, want := hold[r.key], held{values: slices.Sorted(slices.Values(rs.Published)), ttl: p.effTTL(rs.TTL)}
 				if len(want.values) == 0 {
-					if len(got.values) > 0 {
+					// A delete must name the records it removes: a hand edit
+					// made since the last read that succeeded cannot be
+					// undone while reads fail (libdns's empty-value wildcard
+					// is not reliable, PROVIDERS.md).
+					if len(got.values) > 0 && !(p.fault.readFail && p.editedSinceRead(r.key)) {
 						item := 0
 						if p.RoundTTL != nil {
 							item = 10 // the delete names the TTL asked, not the one held
@@ -1340,7 +1380,7 @@ type change struct {
 	r             *modelRecord
 	before, after held
 	events        int       // index of the first event that may report it
-	calls         time.Time // calls since then may have made it
+	calls         time.Time // calls that ended since then may have made it
 }
 
 // checkReported asserts that every change found on a provider has been
@@ -1362,11 +1402,26 @@ func (m *model) checkReported() {
 			continue
 		}
 		item := 0
-		calls := c.p.callsSince(c.calls)
-		if i := slices.IndexFunc(calls, func(pc provCall) bool { return pc.method != memory.MethodGetRecords && (pc.partial || pc.failed) }); i >= 0 {
-			// Applied by a write that failed part way (a partial
-			// SetRecords, or SetRecords then a failed DeleteRecords): the
-			// engine reports it after its next read of the zone.
+		calls := c.p.callsEndedSince(c.calls)
+		// Applied by a write that failed part way (a partial SetRecords,
+		// or SetRecords then a failed DeleteRecords): the engine reports
+		// it after its next read of the zone. That is a read after the
+		// first failed call from the last call that carried the RRset
+		// on, not after the first failed call of all: a read between two
+		// failed writes cannot see what the second one applied.
+		last := -1
+		for j, pc := range calls {
+			if pc.method != memory.MethodGetRecords && slices.Contains(pc.keys, c.r.key) {
+				last = j
+			}
+		}
+		i := -1
+		if last >= 0 {
+			if k := slices.IndexFunc(calls[last:], func(pc provCall) bool { return pc.method != memory.MethodGetRecords && (pc.partial || pc.failed) }); k >= 0 {
+				i = last + k
+			}
+		}
+		if i >= 0 {
 			if !slices.ContainsFunc(calls[i:], func(pc provCall) bool { return pc.method == memory.MethodGetRecords && pc.done && !pc.failed }) {
 				left = append(left, c)
 				continue
@@ -1438,6 +1493,8 @@ func (m *model) checkEvents() {
 			delete(m.suspected, k)
 		case failover.EventRecordDecided:
 			m.decided(r, e)
+		case failover.EventRecordAdopted:
+			m.adopted(r, e)
 		case failover.EventRecordWritten:
 			if len(e.Values) == 0 && (r == nil || !r.nothing) {
 				m.violate(0, "%s: record-written with no values on %s, but its policy never was to publish nothing", e.Record, e.Provider)
@@ -1525,6 +1582,27 @@ func (m *model) decided(r *modelRecord, e failover.Event) {
 	r.decided, r.hasDecision, r.stale = true, true, false
 }
 
+// adopted notes a record-adopted event: the record's first decision,
+// what DNS held. Its values may be written (to repair drift, or to a
+// provider that lacks them) with no record-decided before, and a later
+// record-decided is a change from it, not from what DNS held at start.
+func (m *model) adopted(r *modelRecord, e failover.Event) {
+	if r == nil {
+		m.violate(0, "record-adopted for %s, which is not configured", e.Record)
+		return
+	}
+	if m.everDecided[e.Record] == nil {
+		m.everDecided[e.Record] = map[string]bool{}
+	}
+	m.everDecided[e.Record][vkey(e.Values)] = true
+	delete(m.earlyWrite, e.Record)
+	m.lastDec[e.Record] = e
+	if !r.decided {
+		r.firstDec = e.Time
+	}
+	r.decided, r.hasDecision, r.stale = true, true, false
+}
+
 // heldAtStart reports whether every provider of r's zone held values with
 // TTL (as that provider stores it) when Run started, so that a decision
 // of them changes nothing. With a provider that rounds TTLs silently it
@@ -1541,6 +1619,15 @@ func (m *model) heldAtStart(r *modelRecord, values []string, ttl time.Duration) 
 		return false
 	}
 	for _, p := range r.zone.provs {
+		// A hand edit between Run's start and the provider's first read
+		// is what the Manager found there, not what atStart holds.
+		p.mu.Lock()
+		edited := p.edited[r.key]
+		p.mu.Unlock()
+		calls := p.callsSince(m.runStart)
+		if i := slices.IndexFunc(calls, func(c provCall) bool { return c.method == memory.MethodGetRecords }); !edited.Before(m.runStart) && (i < 0 || !calls[i].done || !edited.After(calls[i].end)) {
+			return false
+		}
 		h := m.atStart[p][r.key]
 		if vkey(h.values) != vkey(values) || len(values) > 0 && (p.RoundTTL != nil || h.ttl != p.effTTL(ttl)) {
 			return false
@@ -1600,24 +1687,14 @@ func (m *model) checkStatus() {
 			if !rs.Decided {
 				continue
 			}
-			if rs.TTL != pol.TTL && rs.TTL != pol.FailoverTTL {
-				m.violate(item, "%s: TTL %v is neither its TTL %v nor its FailoverTTL %v", r.id, rs.TTL, pol.TTL, pol.FailoverTTL)
-			}
-			// Unstable since its last change, or since it adopted a
-			// lowered TTL from DNS (after the first reads).
-			if since := latest(rs.ChangedAt, adopted); !pol.LowerTTLOnFailing && now.After(since.Add(pol.StableAfter+time.Second)) && rs.TTL != pol.TTL {
-				m.violate(why(timers, item, m.staleItem(r, rs)), "%s: TTL %v %v after its last change, want TTL %v after StableAfter %v", r.id, rs.TTL, now.Sub(since), pol.TTL, pol.StableAfter)
-			}
-			if pol.LowerTTLOnFailing && !rs.AllDown && rs.TTL != pol.FailoverTTL {
-				for _, e := range rs.Endpoints {
-					if e.Published && e.Override == failover.NoOverride && e.Health == failover.HealthUp && e.ConsecutiveFailures > 0 {
-						it := item
-						if m.sharesProbe(r, e.Value) {
-							it = max(it, 7)
-						}
-						m.violate(it, "%s: published endpoint %s failing (%d failures) but TTL %v, want FailoverTTL %v (LowerTTLOnFailing)", r.id, e.Value, e.ConsecutiveFailures, rs.TTL, pol.FailoverTTL)
-					}
-				}
+			// A decision carried from another configuration of the record
+			// keeps that configuration's TTL until the record can decide
+			// again: once its zone's start-up read is done (a zone is
+			// decided only after it, item 14's design) and every endpoint
+			// is known (bounded by item 3's invariant). Its TTL is judged
+			// against its policy from then on.
+			if !r.stale || allKnown && adopted.Before(now) {
+				m.checkTTL(r, rs, pol, adopted, now, timers, item)
 			}
 			if allKnown && len(tiers) > 0 && !pol.ManualFailback {
 				b := tiers[0]
@@ -1627,6 +1704,33 @@ func (m *model) checkStatus() {
 					}
 					m.violate(max(timers, item), "%s: priority %d eligible for %v (FailbackDelay %v), but it publishes %v (priority %d, all down %v)", r.id, b, now.Sub(since), pol.FailbackDelay, rs.Published, rs.Priority, rs.AllDown)
 				}
+			}
+		}
+	}
+}
+
+// checkTTL asserts a decided record's TTL: TTL or FailoverTTL (raised to
+// the zone's floor in pol), TTL again StableAfter after its last change,
+// FailoverTTL while a published endpoint fails (LowerTTLOnFailing).
+func (m *model) checkTTL(r *modelRecord, rs failover.RecordStatus, pol failover.Policy, adopted, now time.Time, timers, item int) {
+	if rs.TTL != pol.TTL && rs.TTL != pol.FailoverTTL {
+		m.violate(item, "%s: TTL %v is neither its TTL %v nor its FailoverTTL %v", r.id, rs.TTL, pol.TTL, pol.FailoverTTL)
+	}
+	// Unstable since its last change, or since it adopted a
+	// lowered TTL from DNS (after the first reads).
+	if since := latest(rs.ChangedAt, adopted); !pol.LowerTTLOnFailing && now.After(since.Add(pol.StableAfter+time.Second)) && rs.TTL != pol.TTL {
+		m.violate(why(timers, item, m.staleItem(r, rs)), "%s: TTL %v %v after its last change, want TTL %v after StableAfter %v", r.id, rs.TTL, now.Sub(since), pol.TTL, pol.StableAfter)
+	}
+	// While a zone's start-up read runs, its records are not decided
+	// (item 14's design): a failing check cannot lower the TTL yet.
+	if pol.LowerTTLOnFailing && !rs.AllDown && rs.TTL != pol.FailoverTTL && adopted.Before(now) {
+		for _, e := range rs.Endpoints {
+			if e.Published && e.Override == failover.NoOverride && e.Health == failover.HealthUp && e.ConsecutiveFailures > 0 {
+				it := item
+				if m.sharesProbe(r, e.Value) {
+					it = max(it, 7)
+				}
+				m.violate(it, "%s: published endpoint %s failing (%d failures) but TTL %v, want FailoverTTL %v (LowerTTLOnFailing)", r.id, e.Value, e.ConsecutiveFailures, rs.TTL, pol.FailoverTTL)
 			}
 		}
 	}
@@ -1743,7 +1847,7 @@ func (m *model) checkPublished(r *modelRecord, rs failover.RecordStatus, tiers [
 			if slices.ContainsFunc(rs.Endpoints, func(e failover.EndpointStatus) bool {
 				return e.Health != failover.HealthUnknown && !r.eventful[e.Value]
 			}) {
-				item = max(item, 1)
+				item = why(item, 1) // not max: a zone still adopting waits, by design
 			}
 			m.violate(item, "%s: not decided though every endpoint is known and %v are up", r.id, up)
 		}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -136,6 +137,17 @@ func (r *rig) record(name string) failover.RecordStatus {
 	}
 	r.t.Fatalf("no record %q in Status", name)
 	return failover.RecordStatus{}
+}
+
+// wantWritten fails the test unless p holds 192.0.2.10 for name's A
+// RRset and a record-written event reported it.
+func (r *rig) wantWritten(p *memory.Provider, name string) {
+	r.t.Helper()
+	got, _ := holds(p, name)
+	written := slices.ContainsFunc(r.of(failover.EventRecordWritten), func(e failover.Event) bool { return e.Record.Name == name })
+	if !slices.Equal(got, []string{"192.0.2.10"}) || !written {
+		r.t.Errorf("%s: provider holds %v, record-written %v; want 192.0.2.10, reported", name, got, written)
+	}
 }
 
 func memWith(t *testing.T, recs ...libdns.Record) *memory.Provider {
@@ -522,13 +534,8 @@ func TestPartialWriteReportsWhatItApplied(t *testing.T) {
 		p.PartialNext(1)
 		r := startRig(t, config(p, twoTiers("www", newSwitches(), rpol), twoTiers("api", newSwitches(), rpol)), nil)
 		settle(time.Minute)
-		for _, name := range []string{"www", "api"} {
-			got, _ := holds(p, name)
-			written := slices.ContainsFunc(r.of(failover.EventRecordWritten), func(e failover.Event) bool { return e.Record.Name == name })
-			if !slices.Equal(got, []string{"192.0.2.10"}) || !written {
-				t.Errorf("%s: provider holds %v, record-written %v; want 192.0.2.10, reported", name, got, written)
-			}
-		}
+		r.wantWritten(p, "www")
+		r.wantWritten(p, "api")
 	})
 }
 
@@ -544,11 +551,7 @@ func TestWriteWhoseDeleteFailsReportsItsSet(t *testing.T) {
 		nothing.AllDown = failover.PublishNothing
 		r := startRig(t, config(p, twoTiers("www", newSwitches(), rpol), twoTiers("gone", newSwitches("192.0.2.10", "192.0.2.20"), nothing)), nil)
 		settle(time.Minute)
-		got, _ := holds(p, "www")
-		written := slices.ContainsFunc(r.of(failover.EventRecordWritten), func(e failover.Event) bool { return e.Record.Name == "www" })
-		if !slices.Equal(got, []string{"192.0.2.10"}) || !written {
-			t.Errorf("www: provider holds %v, record-written %v; want 192.0.2.10, reported", got, written)
-		}
+		r.wantWritten(p, "www")
 	})
 }
 
@@ -700,6 +703,360 @@ func TestUnreadZoneStillGetsItsDelete(t *testing.T) {
 		settle(10 * time.Minute)
 		if got, _ := holds(p, "www"); len(got) != 0 {
 			t.Errorf("after 10 minutes with every endpoint down and reads failing, provider holds %v, want the RRset deleted", got)
+		}
+	})
+}
+
+// slowFor passes every check, taking delay[target] (zero: at once).
+type slowFor map[string]time.Duration
+
+func (s slowFor) Check(_ context.Context, target string) error {
+	time.Sleep(s[target])
+	return nil
+}
+
+// Item 17 (found by the model; a cause the issue does not name): a record
+// DNS holds at its FailoverTTL, raised to the provider's floor, is decided
+// once while one of its endpoints is still unknown; that decision kept the
+// TTL raised to the floor, so the first real decision (the same values at
+// the FailoverTTL) differed from the adopted one and was reported as a
+// change.
+func TestStartupDecisionAtTheFloorWhileAnEndpointIsUnknownIsNoChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := memWith(t, libdnsRecord("www", "A", "192.0.2.10", time.Minute))
+		p.MinimumTTL = time.Minute
+		pol := rpol
+		pol.TTL, pol.FailoverTTL = 5*time.Minute, 30*time.Second // held at the floor: FailoverTTL, raised
+		check := slowFor{"192.0.2.20": 500 * time.Millisecond}   // known after .10
+		r := startRig(t, config(p, twoTiers("www", check, pol)), nil)
+		settle(time.Minute)
+		if got := r.of(failover.EventRecordDecided); len(got) > 0 {
+			t.Errorf("got %d record-decided events (first: %v), want none: DNS already holds the decision", len(got), got[0])
+		}
+		if got := r.of(failover.EventRecordAdopted); len(got) != 1 {
+			t.Errorf("got %d record-adopted events, want 1", len(got))
+		}
+	})
+}
+
+// Item 12 (found by the model; a cause the issue does not name): a write
+// that hangs while the Manager isolates a rejected RRset (here after two
+// failed writes of the whole zone) was taken for the provider rejecting
+// that RRset: the RRset was quarantined, and the abandoned calls were
+// reported as record-quarantined instead of provider-call-failed. A call
+// the provider did not answer says nothing about what it carried.
+func TestHungWriteIsACallFailureNotAQuarantine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := memWith(t)
+		var mu sync.Mutex
+		var sets int
+		var hung []time.Time // starts of the calls that ignored their context
+		p.SetHook(func(c memory.Call) *memory.Fault {
+			if c.Method != memory.MethodSetRecords {
+				return nil
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			sets++
+			switch {
+			case sets <= 2: // the whole zone fails twice: the Manager writes it in halves
+				return &memory.Fault{Err: errors.New("try again")}
+			case len(hung) < 2 && c.Records[0].RR().Name == "api":
+				hung = append(hung, time.Now())
+				return &memory.Fault{Delay: 30 * time.Second, IgnoreContext: true}
+			}
+			return nil
+		})
+		cfg := config(p, twoTiers("www", newSwitches(), rpol), twoTiers("api", newSwitches(), rpol))
+		setCallTimeout(&cfg, 10*time.Second)
+		r := startRig(t, cfg, nil)
+		settle(2 * time.Minute)
+		var abandoned int
+		for _, e := range r.of(evCallFailed) {
+			if errors.Is(e.Err, failover.ErrCallAbandoned) {
+				abandoned++
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if abandoned < len(hung) || len(hung) < 2 {
+			t.Errorf("%d writes hung, %d provider-call-failed events for abandoned calls; want 2 and 2", len(hung), abandoned)
+		}
+		if q := r.of(failover.EventRecordQuarantined); len(q) > 0 {
+			t.Errorf("got %v, want no quarantine: the provider rejected nothing, it did not answer", q[0])
+		}
+		if got, _ := holds(p, "api"); !slices.Equal(got, []string{"192.0.2.10"}) {
+			t.Errorf("provider holds %v for api, want 192.0.2.10", got)
+		}
+	})
+}
+
+// Item 12 (found by the model; a cause the issue does not name): a write
+// running when Run's context ends is finished, but no new call starts
+// after it: here the delete of the same write, which hangs, held Run up
+// for a second call timeout.
+func TestRunStartsNoCallAfterItsContextEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := memWith(t, libdnsRecord("gone", "A", "192.0.2.10", time.Minute))
+		p.SetHook(func(c memory.Call) *memory.Fault {
+			switch c.Method {
+			case memory.MethodSetRecords:
+				return &memory.Fault{Delay: 5 * time.Second}
+			case memory.MethodDeleteRecords:
+				return &memory.Fault{Delay: time.Minute, IgnoreContext: true}
+			}
+			return nil
+		})
+		nothing := rpol
+		nothing.AllDown = failover.PublishNothing
+		cfg := config(p, twoTiers("www", newSwitches(), rpol), twoTiers("gone", newSwitches("192.0.2.10", "192.0.2.20"), nothing))
+		setCallTimeout(&cfg, 10*time.Second)
+		r := startRig(t, cfg, nil)
+		settle(time.Second) // the write of www and gone has started: its SetRecords takes 5 s
+		if took := r.stop(); took > 11*time.Second {
+			t.Errorf("Run returned %v after its context ended, want within the call timeout and its grace (11s)", took)
+		}
+		time.Sleep(time.Minute) // a call abandoned ends before the bubble does
+	})
+}
+
+// Item 13 (found by the model; a case the issue does not name): while
+// reads fail, blind writes covered only the decisions the Manager believed
+// the provider lacked, so a hand edit it could not see was never
+// repaired. Without a read, every decided RRset is written again each
+// ReconcileInterval.
+func TestHandEditIsRepairedWhileReadsFail(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := memWith(t)
+		failReads := readsFailOn(p)
+		cfg := config(p, twoTiers("www", newSwitches(), rpol))
+		cfg.ReconcileInterval = 2 * time.Minute
+		startRig(t, cfg, nil)
+		settle(time.Minute)
+		failReads()
+		if _, err := p.SetRecords(context.Background(), rz, []libdns.Record{libdnsRecord("www", "A", "203.0.113.66", time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		settle(10 * time.Minute)
+		if got, ttl := holds(p, "www"); !slices.Equal(got, []string{"192.0.2.10"}) || ttl != rpol.TTL {
+			t.Errorf("10 minutes after a hand edit, with reads failing, provider holds %v TTL %v, want 192.0.2.10 TTL %v", got, ttl, rpol.TTL)
+		}
+	})
+}
+
+// Item 13 (found by the model; a case the issue does not name): while
+// reads keep failing, the Manager waited out its whole backoff (up to
+// MaxRetryBackoff) before writing a new decision, though writes work: a
+// failover came minutes late.
+func TestNewDecisionIsWrittenAtOnceWhileReadsFail(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := memWith(t)
+		p.SetHook(func(c memory.Call) *memory.Fault {
+			if c.Method == memory.MethodGetRecords {
+				return &memory.Fault{Err: errors.New("rate limited")}
+			}
+			return nil
+		})
+		sw := newSwitches()
+		cfg := config(p, twoTiers("www", sw, rpol))
+		cfg.RetryBackoff, cfg.MaxRetryBackoff = 10*time.Minute, 10*time.Minute // every backoff lasts 5 to 10 minutes
+		startRig(t, cfg, nil)
+		for deadline := time.Now().Add(time.Hour); ; settle(time.Second) { // until the blind write: a backoff starts
+			if got, _ := holds(p, "www"); slices.Equal(got, []string{"192.0.2.10"}) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("no blind write of 192.0.2.10 within an hour of failing reads")
+			}
+		}
+		sw.set("192.0.2.10", true)
+		settle(time.Minute)
+		if got, _ := holds(p, "www"); !slices.Equal(got, []string{"192.0.2.20"}) {
+			t.Errorf("a minute after the primary failed, with reads failing, provider holds %v, want the backup", got)
+		}
+	})
+}
+
+// Item 8 (found by the model; a case the issue does not name): an RRset
+// the provider rejects, failing alone with nothing else to write, kept
+// the zone in the backoff of its failures (up to MaxRetryBackoff): a new
+// decision of another record waited it out.
+func TestRefusedRRsetDoesNotDelayANewDecision(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := memWith(t, libdnsRecord("www", "A", "192.0.2.10", time.Minute))
+		p.SetHook(func(c memory.Call) *memory.Fault {
+			if slices.ContainsFunc(c.Records, func(r libdns.Record) bool { return r.RR().Name == "bad" }) {
+				return &memory.Fault{Err: errors.New("refused: bad")}
+			}
+			return nil
+		})
+		sw := newSwitches()
+		cfg := config(p, twoTiers("www", sw, rpol), twoTiers("bad", newSwitches(), rpol))
+		cfg.RetryBackoff, cfg.MaxRetryBackoff = 10*time.Minute, 10*time.Minute // every backoff lasts 5 to 10 minutes
+		startRig(t, cfg, nil)
+		settle(time.Second) // bad was written alone, and refused
+		sw.set("192.0.2.10", true)
+		settle(time.Minute)
+		if got, _ := holds(p, "www"); !slices.Equal(got, []string{"192.0.2.20"}) {
+			t.Errorf("a minute after www's primary failed, provider holds %v for www, want the backup although bad is refused", got)
+		}
+	})
+}
+
+// Item 11 (found by the model; a case the issue does not name): a change
+// that a failed write applied, just before a reload, was never reported:
+// the Manager stopped before its read-back, and the next one took it for
+// what DNS held.
+func TestPartialWriteBeforeAReloadIsReportedAfterIt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, sw := memWith(t), newSwitches()
+		cfg := config(p, twoTiers("www", sw, rpol))
+		r1 := startRig(t, cfg, nil)
+		settle(65 * time.Second)
+		sw.set("192.0.2.10", true)
+		p.PartialNext(1)        // the failover's write applies, and fails
+		settle(5 * time.Second) // the check at 70 s: the write failed, its read-back waits for a backoff
+		if got, _ := holds(p, "www"); !slices.Equal(got, []string{"192.0.2.20"}) {
+			t.Fatalf("before the reload, provider holds %v, want the backup written by the failed call", got)
+		}
+		r1.stop()
+		r2 := startRig(t, cfg, carry(t, r1.m))
+		settle(time.Minute)
+		written := func(e failover.Event) bool { return slices.Equal(e.Values, []string{"192.0.2.20"}) }
+		if !slices.ContainsFunc(r1.of(failover.EventRecordWritten), written) && !slices.ContainsFunc(r2.of(failover.EventRecordWritten), written) {
+			t.Errorf("no record-written event for the backup, which the provider holds since the failed write")
+		}
+	})
+}
+
+// Item 11 (found by the model; a case the issue does not name): on a
+// provider that raises TTLs to a floor it does not declare, a change that
+// a failed write applied was not recognised by the read-back (its TTL is
+// not the one written), and so not reported while writes kept failing.
+func TestPartialWriteOnASilentFloorReportsWhatItApplied(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := memWith(t)
+		p.RoundTTL = func(ttl time.Duration) time.Duration { return max(ttl, 2*time.Minute) }
+		var mu sync.Mutex
+		sets := 0
+		p.SetHook(func(c memory.Call) *memory.Fault {
+			mu.Lock()
+			defer mu.Unlock()
+			if c.Method != memory.MethodSetRecords {
+				return nil
+			}
+			if sets++; sets == 1 {
+				return &memory.Fault{Partial: 1} // applies the write, then fails
+			}
+			return &memory.Fault{Err: errors.New("try again")}
+		})
+		r := startRig(t, config(p, twoTiers("www", newSwitches(), rpol)), nil)
+		settle(time.Minute)
+		r.wantWritten(p, "www")
+	})
+}
+
+// Item 17 (found by the model; a case the issue does not name): a record
+// that publishes nothing, carried over a reload that changed its TTL, was
+// decided again as a change (record-decided, nothing to nothing): an
+// empty RRset has no TTL to change.
+func TestCarriedEmptyDecisionWithANewTTLIsNoChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, sw := memWith(t), newSwitches("192.0.2.10", "192.0.2.20")
+		nothing := rpol
+		nothing.AllDown = failover.PublishNothing
+		r1 := startRig(t, config(p, twoTiers("www", sw, nothing)), nil)
+		settle(time.Minute)
+		r1.stop()
+		longer := nothing
+		longer.TTL = 5 * time.Minute
+		r2 := startRig(t, config(p, twoTiers("www", sw, longer)), carry(t, r1.m))
+		settle(time.Minute)
+		if got := r2.of(failover.EventRecordDecided); len(got) > 0 {
+			t.Errorf("got %v, want no record-decided: the record publishes nothing before and after", got[0])
+		}
+	})
+}
+
+// Item 13 (found by the model): the blind rewrite of every decided RRset
+// while reads fail reported a record decided empty as written though it
+// deleted nothing: a delete must name what it removes, and none is known.
+func TestBlindRewriteDoesNotReportAnEmptyRRsetWritten(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := memWith(t)
+		failReads := readsFailOn(p)
+		nothing := rpol
+		nothing.AllDown = failover.PublishNothing
+		cfg := config(p, twoTiers("www", newSwitches("192.0.2.10", "192.0.2.20"), nothing))
+		cfg.ReconcileInterval = 2 * time.Minute
+		r := startRig(t, cfg, nil)
+		settle(time.Minute)
+		failReads()
+		settle(10 * time.Minute)
+		if got := r.of(failover.EventRecordWritten); len(got) > 0 {
+			t.Errorf("got %v, want no record-written: nothing was deleted", got[0])
+		}
+	})
+}
+
+// Item 10 (found by the model; a case the issue does not name): a record
+// changed by a reload to publish nothing, on a provider that cannot be
+// read, was deleted by naming what its new configuration could publish:
+// the fallback of its old configuration, which the provider held, stayed.
+func TestReloadToPublishNothingDeletesTheOldFallbackUnread(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := memWith(t)
+		failReads := readsFailOn(p)
+		sw := newSwitches("192.0.2.10", "192.0.2.20")
+		sorry := rpol
+		sorry.AllDown, sorry.Fallback = failover.PublishFallback, []string{"198.51.100.9"}
+		r1 := startRig(t, config(p, twoTiers("www", sw, sorry)), nil)
+		settle(time.Minute)
+		r1.stop()
+		failReads()
+		nothing := rpol
+		nothing.AllDown = failover.PublishNothing
+		startRig(t, config(p, twoTiers("www", sw, nothing)), func(m *failover.Manager) {
+			if err := m.CarryOver(r1.m, func(failover.RecordID) bool { return false }); err != nil {
+				t.Fatal(err)
+			}
+		})
+		settle(time.Minute)
+		if got, _ := holds(p, "www"); len(got) > 0 {
+			t.Errorf("a minute after the reload, provider holds %v, want the RRset deleted", got)
+		}
+	})
+}
+
+// readsFailOn returns a function that makes every read of p fail from
+// then on (a rate-limited list).
+func readsFailOn(p *memory.Provider) (start func()) {
+	var failing atomic.Bool
+	p.SetHook(func(c memory.Call) *memory.Fault {
+		if c.Method == memory.MethodGetRecords && failing.Load() {
+			return &memory.Fault{Err: errors.New("rate limited")}
+		}
+		return nil
+	})
+	return func() { failing.Store(true) }
+}
+
+// Item 17 (found by the fuzzer; a case the issue does not name): on a
+// provider whose floor raises TTL and FailoverTTL alike, what DNS holds
+// is either; a first decision at the FailoverTTL was reported as a change
+// from the TTL, though the provider holds the same.
+func TestStartupDecisionAtAFloorCoveringBothTTLsIsNoChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := memWith(t, libdnsRecord("www", "A", "192.0.2.10", time.Minute))
+		p.MinimumTTL = time.Minute
+		pol := rpol
+		pol.TTL, pol.FailoverTTL, pol.LowerTTLOnFailing = time.Minute, 10*time.Second, true
+		pol.AllDown = failover.PublishAll // the failing endpoint stays published: FailoverTTL
+		rec := failover.Record{Name: "www", Type: "A", Check: newSwitches("192.0.2.10"), Policy: pol, Endpoints: []failover.Endpoint{{Value: "192.0.2.10"}}}
+		r := startRig(t, config(p, rec), nil)
+		settle(30 * time.Second)
+		if got := r.of(failover.EventRecordDecided); len(got) > 0 {
+			t.Errorf("got %v, want no record-decided: the provider holds the decision, raised to its floor", got[0])
 		}
 	})
 }

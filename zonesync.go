@@ -26,8 +26,13 @@ const MaxAbandonedCalls = 3
 // ReadFailuresBeforeBlindWrite is how many failed reads of a zone in a row
 // make the Manager write the decided RRsets it believes the provider lacks
 // without reading the zone first (SetRecords replaces whole RRsets, so
-// nothing else is touched). Such writes are reported with a Reason saying
-// so; the zone is read again, with backoff, until a read succeeds.
+// nothing else is touched); and, since a change made behind its back
+// cannot be seen then, every decided RRset once a ReconcileInterval has
+// passed without a successful read, and every ReconcileInterval after
+// (except those decided empty: a delete must name the records it
+// removes, and libdns's empty-value wildcard is not reliable).
+// Such writes are reported with a Reason saying so; the zone is read
+// again, with backoff, until a read succeeds.
 const ReadFailuresBeforeBlindWrite = 3
 
 // zoneSync keeps one provider of one zone in line with the zone's desired
@@ -54,6 +59,7 @@ type zoneSync struct {
 	drift         map[rrKey]rrset // RRsets found changed behind our back, until repaired
 	failures      int             // failed calls in a row
 	readFailures  int             // failed reads in a row
+	rewritten     time.Time       // every decided RRset last written without a read
 	writeFailures int             // failed write attempts in a row
 	tried         map[rrKey]tried // changes of failed calls, until a read tells whether they were applied
 	verify        map[rrKey]time.Duration
@@ -76,7 +82,9 @@ type tried struct {
 // are written in groups of half the failed call's size, a group that
 // fails is halved again, and each group that succeeds doubles the size of
 // the next (so that a provider back from an outage is not written one
-// RRset per call). An RRset that fails alone becomes a suspect, written
+// RRset per call). A call the provider did not answer in time is no step
+// of this: a provider that hangs is in trouble, it does not reject what
+// the call carried. An RRset that fails alone becomes a suspect, written
 // last and alone; a suspect that fails alone again, after some other write
 // succeeded during the isolation, is the provider's quarrel with that
 // RRset: it is quarantined. The isolation ends with an attempt that wrote
@@ -148,7 +156,7 @@ func (w *zoneSync) run(ctx context.Context) {
 		reconcile = t.C
 	}
 	if w.failures > 0 { // the first read, at adoption, failed
-		w.backoff(ctx)
+		w.backoff(ctx, false)
 	}
 	for ctx.Err() == nil {
 		if w.late.Swap(false) {
@@ -161,24 +169,37 @@ func (w *zoneSync) run(ctx context.Context) {
 				readFailed = true
 			}
 		}
-		changes, retry := w.pending(time.Now())
+		now := time.Now()
+		changes, retry := w.pending(now, false)
 		blind := readFailed && w.readFailures >= ReadFailuresBeforeBlindWrite
+		reason := ""
+		if blind {
+			reason = fmt.Sprintf("written without reading the zone: %d reads in a row failed", w.readFailures)
+		}
+		rewrite := blind && !m.cfg.DryRun && now.Sub(latest(w.status.LastRead, w.rewritten)) >= m.cfg.ReconcileInterval
+		if rewrite { // the reconcile that cannot read: drift may hide anywhere
+			changes, _ = w.pending(now, true)
+			reason = fmt.Sprintf("written again without reading the zone, in case it drifted: %d reads in a row failed", w.readFailures)
+		}
 		switch {
 		case readFailed && (!blind || len(changes) == 0):
-			w.backoff(ctx)
+			w.backoff(ctx, blind)
 			continue
 		case len(changes) == 0:
 			w.failures, w.iso = 0, isolation{}
 			w.idle(ctx, reconcile, retry)
 			continue
 		}
-		if op, err := w.writeChanges(ctx, changes, blind); err != nil {
+		if op, err := w.writeChanges(ctx, changes, reason); err != nil {
 			w.failed(op, err)
-			w.backoff(ctx)
+			w.backoff(ctx, w.iso.group > 0 || len(w.iso.suspects) > 0) // an RRset the provider may reject does not hold back a new decision
 			continue
 		}
+		if rewrite {
+			w.rewritten = now
+		}
 		if blind {
-			w.backoff(ctx) // before the next read, which is likely to fail too
+			w.backoff(ctx, true) // before the next read, which is likely to fail too
 			continue
 		}
 		w.failures = 0
@@ -234,14 +255,20 @@ func (w *zoneSync) read(ctx context.Context) error {
 			w.drift[key] = held[key]
 		}
 	}
-	for key, t := range w.tried {
-		want, ok := w.zone.desired[key]
-		if ok && want.same(t.want) && held[key].matches(want, floor) {
-			events = append(events, Event{Kind: EventRecordWritten, Time: now, Record: w.recordID(key), Provider: w.p.name, Values: slices.Clone(want.values), Previous: t.previous, TTL: t.ttl,
-				Reason: "found in line by the read-back after a failed call"})
-			delete(w.drift, key)
-			delete(w.tried, key)
+	for key, t := range w.tried { // applied, though since superseded by another decision: written all the same
+		// A change of values found held was applied even with another TTL:
+		// the provider raised it to a floor it does not declare.
+		h := held[key]
+		applied := h.matches(t.want, floor) || len(t.want.values) > 0 && slices.Equal(h.values, t.want.values) && !slices.Equal(t.previous, t.want.values)
+		if !applied {
+			continue
 		}
+		events = append(events, Event{Kind: EventRecordWritten, Time: now, Record: w.recordID(key), Provider: w.p.name, Values: slices.Clone(t.want.values), Previous: t.previous, TTL: t.ttl,
+			Reason: "found in line by the read-back after a failed call"})
+		if want, ok := w.zone.desired[key]; ok && want.same(t.want) {
+			delete(w.drift, key)
+		}
+		delete(w.tried, key)
 	}
 	if w.status.Abandoned == 0 { // else an abandoned call may still apply them: the read after it returns reports them
 		clear(w.tried)
@@ -339,10 +366,11 @@ func (w *zoneSync) call(ctx context.Context, write bool, f func(context.Context)
 	return fmt.Errorf("%w: no answer %v after the call", ErrCallAbandoned, wait)
 }
 
-// pending returns the decided RRsets the provider does not hold yet,
-// except quarantined ones not due for a retry, and when the next of those
-// is due (zero if none); it updates the provider's status.
-func (w *zoneSync) pending(now time.Time) (changes []change, retry time.Time) {
+// pending returns the decided RRsets the provider does not hold yet (with
+// all, also those it is believed to hold), except quarantined ones not
+// due for a retry, and when the next of those is due (zero if none); it
+// updates the provider's status.
+func (w *zoneSync) pending(now time.Time, all bool) (changes []change, retry time.Time) {
 	m := w.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -355,6 +383,9 @@ func (w *zoneSync) pending(now time.Time) (changes []change, retry time.Time) {
 		unknown := !knownHeld && !w.everRead // the provider may hold anything
 		if !ok || (held.matches(want, floor) && !(unknown && len(want.values) == 0)) {
 			delete(w.quarantined, key)
+			if ok && all && len(want.values) > 0 { // a delete names what it removes: none is known
+				changes = append(changes, change{rec: r, want: want, ttl: max(want.ttl, floor)})
+			}
 			continue
 		}
 		names = append(names, r.spec.id.String())
@@ -383,14 +414,13 @@ func (w *zoneSync) pending(now time.Time) (changes []change, retry time.Time) {
 // writeChanges writes changes, in one call or, while isolating a
 // rejected RRset, in the calls batches says. It stops at the first failed
 // call, unless that call was of one RRset it quarantines, and returns
-// that call's operation and error. blind says the zone could not be read
-// first.
-func (w *zoneSync) writeChanges(ctx context.Context, changes []change, blind bool) (Operation, error) {
-	reason := ""
-	if blind {
-		reason = fmt.Sprintf("written without reading the zone: %d reads in a row failed", w.readFailures)
-	}
+// that call's operation and error; once ctx is done it starts no new
+// call. reason, when not empty, says why the zone was not read first.
+func (w *zoneSync) writeChanges(ctx context.Context, changes []change, reason string) (Operation, error) {
 	for batches := w.batches(changes); len(batches) > 0; {
+		if ctx.Err() != nil { // stopping: no new call; what is left stays pending
+			return OpNone, nil
+		}
 		batch := batches[0]
 		batches = batches[1:]
 		op, err := w.write(ctx, batch, reason)
@@ -410,6 +440,9 @@ func (w *zoneSync) writeChanges(ctx context.Context, changes []change, blind boo
 		for _, c := range batch {
 			w.tried[c.rec.spec.key] = tried{want: c.want, ttl: c.ttl, previous: w.known[c.rec.spec.key].values}
 		}
+		if unanswered(err) { // says nothing of what the call carried: no step of an isolation
+			return op, err
+		}
 		if len(batch) == 1 {
 			key := batch[0].rec.spec.key
 			if w.quarantined[key] != nil || w.iso.evidence && slices.Contains(w.iso.suspects, key) {
@@ -425,6 +458,13 @@ func (w *zoneSync) writeChanges(ctx context.Context, changes []change, blind boo
 	}
 	w.iso = isolation{} // everything written, or quarantined
 	return OpNone, nil
+}
+
+// unanswered reports whether err is that of a call the provider did not
+// answer in time (it was abandoned, or its deadline passed): the provider
+// is in trouble, which tells nothing of whether it rejects an RRset.
+func unanswered(err error) bool {
+	return errors.Is(err, ErrCallAbandoned) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // regroup joins batches of RRsets that are neither suspects nor
@@ -495,7 +535,8 @@ func (w *zoneSync) quarantine(c change, op Operation, err error) {
 // for the records last known, with TTL 0 (libdns's wildcard: whatever TTL
 // the provider holds); a delete that removed fewer records than asked
 // failed. When a call fails it returns which one. reason, when not empty,
-// goes into the record-written events.
+// goes into the record-written events. Once ctx is done it makes no new
+// call: deletes not made yet stay pending.
 func (w *zoneSync) write(ctx context.Context, changes []change, reason string) (Operation, error) {
 	m := w.m
 	zone := w.zone.spec.name
@@ -525,6 +566,10 @@ func (w *zoneSync) write(ctx context.Context, changes []change, reason string) (
 				return OpSet, fmt.Errorf("writing %d records to zone %s on %s: %w", len(set), zone, w.p.name, err)
 			}
 			w.learnFloor(changes, managedRRsets(zone, stored, w.managed))
+			if len(del) > 0 && ctx.Err() != nil { // stopping: the delete, a new call, is not made
+				changes = slices.DeleteFunc(slices.Clone(changes), func(c change) bool { return len(c.want.values) == 0 })
+				del = nil
+			}
 		}
 		if len(del) > 0 {
 			deleter, ok := w.p.p.(libdns.RecordDeleter)
@@ -574,7 +619,7 @@ func (w *zoneSync) write(ctx context.Context, changes []change, reason string) (
 		w.status.LastError, w.status.Failures = "", 0
 	}
 	m.mu.Unlock()
-	w.pending(time.Now()) // Status is current before anyone hears of the write
+	w.pending(time.Now(), false) // Status is current before anyone hears of the write
 	m.emit(events...)
 	return OpNone, nil
 }
@@ -602,14 +647,19 @@ func (w *zoneSync) learnFloor(changes []change, stored map[rrKey]rrset) {
 }
 
 // possible is every record r could publish (its endpoints and its
-// fallback values), for deleting it from a provider that could not be
-// read.
+// fallback values) or published before a reload, for deleting it from a
+// provider that could not be read.
 func (r *recordRun) possible() rrset {
 	var values []string
 	for _, e := range r.spec.endpoints {
 		values = append(values, e.Value)
 	}
 	values = append(values, r.spec.policy.Fallback...)
+	for _, v := range r.formerly {
+		if !slices.Contains(values, v) {
+			values = append(values, v)
+		}
+	}
 	s := newRRset(values, 0)
 	s.held = s.records(r.spec.key, 0)
 	return s
@@ -652,13 +702,21 @@ func (w *zoneSync) failed(op Operation, err error) {
 }
 
 // backoff waits before the next attempt after w.failures failed calls in a
-// row, or until ctx is done.
-func (w *zoneSync) backoff(ctx context.Context) {
+// row, or until ctx is done; with woken, also until a new decision comes,
+// so that a failover is not held back by a backoff that is not its own:
+// of reads that keep failing while writes work, or of writes that may
+// fail for one RRset the provider rejects (see isolation).
+func (w *zoneSync) backoff(ctx context.Context, woken bool) {
 	t := time.NewTimer(w.m.backoffAfter(w.failures))
 	defer t.Stop()
+	var wake <-chan struct{}
+	if woken {
+		wake = w.wake
+	}
 	select {
 	case <-ctx.Done():
 	case <-t.C:
+	case <-wake:
 	}
 }
 
