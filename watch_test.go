@@ -2,11 +2,14 @@ package failover
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -116,7 +119,7 @@ func TestWatchingNoticesAKilledBackend(t *testing.T) {
 	if !m.Status().Zones[0].Records[0].Endpoints[0].Watched {
 		t.Fatal("Status does not show the endpoint watched")
 	}
-	time.Sleep(50 * time.Millisecond) // the watch connection is up
+	waitFor(t, 10*time.Second, "the watch connection up", func() bool { return established(t, "127.0.0.2", port) })
 	child.Process.Kill()
 	// With a 30 s interval and FailAfter 2, only the watch can do this
 	// within the limit.
@@ -178,4 +181,25 @@ func slicesEqual(a, b []EventKind) bool {
 		}
 	}
 	return true
+}
+
+// established reports whether the kernel holds an established TCP
+// connection to ip:port (IPv4), as /proc/net/tcp lists them; false where
+// there is no /proc.
+func established(t *testing.T, ip string, port int) bool {
+	t.Helper()
+	data, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return false
+	}
+	a := netip.MustParseAddr(ip).As4()
+	// Addresses are little-endian hex words, ports big-endian hex.
+	remote := fmt.Sprintf("%02X%02X%02X%02X:%04X", a[3], a[2], a[1], a[0], port)
+	for line := range strings.Lines(string(data)) {
+		f := strings.Fields(line)
+		if len(f) > 3 && f[2] == remote && f[3] == "01" {
+			return true
+		}
+	}
+	return false
 }
