@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/dnsfailover/failover"
+	"github.com/dnsfailover/failover/internal/clusterchanges"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -78,14 +79,12 @@ type Cluster struct {
 	mu sync.Mutex
 	v  view
 	// what this instance asked for and what etcd holds of it
-	own        map[failover.EndpointID]failover.Health // own verdicts, as published
-	written    map[failover.EndpointID]failover.Health // own verdicts etcd holds under the current lease
-	dirty      map[failover.EndpointID]bool            // own verdicts to compare and write
-	saves      map[failover.RecordID][]byte            // decision states to write
-	takes      map[failover.RecordID]int64             // failback requests to delete, by mod revision
-	changes    failover.ClusterChanges
-	changedEps map[failover.EndpointID]bool
-	changedRec map[failover.RecordID]bool
+	own     map[failover.EndpointID]failover.Health // own verdicts, as published
+	written map[failover.EndpointID]failover.Health // own verdicts etcd holds under the current lease
+	dirty   map[failover.EndpointID]bool            // own verdicts to compare and write
+	saves   map[failover.RecordID][]byte            // decision states to write
+	takes   map[failover.RecordID]int64             // failback requests to delete, by mod revision
+	changes clusterchanges.Pending                  // for TakeChanges
 	// the session and leadership
 	connected bool
 	expires   time.Time // when the lease may expire (monotonic)
@@ -131,7 +130,6 @@ func New(o Options) (*Cluster, error) {
 		v:   newView(o.Instance),
 		own: map[failover.EndpointID]failover.Health{}, written: map[failover.EndpointID]failover.Health{},
 		dirty: map[failover.EndpointID]bool{}, saves: map[failover.RecordID][]byte{}, takes: map[failover.RecordID]int64{},
-		changedEps: map[failover.EndpointID]bool{}, changedRec: map[failover.RecordID]bool{},
 		err: "not started",
 	}, nil
 }
@@ -191,17 +189,7 @@ func (c *Cluster) Changed() <-chan struct{} { return c.changed }
 func (c *Cluster) TakeChanges() failover.ClusterChanges {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := c.changes
-	for id := range c.changedEps {
-		out.Endpoints = append(out.Endpoints, id)
-	}
-	for id := range c.changedRec {
-		out.Records = append(out.Records, id)
-	}
-	c.changes = failover.ClusterChanges{}
-	clear(c.changedEps)
-	clear(c.changedRec)
-	return out
+	return c.changes.Take()
 }
 
 // signal wakes whoever waits on ch, without blocking.
@@ -218,9 +206,9 @@ func (c *Cluster) noteLocked(ch change) {
 	case ch.everything:
 		c.changes.Everything = true
 	case ch.endpoint != nil:
-		c.changedEps[*ch.endpoint] = true
+		c.changes.Endpoint(*ch.endpoint)
 	case ch.record != nil:
-		c.changedRec[*ch.record] = true
+		c.changes.Record(*ch.record)
 	default:
 		return
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dnsfailover/failover"
+	"github.com/dnsfailover/failover/internal/clusterchanges"
 )
 
 // Store is the shared state of one cluster. Create it with NewStore; it is
@@ -56,7 +57,7 @@ func (s *Store) Writes() int {
 // Instance returns a new instance of the cluster named name.
 func (s *Store) Instance(name string) *Instance {
 	return &Instance{s: s, name: name, changed: make(chan struct{}, 1), own: map[failover.EndpointID]failover.Health{},
-		changedEps: map[failover.EndpointID]bool{}, changedRec: map[failover.RecordID]bool{}, err: "not started"}
+		err: "not started"}
 }
 
 // expireLocked removes the members whose lease expired by now.
@@ -108,9 +109,7 @@ type Instance struct {
 	term    int64
 	err     string
 
-	changes    failover.ClusterChanges
-	changedEps map[failover.EndpointID]bool
-	changedRec map[failover.RecordID]bool
+	changes clusterchanges.Pending // for TakeChanges
 }
 
 var _ failover.Cluster = (*Instance)(nil)
@@ -232,7 +231,7 @@ func (in *Instance) PublishVerdict(id failover.EndpointID, h failover.Health) {
 	if m, ok := s.live[in.name]; ok {
 		m.verdicts[id] = h
 		s.writes++
-		s.broadcastLocked(func(o *Instance) { o.changedEps[id] = true })
+		s.broadcastLocked(func(o *Instance) { o.changes.Endpoint(id) })
 	}
 }
 
@@ -320,7 +319,7 @@ func (in *Instance) SetOverride(ctx context.Context, id failover.EndpointID, o f
 		s.overrides[id] = failover.OverrideState{Endpoint: id, Override: o, Until: until}
 	}
 	s.writes++
-	s.broadcastLocked(func(o *Instance) { o.changedRec[id.Record] = true })
+	s.broadcastLocked(func(o *Instance) { o.changes.Record(id.Record) })
 	return nil
 }
 
@@ -355,7 +354,7 @@ func (in *Instance) RequestFailback(ctx context.Context, rec failover.RecordID) 
 	defer s.mu.Unlock()
 	s.failbacks[rec] = true
 	s.writes++
-	s.broadcastLocked(func(o *Instance) { o.changedRec[rec] = true })
+	s.broadcastLocked(func(o *Instance) { o.changes.Record(rec) })
 	return nil
 }
 
@@ -382,17 +381,7 @@ func (in *Instance) Changed() <-chan struct{} { return in.changed }
 func (in *Instance) TakeChanges() failover.ClusterChanges {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	out := in.changes
-	for id := range in.changedEps {
-		out.Endpoints = append(out.Endpoints, id)
-	}
-	for id := range in.changedRec {
-		out.Records = append(out.Records, id)
-	}
-	in.changes = failover.ClusterChanges{}
-	clear(in.changedEps)
-	clear(in.changedRec)
-	return out
+	return in.changes.Take()
 }
 
 // Status returns the instance's view of the cluster.
