@@ -82,6 +82,18 @@ type Config struct {
 	// PropagationInterval is the pause between two questions to one
 	// server. Zero means DefaultPropagationInterval.
 	PropagationInterval time.Duration
+
+	// Cluster, when set, makes this Manager one instance of a deployment
+	// of several with the same Zones (see [Cluster]): it checks every
+	// endpoint and publishes its verdicts to the cluster, each endpoint's
+	// health is the Quorum of the live instances' verdicts, and only the
+	// elected leader decides and writes, under its lease. Nil means a
+	// Manager alone. New refuses a Cluster whose LeaseTTL is not above
+	// ProviderTimeout. A Cluster serves one Manager at a time.
+	Cluster Cluster
+	// Quorum combines the instances' verdicts when Cluster is set. The
+	// zero value is a majority of the live instances.
+	Quorum Quorum
 }
 
 // Zone is one DNS zone and the records managed in it.

@@ -1,6 +1,9 @@
 package failover
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Quorum says how the verdicts of the live instances of a [Cluster] combine
 // into an endpoint's health. The zero value is a majority: down when more
@@ -33,6 +36,28 @@ func (q Quorum) problems() [][2]string {
 	}
 	if q.DownAtLeast > 0 && q.HealthyAbovePercent > 0 {
 		out = append(out, [2]string{"DownAtLeast", "set together with HealthyAbovePercent: choose one rule"})
+	}
+	return out
+}
+
+// clusterProblems returns what is wrong with a Config's Cluster and
+// Quorum; providerTimeout has its default applied.
+func clusterProblems(c Cluster, q Quorum, providerTimeout time.Duration) []fieldError {
+	var out []fieldError
+	for _, p := range q.problems() {
+		out = append(out, fieldError{"Quorum." + p[0], p[1]})
+	}
+	if c == nil {
+		return out
+	}
+	if isNil(c) {
+		return append(out, fieldError{"Cluster", "is a nil pointer"})
+	}
+	if c.Instance() == "" {
+		out = append(out, fieldError{"Cluster", "has no instance name"})
+	}
+	if ttl := c.LeaseTTL(); ttl <= providerTimeout {
+		out = append(out, fieldError{"Cluster", fmt.Sprintf("lease TTL %v is not above ProviderTimeout %v: a leader could not finish a write within its lease", ttl, providerTimeout)})
 	}
 	return out
 }

@@ -1,9 +1,14 @@
 package failover
 
 import (
+	"context"
+	"time"
+
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/dnsfailover/failover/provider/memory"
 )
 
 // votes builds votes from a string of u (up), d (down) and ? (unknown),
@@ -112,3 +117,47 @@ func TestIsolatedInstances(t *testing.T) {
 		}
 	}
 }
+
+func TestNewRejectsABadCluster(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    Cluster
+		q    Quorum
+		want string
+	}{
+		{"lease not above ProviderTimeout", fakeLease{"a", 30 * time.Second}, Quorum{}, "Cluster: lease TTL 30s is not above ProviderTimeout 30s"},
+		{"no instance name", fakeLease{"", time.Minute}, Quorum{}, "Cluster: has no instance name"},
+		{"two quorum rules", nil, Quorum{DownAtLeast: 2, HealthyAbovePercent: 18}, "Quorum.DownAtLeast: set together with HealthyAbovePercent"},
+		{"percent of 100", nil, Quorum{HealthyAbovePercent: 100}, "Quorum.HealthyAbovePercent: must be between 0 and 99"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Config{Cluster: tc.c, Quorum: tc.q, Zones: []Zone{{Name: "example.com.", Providers: []Provider{&memory.Provider{}}}}}
+			_, err := New(cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("New: got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// fakeLease is a Cluster of which New looks at the name and lease only.
+type fakeLease struct {
+	name string
+	ttl  time.Duration
+}
+
+func (f fakeLease) Instance() string                                                 { return f.name }
+func (f fakeLease) LeaseTTL() time.Duration                                          { return f.ttl }
+func (fakeLease) Run(context.Context) error                                          { return nil }
+func (fakeLease) PublishVerdict(EndpointID, Health)                                  {}
+func (fakeLease) Votes(EndpointID) []Vote                                            { return nil }
+func (fakeLease) Lead(time.Duration) (context.Context, int64, bool)                  { return nil, 0, false }
+func (fakeLease) SaveDecision(RecordID, []byte)                                      {}
+func (fakeLease) Decision(RecordID) ([]byte, bool)                                   { return nil, false }
+func (fakeLease) SetOverride(context.Context, EndpointID, Override, time.Time) error { return nil }
+func (fakeLease) Overrides() []OverrideState                                         { return nil }
+func (fakeLease) RequestFailback(context.Context, RecordID) error                    { return nil }
+func (fakeLease) TakeFailback(RecordID) bool                                         { return false }
+func (fakeLease) Changed() <-chan struct{}                                           { return nil }
+func (fakeLease) TakeChanges() ClusterChanges                                        { return ClusterChanges{} }
+func (fakeLease) Status() ClusterStatus                                              { return ClusterStatus{} }

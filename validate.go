@@ -127,6 +127,9 @@ func validate(cfg Config) ([]*zoneSpec, error) {
 	if len(cfg.Zones) == 0 {
 		report("", "", "", fieldError{"Zones", "no zone to manage"})
 	}
+	for _, fe := range clusterProblems(cfg.Cluster, cfg.Quorum, d.ProviderTimeout) {
+		report("", "", "", fe)
+	}
 
 	var zones []*zoneSpec
 	type placedRecord struct {
