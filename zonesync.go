@@ -190,13 +190,13 @@ func (w *zoneSync) run(ctx context.Context) {
 			w.idle(ctx, reconcile, retry)
 			continue
 		}
+		if rewrite { // done, even if a part of it fails: a part that fails is retried as a change, not as a rewrite
+			w.rewritten = now
+		}
 		if op, err := w.writeChanges(ctx, changes, reason); err != nil {
 			w.failed(op, err)
 			w.backoff(ctx, w.iso.group > 0 || len(w.iso.suspects) > 0) // an RRset the provider may reject does not hold back a new decision
 			continue
-		}
-		if rewrite {
-			w.rewritten = now
 		}
 		if blind {
 			w.backoff(ctx, true) // before the next read, which is likely to fail too
@@ -424,8 +424,8 @@ func (w *zoneSync) writeChanges(ctx context.Context, changes []change, reason st
 		batch := batches[0]
 		batches = batches[1:]
 		op, err := w.write(ctx, batch, reason)
-		if err == nil {
-			w.writeFailures, w.failures = 0, 0
+		if err == nil { // w.failures, which sets the backoff, is reset by a whole attempt that succeeds
+			w.writeFailures = 0
 			if len(w.iso.suspects) > 0 {
 				w.iso.evidence = true
 			}
