@@ -33,8 +33,13 @@ const minConnLife = time.Second
 // until ctx ends.
 func watchConn(ctx context.Context, addr string, notice func(error)) {
 	d := net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: time.Second, Interval: time.Second, Count: 2}}
+	watchDialed(ctx, addr, func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }, notice)
+}
+
+// watchDialed is watchConn with the connections made by dial.
+func watchDialed(ctx context.Context, addr string, dial func(context.Context) (net.Conn, error), notice func(error)) {
 	reconnect.Loop(ctx, func() bool {
-		conn, err := d.DialContext(ctx, "tcp", addr)
+		conn, err := dial(ctx)
 		if err != nil {
 			return false // news only right after a lost connection, below
 		}
@@ -56,7 +61,7 @@ func watchConn(ctx context.Context, addr string, notice func(error)) {
 				short, up = 0, true
 			}
 			// Closed by the server: news only if it refuses a new connection.
-			if conn, err = d.DialContext(ctx, "tcp", addr); err != nil {
+			if conn, err = dial(ctx); err != nil {
 				if ctx.Err() == nil {
 					notice(fmt.Errorf("watching %s: connection closed, reconnecting: %w", addr, unwrapOp(err)))
 				}
