@@ -111,6 +111,16 @@ func TestWatchingNoticesAKilledBackend(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { child.Process.Kill(); child.Wait() }()
+	// The backend listens before the Manager starts: a watcher refused at
+	// first backs off (up to 5 s), and a kill within that wait is left to
+	// the 30 s checks.
+	waitFor(t, 10*time.Second, "the backend listening", func() bool {
+		c, err := net.Dial("tcp", "127.0.0.2:"+strconv.Itoa(port))
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
 
 	p := memZone(t)
 	rec := &recorder{}
@@ -125,14 +135,19 @@ func TestWatchingNoticesAKilledBackend(t *testing.T) {
 	// within the limit.
 	waitFor(t, 5*time.Second, "backup published", func() bool { got, _ := held(p, "www", "A"); return equal(got, []string{"127.0.0.3"}) })
 
-	var order []EventKind
-	for _, k := range rec.kinds() {
-		if k == EventSuspected || k == EventEndpointDown || k == EventSuspicionEnded || (k == EventRecordDecided && len(order) > 0) {
-			order = append(order, k)
-		}
-	}
+	// The events come through OnEvent's queue: wait for them.
 	want := []EventKind{EventSuspected, EventEndpointDown, EventSuspicionEnded, EventRecordDecided}
-	if len(order) < 4 || !slicesEqual(order[:4], want) {
+	var order []EventKind
+	waitFor(t, 5*time.Second, "the failover's events", func() bool {
+		order = order[:0]
+		for _, k := range rec.kinds() {
+			if k == EventSuspected || k == EventEndpointDown || k == EventSuspicionEnded || (k == EventRecordDecided && len(order) > 0) {
+				order = append(order, k)
+			}
+		}
+		return len(order) >= 4
+	})
+	if !slicesEqual(order[:4], want) {
 		t.Fatalf("events %v, want %v", order, want)
 	}
 }

@@ -28,7 +28,10 @@ const minConnLife = time.Second
 // A server that accepts and closes at once (a proxy without backends, a
 // server at its connection limit) is treated as a failed dial after two
 // such connections in a row: no notice, and the wait before the next
-// attempt grows as after failed dials. The watcher reconnects after 50 ms,
+// attempt grows as after failed dials; but if that next attempt is
+// refused, the server is gone (a server killed less than minConnLife
+// after the watcher connected, whose kernel completed and reset one more
+// connection as it closed its listener): that is noticed. The watcher reconnects after 50 ms,
 // waiting twice as long (up to 5 s) after each failed attempt in a row,
 // until ctx ends.
 func watchConn(ctx context.Context, addr string, notice func(error)) {
@@ -38,11 +41,22 @@ func watchConn(ctx context.Context, addr string, notice func(error)) {
 
 // watchDialed is watchConn with the connections made by dial.
 func watchDialed(ctx context.Context, addr string, dial func(context.Context) (net.Conn, error), notice func(error)) {
+	lost := false // the last session ended with connections closed at once: a refused dial now is news
+	refused := func(err error, what string) {
+		if ctx.Err() == nil {
+			notice(fmt.Errorf("watching %s: %s: %w", addr, what, unwrapOp(err)))
+		}
+	}
 	reconnect.Loop(ctx, func() bool {
 		conn, err := dial(ctx)
 		if err != nil {
-			return false // news only right after a lost connection, below
+			if lost {
+				refused(err, "connections closed at once, then refused")
+			}
+			lost = false
+			return false // else news only right after a lost connection, below
 		}
+		lost = false
 		short := 0  // connections in a row that lived less than minConnLife
 		up := false // a connection lived minConnLife: the session came up, and the backoff starts over
 		for {
@@ -54,7 +68,8 @@ func watchDialed(ctx context.Context, addr string, dial func(context.Context) (n
 				notice(fmt.Errorf("watching %s: connection closed: %w", addr, unwrapOp(closed)))
 				return true
 			case lived < minConnLife:
-				if short++; short == 2 {
+				if short++; short == 2 { // a failed dial, unless the next one is refused
+					lost = true
 					return up
 				}
 			default:
@@ -62,9 +77,7 @@ func watchDialed(ctx context.Context, addr string, dial func(context.Context) (n
 			}
 			// Closed by the server: news only if it refuses a new connection.
 			if conn, err = dial(ctx); err != nil {
-				if ctx.Err() == nil {
-					notice(fmt.Errorf("watching %s: connection closed, reconnecting: %w", addr, unwrapOp(err)))
-				}
+				refused(err, "connection closed, reconnecting")
 				return up
 			}
 		}

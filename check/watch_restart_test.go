@@ -16,6 +16,7 @@ import (
 type restartingServer struct {
 	mu    sync.Mutex
 	up    bool
+	dying int         // connections still accepted after a kill, and closed at once (in the backlog as the listener closed)
 	conns []net.Conn  // server ends of the connections accepted
 	dials []time.Time // when each connection was accepted
 }
@@ -23,6 +24,12 @@ type restartingServer struct {
 func (s *restartingServer) dial(context.Context) (net.Conn, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.dying > 0 {
+		s.dying--
+		client, server := net.Pipe()
+		server.Close()
+		return client, nil
+	}
 	if !s.up {
 		return nil, syscall.ECONNREFUSED
 	}
@@ -96,6 +103,43 @@ func TestWatcherReconnectsPromptlyAfterEachRestart(t *testing.T) {
 		<-done
 		if notices != restarts {
 			t.Errorf("got %d notices, want one per kill (%d)", notices, restarts)
+		}
+	})
+}
+
+// A backend killed less than a second after the watcher connected, whose
+// kernel still completes one more connection and resets it (it was in the
+// backlog as the listener closed), is noticed: the refused dial that
+// follows two short connections is news, as after any lost connection.
+// (Before the fix: no notice, found by TestWatchingNoticesAKilledBackend
+// failing about one run in ten.)
+func TestWatcherNoticesAServerKilledRightAfterItConnected(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		srv := &restartingServer{up: true}
+		noticed := make(chan time.Time, 10)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			watchDialed(ctx, "backend:80", srv.dial, func(error) { noticed <- time.Now() })
+		}()
+		time.Sleep(minConnLife / 2)
+		srv.kill()
+		srv.mu.Lock()
+		srv.dying = 1
+		srv.mu.Unlock()
+		killed := time.Now()
+		time.Sleep(10 * time.Second)
+		cancel()
+		<-done
+		close(noticed)
+		var got []time.Duration
+		for at := range noticed {
+			got = append(got, at.Sub(killed))
+		}
+		if len(got) != 1 || got[0] > 100*time.Millisecond {
+			t.Fatalf("notices at %v after the kill, want one within 100 ms", got)
 		}
 	})
 }
