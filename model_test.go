@@ -1415,6 +1415,24 @@ func (m *model) checkReported() {
 				last = j
 			}
 		}
+		// Applied by a failed write, then replaced by a write that
+		// succeeded before any read could see it: what the failed write
+		// applied cannot be known, and the later write's event reports
+		// what the provider holds.
+		if last >= 0 && calls[last].done && !calls[last].failed && !calls[last].partial {
+			isFailedWrite := func(pc provCall) bool {
+				return pc.method != memory.MethodGetRecords && slices.Contains(pc.keys, c.r.key) && (pc.partial || pc.failed)
+			}
+			f := last - 1
+			for f >= 0 && !isFailedWrite(calls[f]) {
+				f--
+			}
+			if f >= 0 && !slices.ContainsFunc(calls[f:last], func(pc provCall) bool {
+				return pc.method == memory.MethodGetRecords && pc.done && !pc.failed
+			}) {
+				continue
+			}
+		}
 		i := -1
 		if last >= 0 {
 			if k := slices.IndexFunc(calls[last:], func(pc provCall) bool { return pc.method != memory.MethodGetRecords && (pc.partial || pc.failed) }); k >= 0 {

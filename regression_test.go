@@ -555,6 +555,33 @@ func TestWriteWhoseDeleteFailsReportsItsSet(t *testing.T) {
 	})
 }
 
+// A write whose SetRecords succeeds and whose DeleteRecords fails reports
+// the set at once, not after a read that may be long in coming (found by
+// FuzzManagerModel, b8000047f4bc4726: while reads failed, such a set went
+// unreported).
+func TestSetReportedAtOnceWhenItsDeleteFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := memWith(t, libdnsRecord("gone", "A", "192.0.2.10", time.Minute))
+		var reads atomic.Int32
+		p.SetHook(func(c memory.Call) *memory.Fault {
+			switch c.Method {
+			case memory.MethodGetRecords:
+				if reads.Add(1) > 1 {
+					return &memory.Fault{Err: errors.New("rate limited")}
+				}
+			case memory.MethodDeleteRecords:
+				return &memory.Fault{Err: errors.New("refused")}
+			}
+			return nil
+		})
+		nothing := rpol
+		nothing.AllDown = failover.PublishNothing
+		r := startRig(t, config(p, twoTiers("www", newSwitches(), rpol), twoTiers("gone", newSwitches("192.0.2.10", "192.0.2.20"), nothing)), nil)
+		settle(time.Second) // before any retry: the first write must say what it did
+		r.wantWritten(p, "www")
+	})
+}
+
 // Item 12: a provider call that ignores its context is reported failed
 // after the call timeout, and Run returns.
 func TestProviderCallIgnoringItsContextIsAbandoned(t *testing.T) {

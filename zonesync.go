@@ -436,10 +436,6 @@ func (w *zoneSync) writeChanges(ctx context.Context, changes []change, reason st
 			}
 			continue
 		}
-		w.stale = true // the zone's state is unknown until read back
-		for _, c := range batch {
-			w.tried[c.rec.spec.key] = tried{want: c.want, ttl: c.ttl, previous: w.known[c.rec.spec.key].values}
-		}
 		if unanswered(err) { // says nothing of what the call carried: no step of an isolation
 			return op, err
 		}
@@ -540,6 +536,7 @@ func (w *zoneSync) quarantine(c change, op Operation, err error) {
 func (w *zoneSync) write(ctx context.Context, changes []change, reason string) (Operation, error) {
 	m := w.m
 	zone := w.zone.spec.name
+	var sets, dels []change
 	var set, del []libdns.Record
 	guessed := false // some deletes name what the provider may hold, not what it does
 	for _, c := range changes {
@@ -548,50 +545,70 @@ func (w *zoneSync) write(ctx context.Context, changes []change, reason string) (
 			if !ok && !w.everRead {
 				held, guessed = c.rec.possible(), true
 			}
-			del = append(del, anyTTL(held.held)...)
+			dels, del = append(dels, c), append(del, anyTTL(held.held)...)
 		} else {
-			set = append(set, c.want.records(c.rec.spec.key, c.ttl)...)
+			sets, set = append(sets, c), append(set, c.want.records(c.rec.spec.key, c.ttl)...)
 		}
 	}
-	start := time.Now()
-	if !m.cfg.DryRun {
-		if len(set) > 0 {
-			var stored []libdns.Record
-			err := w.call(ctx, true, func(ctx context.Context) error {
-				var err error
-				stored, err = w.p.p.SetRecords(ctx, zone, set)
-				return err
-			})
-			if err != nil {
-				return OpSet, fmt.Errorf("writing %d records to zone %s on %s: %w", len(set), zone, w.p.name, err)
-			}
-			w.learnFloor(changes, managedRRsets(zone, stored, w.managed))
-			if len(del) > 0 && ctx.Err() != nil { // stopping: the delete, a new call, is not made
-				changes = slices.DeleteFunc(slices.Clone(changes), func(c change) bool { return len(c.want.values) == 0 })
-				del = nil
-			}
+	if m.cfg.DryRun {
+		w.wrote(changes, 0, reason)
+		return OpNone, nil
+	}
+	if len(set) > 0 {
+		start := time.Now()
+		var stored []libdns.Record
+		err := w.call(ctx, true, func(ctx context.Context) error {
+			var err error
+			stored, err = w.p.p.SetRecords(ctx, zone, set)
+			return err
+		})
+		if err != nil {
+			w.try(changes)
+			return OpSet, fmt.Errorf("writing %d records to zone %s on %s: %w", len(set), zone, w.p.name, err)
 		}
-		if len(del) > 0 {
-			deleter, ok := w.p.p.(libdns.RecordDeleter)
-			if !ok { // New refuses this configuration; kept as a guard
-				return OpDelete, fmt.Errorf("deleting from zone %s on %s: %w", zone, w.p.name, errors.ErrUnsupported)
-			}
-			var gone []libdns.Record
-			err := w.call(ctx, true, func(ctx context.Context) error {
-				var err error
-				gone, err = deleter.DeleteRecords(ctx, zone, del)
-				return err
-			})
-			if err == nil && len(gone) < len(del) && !guessed {
-				err = fmt.Errorf("the provider removed %d of %d records", len(gone), len(del))
-			}
-			if err != nil {
-				return OpDelete, fmt.Errorf("deleting %d records from zone %s on %s: %w", len(del), zone, w.p.name, err)
-			}
+		w.learnFloor(sets, managedRRsets(zone, stored, w.managed))
+		w.wrote(sets, time.Since(start), reason) // reported now, whatever becomes of the delete
+		if ctx.Err() != nil { // stopping: the delete, a new call, is not made
+			del = nil
 		}
 	}
-	took := time.Since(start)
+	if len(del) > 0 {
+		deleter, ok := w.p.p.(libdns.RecordDeleter)
+		if !ok { // New refuses this configuration; kept as a guard
+			return OpDelete, fmt.Errorf("deleting from zone %s on %s: %w", zone, w.p.name, errors.ErrUnsupported)
+		}
+		start := time.Now()
+		var gone []libdns.Record
+		err := w.call(ctx, true, func(ctx context.Context) error {
+			var err error
+			gone, err = deleter.DeleteRecords(ctx, zone, del)
+			return err
+		})
+		if err == nil && len(gone) < len(del) && !guessed {
+			err = fmt.Errorf("the provider removed %d of %d records", len(gone), len(del))
+		}
+		if err != nil {
+			w.try(dels)
+			return OpDelete, fmt.Errorf("deleting %d records from zone %s on %s: %w", len(del), zone, w.p.name, err)
+		}
+		w.wrote(dels, time.Since(start), reason)
+	}
+	return OpNone, nil
+}
 
+// try notes changes sent in a call that failed: the zone's state is
+// unknown until read back, and the read reports those it finds applied.
+func (w *zoneSync) try(changes []change) {
+	w.stale = true
+	for _, c := range changes {
+		w.tried[c.rec.spec.key] = tried{want: c.want, ttl: c.ttl, previous: w.known[c.rec.spec.key].values}
+	}
+}
+
+// wrote records changes the provider took in a call that took took and
+// reports them, with reason when not empty.
+func (w *zoneSync) wrote(changes []change, took time.Duration, reason string) {
+	m := w.m
 	events := make([]Event, 0, len(changes))
 	m.mu.Lock()
 	for _, c := range changes {
@@ -621,7 +638,6 @@ func (w *zoneSync) write(ctx context.Context, changes []change, reason string) (
 	m.mu.Unlock()
 	w.pending(time.Now(), false) // Status is current before anyone hears of the write
 	m.emit(events...)
-	return OpNone, nil
 }
 
 // learnFloor learns a TTL floor from what SetRecords says it stored: an
