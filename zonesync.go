@@ -568,7 +568,7 @@ func (w *zoneSync) write(ctx context.Context, changes []change, reason string) (
 		}
 		w.learnFloor(sets, managedRRsets(zone, stored, w.managed))
 		w.wrote(sets, time.Since(start), reason) // reported now, whatever becomes of the delete
-		if ctx.Err() != nil { // stopping: the delete, a new call, is not made
+		if ctx.Err() != nil {                    // stopping: the delete, a new call, is not made
 			del = nil
 		}
 	}
