@@ -567,8 +567,10 @@ func (w *zoneSync) write(ctx context.Context, changes []change, reason string) (
 			return OpSet, fmt.Errorf("writing %d records to zone %s on %s: %w", len(set), zone, w.p.name, err)
 		}
 		w.learnFloor(sets, managedRRsets(zone, stored, w.managed))
-		w.wrote(sets, time.Since(start), reason) // reported now, whatever becomes of the delete
-		if ctx.Err() != nil {                    // stopping: the delete, a new call, is not made
+		// Reported now, whatever becomes of the delete; when stopping, the
+		// delete, a new call, is not made.
+		w.wrote(sets, time.Since(start), reason)
+		if ctx.Err() != nil {
 			del = nil
 		}
 	}
