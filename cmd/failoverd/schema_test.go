@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -133,6 +134,7 @@ func TestEveryFieldArrives(t *testing.T) {
 		reflect.TypeFor[*tls.Config]():               "{min_version: \"1.3\", expiry_window: 1h, insecure_skip_verify: true}",
 		reflect.TypeFor[failover.Checker]():          "{type: tcp, port: 1}",
 		reflect.TypeFor[map[string]*regexp.Regexp](): "{Server: x}",
+		reflect.TypeFor[netip.Addr]():                "127.0.0.9",
 	}
 	for _, typ := range []reflect.Type{
 		reflect.TypeFor[check.HTTP](), reflect.TypeFor[check.TCP](), reflect.TypeFor[check.TLS](),
