@@ -25,6 +25,7 @@ import (
 	"github.com/dnsfailover/failover"
 	"github.com/dnsfailover/failover/check"
 	"github.com/dnsfailover/failover/check/grpccheck"
+	"github.com/dnsfailover/failover/cluster/etcd"
 	"github.com/dnsfailover/failover/httpapi"
 	"github.com/dnsfailover/failover/notify"
 	"github.com/dnsfailover/failover/provider/cloudflare"
@@ -47,6 +48,7 @@ var configTypes = []reflect.Type{
 	reflect.TypeFor[rfc2136.Provider](), reflect.TypeFor[powerdnsConfig](), reflect.TypeFor[powerdns.Options](),
 	reflect.TypeFor[cloudflareConfig](), reflect.TypeFor[route53Config](),
 	reflect.TypeFor[rfc2136Config](), reflect.TypeFor[powerdnsConfig](),
+	reflect.TypeFor[clusterConfig](), reflect.TypeFor[etcd.Options](), reflect.TypeFor[failover.Quorum](),
 }
 
 // A field added to any configuration type of the library is a field of
@@ -142,7 +144,7 @@ func TestEveryFieldArrives(t *testing.T) {
 		reflect.TypeFor[grpccheck.Check](), reflect.TypeFor[check.TLSOptions](), reflect.TypeFor[failover.Policy](),
 		reflect.TypeFor[failover.Endpoint](), reflect.TypeFor[notify.Webhook](), reflect.TypeFor[status](),
 		reflect.TypeFor[cloudflareConfig](), reflect.TypeFor[route53Config](), reflect.TypeFor[rfc2136Config](),
-		reflect.TypeFor[powerdnsConfig](),
+		reflect.TypeFor[powerdnsConfig](), reflect.TypeFor[clusterConfig](),
 	} {
 		t.Run(typ.Name(), func(t *testing.T) {
 			text, ok := sample(typ, samples)
