@@ -49,6 +49,11 @@ type rigOptions struct {
 	// Quorum is the cluster's quorum: section, such as
 	// "{down_at_least: 2}"; empty: the default (majority).
 	Quorum string
+	// TCP checks the backends by TCP connection instead of HTTP (a
+	// refused source then still passes: use kill).
+	TCP bool
+	// Interval is the checks' interval; zero means 200ms.
+	Interval time.Duration
 	// ExtraRecords adds records other.N (N from 0) to the zone, each with
 	// two endpoints of its own on the backends' addresses 127.0.1.N and
 	// 127.0.2.N, for the measurements at scale.
@@ -114,6 +119,13 @@ func startClusterRig(t testing.TB, opts rigOptions) *clusterRig {
 
 // config is the instance's configuration file.
 func (r *clusterRig) config(in *instance) string {
+	check, interval := "http", 200*time.Millisecond
+	if r.opts.TCP {
+		check = "tcp"
+	}
+	if r.opts.Interval > 0 {
+		interval = r.opts.Interval
+	}
 	quorum := ""
 	if r.opts.Quorum != "" {
 		quorum = "\n  quorum: " + r.opts.Quorum
@@ -127,8 +139,8 @@ cluster:
   prefix: %s
   lease_ttl: %v%s
 defaults:
-  check: {type: http, port: %d, source: %s, watching: %v}
-  policy: {interval: 200ms, fast_interval: 50ms, confirm_interval: 5ms, fail_after: 2, failback_delay: 1ns, failover_ttl: 10s}
+  check: {type: %s, port: %d, source: %s, watching: %v}
+  policy: {interval: %v, fast_interval: 50ms, confirm_interval: 5ms, fail_after: 2, failback_delay: 1ns, failover_ttl: 10s}
 zones:
   - name: example.test.
     providers:
@@ -136,7 +148,7 @@ zones:
     records:
       - {name: www, type: A, endpoints: [{value: 127.0.0.2}, {value: 127.0.0.3, priority: 1}]}
 `, in.status, strings.Join(r.etcd.Endpoints(), ", "), in.name, r.prefix, rigLeaseTTL, quorum,
-		r.back.port, in.source, r.opts.Watching, in.dns, r.bind.KeyName, r.bind.KeyAlg)
+		check, r.back.port, in.source, r.opts.Watching, interval, in.dns, r.bind.KeyName, r.bind.KeyAlg)
 	for i := range r.opts.ExtraRecords {
 		fmt.Fprintf(&b, "      - {name: other%d, type: A, endpoints: [{value: %s}, {value: %s, priority: 1}]}\n", i, extraAddr(1, i), extraAddr(2, i))
 	}

@@ -275,5 +275,8 @@ func (b *clusterBackends) setDown(addr string, down bool) {
 
 // kill closes the backend at addr and every connection to it.
 func (b *clusterBackends) kill(addr string) {
-	b.servers[addr].Close()
+	b.mu.Lock()
+	srv := b.servers[addr]
+	b.mu.Unlock()
+	srv.Close()
 }
