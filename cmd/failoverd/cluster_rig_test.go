@@ -99,7 +99,7 @@ func startClusterRig(t testing.TB, opts rigOptions) *clusterRig {
 		in := &instance{
 			name:   fmt.Sprintf("f%d", i+1),
 			source: netip.AddrFrom4([4]byte{127, 0, 0, byte(11 + i)}),
-			status: net.JoinHostPort("127.0.0.1", strconv.Itoa(freePortTB(t))),
+			status: net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))),
 			file:   filepath.Join(dir, fmt.Sprintf("f%d.yaml", i+1)),
 		}
 		in.dns = r.proxy.Listen(in.name)
@@ -348,17 +348,6 @@ func (b *clusterBackends) checked(addr string, source netip.Addr) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.checks[addr][source]
-}
-
-// freePortTB is freePort for benchmarks too.
-func freePortTB(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // The harness works today, before the engine takes part in the cluster:
