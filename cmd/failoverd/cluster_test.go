@@ -177,3 +177,65 @@ func instanceLease(t *testing.T, cli *clientv3.Client, prefix, instance string) 
 	}
 	return clientv3.LeaseID(resp.Kvs[0].Lease)
 }
+
+// The TLS files make the etcd connection TLS, with the CA as its roots
+// and the client certificate; an https:// endpoint alone makes it TLS
+// with the system's roots; a CA file that cannot be read stops `run`
+// (and is a warning in a check without -strict, as CI lacks the file).
+func TestClusterTLS(t *testing.T) {
+	t.Setenv("FAILOVERD_TEST_SECRET", "c2VjcmV0")
+	t.Setenv("FAILOVERD_TEST_ETCD_PASSWORD", "pw")
+	certFile, keyFile := writeCert(t, t.TempDir(), time.Now().Add(time.Hour))
+	noAuth := strings.Replace(clusterYAML, "  username: failoverd\n  password_env: FAILOVERD_TEST_ETCD_PASSWORD\n", "", 1)
+	for _, tc := range []struct {
+		name             string
+		add              string
+		tls, roots, cert bool
+	}{
+		{"plain", "", false, false, false},
+		{"ca", "  ca_file: " + certFile + "\n", true, true, false},
+		{"client certificate", "  cert_file: " + certFile + "\n  key_file: " + keyFile + "\n", true, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := loadFile(t, noAuth+tc.add).Cluster
+			cfg, err := c.tlsConfig()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg != nil; got != tc.tls {
+				t.Fatalf("TLS: got %v, want %v", got, tc.tls)
+			}
+			if cfg != nil && ((cfg.RootCAs != nil) != tc.roots || (len(cfg.Certificates) == 1) != tc.cert) {
+				t.Errorf("got roots %v and %d certificates, want roots %v and certificate %v", cfg.RootCAs != nil, len(cfg.Certificates), tc.roots, tc.cert)
+			}
+			cli, err := c.client(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cli.Close()
+			// host:port is dialled with TLS when TLS is set; an explicit
+			// http:// stays as written.
+			want := []string{"127.0.0.1:2379", "http://127.0.0.2:2379"}
+			if tc.tls {
+				want[0] = "https://127.0.0.1:2379"
+			}
+			if got := cli.Endpoints(); !equalValues(got, want) {
+				t.Errorf("endpoints: got %v, want %v", got, want)
+			}
+		})
+	}
+	c := loadFile(t, strings.Replace(noAuth, "127.0.0.1:2379,", "https://127.0.0.1:2379,", 1)).Cluster
+	if cfg, err := c.tlsConfig(); err != nil || cfg == nil || cfg.RootCAs != nil {
+		t.Errorf("an https:// endpoint: got %v, %v; want TLS with the system's roots", cfg, err)
+	}
+
+	missing := noAuth + "  ca_file: /nonexistent/ca.pem\n"
+	if err := loadString(t, missing); err == nil || !strings.Contains(err.Error(), ":20:3: cluster: ca_file: open /nonexistent/ca.pem") {
+		t.Errorf("a missing CA file: got %v, want an error at cluster:", err)
+	}
+	file := t.TempDir() + "/failover.yaml"
+	os.WriteFile(file, []byte(missing), 0o600)
+	if lc, err := load(t.Context(), file, false); err != nil || len(lc.warnings) != 1 || !strings.Contains(lc.warnings[0], "warning: cluster: ca_file") {
+		t.Errorf("a missing CA file without -strict: got %v, %v; want one warning", err, lc)
+	}
+}
