@@ -32,10 +32,12 @@ import (
 // survives the restart of every instance: state_file is refused beside
 // cluster:.
 //
-// The connection to etcd is made at start and kept for the daemon's life:
-// a reload keeps the instance's lease and leadership; it may change
-// quorum:, and a reload that changes anything else of cluster: (adds or
-// removes it) is rejected: restart failoverd for that.
+// A dry run does not join the cluster: it decides alone, from its own
+// checks, and writes nothing (as a leader, it would keep the others from
+// writing). The connection to etcd is made at start and kept for the
+// daemon's life: a reload keeps the instance's lease and leadership; it
+// may change quorum:, and a reload that changes anything else of
+// cluster: (adds or removes it) is rejected: restart failoverd for that.
 type clusterConfig struct {
 	// Endpoints are the etcd members' client URLs, such as
 	// https://10.0.0.1:2379 (http://, https:// or host:port). Required.
@@ -195,6 +197,16 @@ func (a *clusterConfig) sameConnection(b *clusterConfig) bool {
 	x, y := *a, *b
 	x.Quorum, y.Quorum = failover.Quorum{}, failover.Quorum{}
 	return reflect.DeepEqual(x, y)
+}
+
+// clusterOf is the cluster lc's daemon joins: none in a dry run, which
+// decides alone, since a dry-run leader would write nothing and keep the
+// others from writing.
+func (d *daemon) clusterOf(lc *loaded) *clusterConfig {
+	if lc.DryRun || d.dryRun {
+		return nil
+	}
+	return lc.Cluster
 }
 
 // daemonCluster is the daemon's membership of its cluster: one etcd

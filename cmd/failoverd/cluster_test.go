@@ -12,6 +12,7 @@ import (
 	"github.com/dnsfailover/failover"
 	"github.com/dnsfailover/failover/internal/servertest"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 )
 
 // clusterYAML is goodYAML with a cluster: section and a provider timeout
@@ -238,4 +239,32 @@ func TestClusterTLS(t *testing.T) {
 	if lc, err := load(t.Context(), file, false); err != nil || len(lc.warnings) != 1 || !strings.Contains(lc.warnings[0], "warning: cluster: ca_file") {
 		t.Errorf("a missing CA file without -strict: got %v, %v; want one warning", err, lc)
 	}
+}
+
+// A dry run with cluster: does not join the cluster (as a leader that
+// writes nothing it would keep the others from writing): it says so and
+// decides alone.
+func TestClusterDryRunDoesNotJoin(t *testing.T) {
+	e := servertest.StartEtcd(t, 1)
+	text := strings.Replace(clusterYAML, `[127.0.0.1:2379, "http://127.0.0.2:2379"]`, "["+e.Endpoints()[0]+"]", 1)
+	text = strings.Replace(text, "  username: failoverd\n  password_env: FAILOVERD_TEST_ETCD_PASSWORD\n", "", 1)
+	file := t.TempDir() + "/failover.yaml"
+	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startRun(t, []string{"-c", file, "-dry-run"}, "FAILOVERD_TEST_SECRET=c2VjcmV0")
+	eventually(t, "running", func() bool { return logHas(p.logs.String(), "msg=running") })
+	log := p.logs.String()
+	if !logHas(log, "dry run: not joining the cluster") || logHas(log, "cluster: joining") {
+		t.Errorf("a dry run with cluster: want it to say it does not join, and not join; log:\n%s", log)
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: e.Endpoints(), DialTimeout: 2 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	if got := instanceLease(t, cli, "/dns/", "a"); got != 0 {
+		t.Errorf("the dry run's instance key: got lease %x, want none", got)
+	}
+	p.stop()
 }

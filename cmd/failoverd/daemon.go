@@ -122,9 +122,12 @@ func (d *daemon) serve(ctx context.Context, lc *loaded) error {
 	defer func() { stopNotifier() }()
 	// One membership of the cluster for the daemon's life, like the
 	// Notifier: a reload keeps the lease, the leadership and the verdicts.
-	cluster, err := d.startCluster(ctx, lc.Cluster)
+	cluster, err := d.startCluster(ctx, d.clusterOf(lc))
 	if err != nil {
 		return err
+	}
+	if lc.Cluster != nil && cluster == nil {
+		d.log.Warn("dry run: not joining the cluster (a dry-run leader would keep the others from writing); deciding alone from this instance's checks")
 	}
 	var clusterFailed <-chan error
 	if cluster != nil {
@@ -238,8 +241,8 @@ func (d *daemon) reload(ctx context.Context, lc *loaded) *loaded {
 		d.onReload(false)
 		return nil
 	}
-	if !lc.Cluster.sameConnection(next.Cluster) {
-		d.log.Error("reload rejected; the running configuration stays", "err", "cluster: only quorum can change in a reload; restart failoverd to change the rest")
+	if !d.clusterOf(lc).sameConnection(d.clusterOf(next)) {
+		d.log.Error("reload rejected; the running configuration stays", "err", "cluster: only quorum can change in a reload (and a dry run does not join); restart failoverd to change the rest")
 		d.onReload(false)
 		return nil
 	}
