@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -54,6 +55,11 @@ type HTTP struct {
 	Header http.Header
 	// Body is sent as the request body.
 	Body string
+	// Source, when set, is the local address the check connects from (and
+	// its watcher, when Watching): on a host with several addresses, it
+	// picks the one a backend's access rules see. Zero means the system's
+	// choice.
+	Source netip.Addr
 
 	// ExpectStatus is the set of healthy status codes. Nil means 200–399.
 	ExpectStatus StatusCodes
@@ -94,7 +100,8 @@ type HTTP struct {
 // http or https, a Port outside 1–65535, a Method or Header that is not
 // valid HTTP, a Path that is a whole URL, a Host that is not a host name
 // or address (with an optional port), status codes outside 100–599, a nil
-// pattern, a negative MaxBodyBytes, and TLS settings that cannot apply.
+// pattern, a negative MaxBodyBytes, TLS settings that cannot apply, and a
+// Source that is unspecified or multicast.
 func (c *HTTP) Validate() error {
 	p := problems{kind: "http"}
 	switch c.Scheme {
@@ -103,6 +110,7 @@ func (c *HTTP) Validate() error {
 		p.add("Scheme", "%q, want \"http\" or \"https\" (lower case)", dnsname.Quote(c.Scheme))
 	}
 	p.port(c.Port, false)
+	p.source(c.Source)
 	if c.Method != "" && strings.IndexFunc(c.Method, func(r rune) bool { return !httpguts.IsTokenRune(r) }) >= 0 {
 		p.add("Method", "%q is not an HTTP method", dnsname.Quote(c.Method))
 	}
@@ -233,7 +241,7 @@ func (c *HTTP) Watch(ctx context.Context, target string, notice func(error)) {
 			port = 443
 		}
 	}
-	watchConn(ctx, net.JoinHostPort(target, strconv.Itoa(port)), notice)
+	watchConn(ctx, c.Source, net.JoinHostPort(target, strconv.Itoa(port)), notice)
 }
 
 // Close closes the connections that KeepAlive keeps idle between checks.
@@ -252,7 +260,7 @@ func (c *HTTP) httpClient() *http.Client {
 	c.once.Do(func() {
 		c.client = &http.Client{
 			Transport: &http.Transport{
-				DialContext:         (&net.Dialer{}).DialContext,
+				DialContext:         (&net.Dialer{LocalAddr: localAddr(c.Source)}).DialContext,
 				TLSClientConfig:     c.TLS.config(hostOnly(c.Host)),
 				DisableKeepAlives:   !c.KeepAlive,
 				MaxIdleConnsPerHost: 1,

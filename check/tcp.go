@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"regexp"
 	"strconv"
@@ -42,6 +43,9 @@ type TCP struct {
 	TLS *TLSOptions
 	// Host is the TLS server name. Empty means the target.
 	Host string
+	// Source, when set, is the local address the check connects from (and
+	// its watcher, when Watching). Zero means the system's choice.
+	Source netip.Addr
 	// Watching makes the check also a watcher: it holds one idle
 	// connection to each endpoint and raises a suspicion the moment that
 	// connection dies, for failover in milliseconds (see Watcher). It
@@ -55,18 +59,19 @@ type TCP struct {
 // and notices when it dies; otherwise it returns at once.
 func (c *TCP) Watch(ctx context.Context, target string, notice func(error)) {
 	if c.Watching && c.Port > 0 {
-		watchConn(ctx, net.JoinHostPort(target, strconv.Itoa(c.Port)), notice)
+		watchConn(ctx, c.Source, net.JoinHostPort(target, strconv.Itoa(c.Port)), notice)
 	}
 }
 
 // Validate reports a missing or out-of-range Port, a negative
 // MaxReplyBytes, an Expect longer than MaxReplyBytes (it could never be
 // read whole), a Host that is not a host name or address or is set
-// without TLS (it is only the TLS server name), and TLS settings that no
-// handshake could meet.
+// without TLS (it is only the TLS server name), TLS settings that no
+// handshake could meet, and a Source that is unspecified or multicast.
 func (c *TCP) Validate() error {
 	p := problems{kind: "tcp"}
 	p.port(c.Port, true)
+	p.source(c.Source)
 	limit := c.MaxReplyBytes
 	switch {
 	case limit < 0:
@@ -94,7 +99,7 @@ func (c *TCP) Check(ctx context.Context, target string) error {
 	}
 	addr := net.JoinHostPort(target, strconv.Itoa(c.Port))
 	start := time.Now()
-	conn, err := dialTCP(ctx, addr, c.TLS, c.Host, target, &c.certs)
+	conn, err := dialTCP(ctx, c.Source, addr, c.TLS, c.Host, target, &c.certs)
 	if err != nil {
 		return fmt.Errorf("tcp %s: %w", addr, err)
 	}
@@ -156,12 +161,12 @@ func (c *TCP) expectation() string {
 	return fmt.Sprintf("/%s/", c.ExpectMatches)
 }
 
-// dialTCP connects to addr before ctx's deadline, with a verified TLS
-// handshake when opts is set (server name: host, or target), whose
-// certificate it records in seen.
-func dialTCP(ctx context.Context, addr string, opts *TLSOptions, host, target string, seen *certexpiry.Seen) (net.Conn, error) {
+// dialTCP connects to addr from source (zero: the system's choice) before
+// ctx's deadline, with a verified TLS handshake when opts is set (server
+// name: host, or target), whose certificate it records in seen.
+func dialTCP(ctx context.Context, source netip.Addr, addr string, opts *TLSOptions, host, target string, seen *certexpiry.Seen) (net.Conn, error) {
 	start := time.Now()
-	var d net.Dialer
+	d := net.Dialer{LocalAddr: localAddr(source)}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w after %v", unwrapOp(err), time.Since(start).Round(time.Microsecond))

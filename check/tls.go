@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 
 	"github.com/dnsfailover/failover/internal/certexpiry"
@@ -22,15 +23,20 @@ type TLS struct {
 	// TLS holds the roots, client certificate, minimum version and expiry
 	// window.
 	TLS TLSOptions
+	// Source, when set, is the local address the check connects from.
+	// Zero means the system's choice.
+	Source netip.Addr
 
 	certs certexpiry.Seen
 }
 
 // Validate reports a Port outside 1–65535, a Host that is not a host
-// name or address, and TLS settings that no handshake could meet.
+// name or address, TLS settings that no handshake could meet, and a
+// Source that is unspecified or multicast.
 func (c *TLS) Validate() error {
 	p := problems{kind: "tls"}
 	p.port(c.Port, false)
+	p.source(c.Source)
 	p.host("Host", c.Host)
 	p.tls("TLS", &c.TLS)
 	return p.err()
@@ -46,7 +52,7 @@ func (c *TLS) Check(ctx context.Context, target string) error {
 		port = 443
 	}
 	addr := net.JoinHostPort(target, strconv.Itoa(port))
-	conn, err := dialTCP(ctx, addr, &c.TLS, c.Host, target, &c.certs)
+	conn, err := dialTCP(ctx, c.Source, addr, &c.TLS, c.Host, target, &c.certs)
 	if err != nil {
 		return fmt.Errorf("tls %s: %w", addr, err)
 	}

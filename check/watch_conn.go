@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"time"
 
 	"github.com/dnsfailover/failover/internal/reconnect"
@@ -17,7 +18,7 @@ import (
 // dial, so the watcher backs off instead of reconnecting in a tight loop.
 const minConnLife = time.Second
 
-// watchConn holds an idle TCP connection to addr, with TCP keepalive set
+// watchConn holds an idle TCP connection to addr (from source, unless zero), with TCP keepalive set
 // short, and calls notice when the connection is lost: reset or failed
 // after it lived minConnLife, or closed by the server and the reconnect
 // that follows at once is refused. A server process that dies has its
@@ -31,11 +32,12 @@ const minConnLife = time.Second
 // attempt grows as after failed dials; but if that next attempt is
 // refused, the server is gone (a server killed less than minConnLife
 // after the watcher connected, whose kernel completed and reset one more
-// connection as it closed its listener): that is noticed. The watcher reconnects after 50 ms,
-// waiting twice as long (up to 5 s) after each failed attempt in a row,
-// until ctx ends.
-func watchConn(ctx context.Context, addr string, notice func(error)) {
-	d := net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: time.Second, Interval: time.Second, Count: 2}}
+// connection as it closed its listener): that is noticed. The watcher
+// reconnects after 50 ms, waiting twice as long (up to 5 s) after each
+// failed attempt in a row, until ctx ends. Connections are made from
+// source when it is valid.
+func watchConn(ctx context.Context, source netip.Addr, addr string, notice func(error)) {
+	d := net.Dialer{LocalAddr: localAddr(source), KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: time.Second, Interval: time.Second, Count: 2}}
 	watchDialed(ctx, addr, func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }, notice)
 }
 

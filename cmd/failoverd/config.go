@@ -45,8 +45,13 @@ type fileConfig struct {
 	// every change, read at start. Empty: kept across reloads only. A
 	// running failoverd holds an exclusive lock on STATE_FILE.lock, so a
 	// second one on the same file refuses to start; a dry run reads the
-	// file but neither writes nor locks it.
+	// file but neither writes nor locks it. Refused beside cluster:,
+	// which keeps that state in etcd.
 	StateFile string `yaml:"state_file"`
+	// Cluster, when given, makes this failoverd one instance of several
+	// on etcd (clusterConfig). It shadows Config.Cluster, which the
+	// daemon sets from it.
+	Cluster *clusterConfig `yaml:"cluster"`
 }
 
 // defaults are what a record has when it does not say.
@@ -110,6 +115,8 @@ func init() {
 	fieldRules[reflect.TypeFor[failover.Config]()] = map[string]rule{
 		"OnEvent": {deny: true}, // a Go callback: the daemon wires metrics and webhooks
 		"Logger":  {deny: true}, // built from log:
+		"Cluster": {deny: true}, // built from cluster: (clusterConfig)
+		"Quorum":  {deny: true}, // cluster.quorum
 	}
 	fieldRules[reflect.TypeFor[fileConfig]()] = map[string]rule{
 		"Checks":   {decode: decodeNamedChecks},
@@ -345,6 +352,7 @@ func (d *decoder) validate(fc *fileConfig) {
 		}
 	}
 	d.validateStatus(fc.Status)
+	d.validateCluster(fc)
 	if fc.StateFile != "" {
 		if st, err := os.Stat(filepath.Dir(fc.StateFile)); err != nil || !st.IsDir() {
 			d.warnAt("StateFile", fmt.Sprintf("%s: its directory does not exist", quote(fc.StateFile)))

@@ -120,10 +120,24 @@ func (d *daemon) serve(ctx context.Context, lc *loaded) error {
 		return err
 	}
 	defer func() { stopNotifier() }()
+	// One membership of the cluster for the daemon's life, like the
+	// Notifier: a reload keeps the lease, the leadership and the verdicts.
+	cluster, err := d.startCluster(ctx, d.clusterOf(lc))
+	if err != nil {
+		return err
+	}
+	if lc.Cluster != nil && cluster == nil {
+		d.log.Warn("dry run: not joining the cluster (a dry-run leader would keep the others from writing); deciding alone from this instance's checks")
+	}
+	var clusterFailed <-chan error
+	if cluster != nil {
+		defer cluster.stop()
+		clusterFailed = cluster.failed
+	}
 	var prev *failover.Manager
 	var prevLC *loaded
 	for {
-		m, saver, err := d.manager(lc, notifier)
+		m, saver, err := d.manager(lc, notifier, cluster)
 		if err != nil {
 			return err
 		}
@@ -132,7 +146,9 @@ func (d *daemon) serve(ctx context.Context, lc *loaded) error {
 				d.log.Error("reload: health and decisions not carried over; every record starts afresh", "err", err)
 			}
 		}
-		d.restore(m, notifier, saver, saved, lc)
+		if cluster == nil { // with a cluster, operator state is in etcd
+			d.restore(m, notifier, saver, saved, lc)
+		}
 		prev, prevLC = m, lc
 
 		runCtx, cancel := context.WithCancel(ctx)
@@ -143,16 +159,21 @@ func (d *daemon) serve(ctx context.Context, lc *loaded) error {
 		d.log.Info("running", "file", d.file, "zones", len(lc.Zones), "dry_run", lc.DryRun || d.dryRun)
 
 		var next *loaded
-		for next == nil && ctx.Err() == nil {
+		var failed error
+		for next == nil && failed == nil && ctx.Err() == nil {
 			select {
 			case <-ctx.Done():
 			case <-hup:
 				next = d.reload(ctx, lc)
+			case failed = <-clusterFailed:
 			}
 		}
 		d.setAPI(nil)
 		cancel()
 		wg.Wait()
+		if failed != nil {
+			return fmt.Errorf("cluster: %w", failed)
+		}
 		saved = captureState(m.Status())
 		if err := saver.save(); err != nil {
 			d.log.Error("operator state not saved", "err", err)
@@ -163,6 +184,9 @@ func (d *daemon) serve(ctx context.Context, lc *loaded) error {
 			return nil
 		}
 		d.reloaded(lc, next)
+		if cluster != nil {
+			cluster.withdraw(m.Status(), unchanged(lc, next))
+		}
 		if !reflect.DeepEqual(lc.Webhooks, next.Webhooks) {
 			n, stop, err := d.startNotifier(ctx, next.Webhooks, notifier)
 			if err != nil {
@@ -214,6 +238,11 @@ func (d *daemon) reload(ctx context.Context, lc *loaded) *loaded {
 	next, err := load(ctx, d.file, true)
 	if err != nil {
 		d.log.Error("reload rejected; the running configuration stays", "err", err)
+		d.onReload(false)
+		return nil
+	}
+	if !d.clusterOf(lc).sameConnection(d.clusterOf(next)) {
+		d.log.Error("reload rejected; the running configuration stays", "err", "cluster: only quorum can change in a reload (and a dry run does not join); restart failoverd to change the rest")
 		d.onReload(false)
 		return nil
 	}
@@ -296,10 +325,14 @@ func (d *daemon) unwritten(st failover.Status, dryRun bool) {
 
 // manager builds a Manager for lc, wired to the logs, metrics, the
 // daemon's notifier and the state file.
-func (d *daemon) manager(lc *loaded, notifier *notify.Notifier) (*failover.Manager, *stateSaver, error) {
+func (d *daemon) manager(lc *loaded, notifier *notify.Notifier, cluster *daemonCluster) (*failover.Manager, *stateSaver, error) {
 	log := d.log
 	cfg := lc.Config
 	cfg.Logger = log
+	cfg.Cluster = nil // validation's stand-in
+	if cluster != nil {
+		cfg.Cluster = cluster.lend()
+	}
 	cfg.DryRun = cfg.DryRun || d.dryRun
 	saver := &stateSaver{path: d.persistPath(lc), log: log, kicks: make(chan struct{}, 1)}
 	cfg.OnEvent = func(e failover.Event) {

@@ -3,7 +3,7 @@
 //
 //	failoverd run -c failover.yaml [-dry-run]    # run until SIGINT or SIGTERM
 //	failoverd check -c failover.yaml [-strict]   # validate; touches no DNS
-//	failoverd check -online -c failover.yaml     # and read each zone; writes nothing
+//	failoverd check -online -c failover.yaml     # and read each zone, reach etcd; writes nothing
 //	failoverd status [-zone Z] [-unhealthy]      # what a running failoverd decided
 //	failoverd drain [-for 30m] RECORD TYPE VALUE # force an endpoint down
 //	failoverd undrain RECORD TYPE VALUE          # clear its override
@@ -128,7 +128,7 @@ func runCheck(c command, args []string, stdout, stderr io.Writer) int {
 	flags := newFlags(c, stderr)
 	file := flags.String("c", "failover.yaml", "configuration file")
 	strict := flags.Bool("strict", false, "a secret or file that is not available is an error, not a warning")
-	onlineFlag := flags.Bool("online", false, "read every zone from every provider, with the real credentials, and report each managed record; writes nothing")
+	onlineFlag := flags.Bool("online", false, "read every zone from every provider, with the real credentials, and report each managed record, and connect to the cluster's etcd; writes nothing")
 	if code, ok := parseFlags(flags, args); !ok {
 		return code
 	}
@@ -143,8 +143,14 @@ func runCheck(c command, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, w)
 	}
 	fmt.Fprintf(stdout, "%s: ok: %d zones\n", *file, len(lc.Zones))
-	if *onlineFlag && !online(ctx, lc, stdout) {
-		return 1
+	if *onlineFlag {
+		ok := online(ctx, lc, stdout)
+		if lc.Cluster != nil {
+			ok = onlineCluster(ctx, lc.Cluster, stdout) && ok
+		}
+		if !ok {
+			return 1
+		}
 	}
 	return 0
 }

@@ -33,7 +33,7 @@ var built struct {
 }
 
 // binary builds failoverd once for the tests that run it as a process.
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	built.once.Do(func() {
 		dir, err := os.MkdirTemp("", "failoverd-test")
@@ -52,7 +52,7 @@ func binary(t *testing.T) string {
 
 // proc is failoverd running as a process.
 type proc struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	logs   *syncBuffer
 	exited chan error
@@ -61,13 +61,13 @@ type proc struct {
 // startDaemon runs `failoverd run -c file` with env added to the
 // environment; it is killed at the end of the test, and its log shown if
 // the test failed.
-func startDaemon(t *testing.T, file string, env ...string) *proc {
+func startDaemon(t testing.TB, file string, env ...string) *proc {
 	t.Helper()
 	return startRun(t, []string{"-c", file}, env...)
 }
 
 // startRun is startDaemon with the arguments of `failoverd run`.
-func startRun(t *testing.T, args []string, env ...string) *proc {
+func startRun(t testing.TB, args []string, env ...string) *proc {
 	t.Helper()
 	p := &proc{t: t, logs: &syncBuffer{}, exited: make(chan error, 1)}
 	p.cmd = exec.Command(binary(t), append([]string{"run"}, args...)...)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -24,6 +25,7 @@ import (
 	"github.com/dnsfailover/failover"
 	"github.com/dnsfailover/failover/check"
 	"github.com/dnsfailover/failover/check/grpccheck"
+	"github.com/dnsfailover/failover/cluster/etcd"
 	"github.com/dnsfailover/failover/httpapi"
 	"github.com/dnsfailover/failover/notify"
 	"github.com/dnsfailover/failover/provider/cloudflare"
@@ -46,6 +48,7 @@ var configTypes = []reflect.Type{
 	reflect.TypeFor[rfc2136.Provider](), reflect.TypeFor[powerdnsConfig](), reflect.TypeFor[powerdns.Options](),
 	reflect.TypeFor[cloudflareConfig](), reflect.TypeFor[route53Config](),
 	reflect.TypeFor[rfc2136Config](), reflect.TypeFor[powerdnsConfig](),
+	reflect.TypeFor[clusterConfig](), reflect.TypeFor[etcd.Options](), reflect.TypeFor[failover.Quorum](),
 }
 
 // A field added to any configuration type of the library is a field of
@@ -133,6 +136,7 @@ func TestEveryFieldArrives(t *testing.T) {
 		reflect.TypeFor[*tls.Config]():               "{min_version: \"1.3\", expiry_window: 1h, insecure_skip_verify: true}",
 		reflect.TypeFor[failover.Checker]():          "{type: tcp, port: 1}",
 		reflect.TypeFor[map[string]*regexp.Regexp](): "{Server: x}",
+		reflect.TypeFor[netip.Addr]():                "127.0.0.9",
 	}
 	for _, typ := range []reflect.Type{
 		reflect.TypeFor[check.HTTP](), reflect.TypeFor[check.TCP](), reflect.TypeFor[check.TLS](),
@@ -140,7 +144,7 @@ func TestEveryFieldArrives(t *testing.T) {
 		reflect.TypeFor[grpccheck.Check](), reflect.TypeFor[check.TLSOptions](), reflect.TypeFor[failover.Policy](),
 		reflect.TypeFor[failover.Endpoint](), reflect.TypeFor[notify.Webhook](), reflect.TypeFor[status](),
 		reflect.TypeFor[cloudflareConfig](), reflect.TypeFor[route53Config](), reflect.TypeFor[rfc2136Config](),
-		reflect.TypeFor[powerdnsConfig](),
+		reflect.TypeFor[powerdnsConfig](), reflect.TypeFor[clusterConfig](),
 	} {
 		t.Run(typ.Name(), func(t *testing.T) {
 			text, ok := sample(typ, samples)
