@@ -1,0 +1,520 @@
+package failover_test
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/dnsfailover/failover"
+	clustermem "github.com/dnsfailover/failover/cluster/memory"
+	"github.com/dnsfailover/failover/provider/memory"
+	"github.com/libdns/libdns"
+)
+
+const (
+	clusterZone = "example.test."
+	primary     = "192.0.2.10"
+	backup      = "192.0.2.20"
+	leaseTTL    = 2 * time.Second
+)
+
+var www = failover.RecordID{Zone: clusterZone, Name: "www", Type: "A"}
+
+// countingProvider is one instance's view of the shared zone: it counts
+// and times the calls that instance makes.
+type countingProvider struct {
+	*memory.Provider
+	mu    sync.Mutex
+	calls []providerCall
+}
+
+type providerCall struct {
+	method string
+	at     time.Time
+	values []string // what SetRecords wrote
+}
+
+func (p *countingProvider) Name() string { return "memory" }
+
+func (p *countingProvider) note(method string, recs []libdns.Record) {
+	c := providerCall{method: method, at: time.Now()}
+	for _, r := range recs {
+		c.values = append(c.values, r.RR().Data)
+	}
+	p.mu.Lock()
+	p.calls = append(p.calls, c)
+	p.mu.Unlock()
+}
+
+func (p *countingProvider) GetRecords(ctx context.Context, zone string) ([]libdns.Record, error) {
+	p.note("get", nil)
+	return p.Provider.GetRecords(ctx, zone)
+}
+
+func (p *countingProvider) SetRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	p.note("set", recs)
+	return p.Provider.SetRecords(ctx, zone, recs)
+}
+
+func (p *countingProvider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	p.note("delete", recs)
+	return p.Provider.DeleteRecords(ctx, zone, recs)
+}
+
+// since returns the calls of method (any when empty) made at or after t.
+func (p *countingProvider) since(method string, t time.Time) []providerCall {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []providerCall
+	for _, c := range p.calls {
+		if (method == "" || c.method == method) && !c.at.Before(t) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// vantage is one instance's checks: the targets it cannot reach fail.
+type vantage struct {
+	mu          sync.Mutex
+	unreachable map[string]bool
+}
+
+func (v *vantage) Check(_ context.Context, target string) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.unreachable[target] {
+		return fmt.Errorf("%s unreachable", target)
+	}
+	return nil
+}
+
+func (v *vantage) set(target string, unreachable bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.unreachable[target] = unreachable
+}
+
+// node is one Manager of a cluster under test.
+type node struct {
+	name   string
+	in     *clustermem.Instance
+	m      *failover.Manager
+	prov   *countingProvider
+	checks *vantage
+	mu     sync.Mutex
+	events []failover.Event
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+	err    error // what Run returned
+}
+
+func (n *node) of(k failover.EventKind) []failover.Event {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []failover.Event
+	for _, e := range n.events {
+		if e.Kind == k {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// stop ends the node's Run and returns what it returned; it may be
+// called again.
+func (n *node) stop() error {
+	n.once.Do(func() {
+		n.cancel()
+		n.err = <-n.done
+	})
+	return n.err
+}
+
+// leads reports whether the node's write gate is open.
+func (n *node) leads() bool { _, _, ok := n.in.Lead(0); return ok }
+
+// testCluster is several Managers sharing one memory cluster Store and
+// one memory zone, each checking from its own vantage point.
+type testCluster struct {
+	t     *testing.T
+	store *clustermem.Store
+	zone  *memory.Provider
+	nodes []*node
+}
+
+// clusterPolicy checks every second; two failures mark an endpoint down.
+var clusterPolicy = failover.Policy{Interval: time.Second, FailAfter: 2, RecoverAfter: 2, FailbackDelay: 30 * time.Second}
+
+// newTestCluster starts one Manager per name, in order (the first leads),
+// over a zone that publishes the primary, each Manager's Config changed
+// by tweak when not nil. It must be called inside synctest.Test.
+func newTestCluster(t *testing.T, tweak func(*failover.Config), names ...string) *testCluster {
+	t.Helper()
+	tc := &testCluster{t: t, store: clustermem.NewStore(leaseTTL), zone: &memory.Provider{}}
+	if err := tc.zone.AddZone(clusterZone, libdns.Address{Name: "www", TTL: time.Minute, IP: netip.MustParseAddr(primary)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		tc.start(name, tweak)
+		synctest.Wait()
+	}
+	return tc
+}
+
+// start starts a Manager named name in the cluster.
+func (tc *testCluster) start(name string, tweak func(*failover.Config)) *node {
+	t := tc.t
+	n := &node{name: name, in: tc.store.Instance(name), prov: &countingProvider{Provider: tc.zone}, checks: &vantage{unreachable: map[string]bool{}}, done: make(chan error, 1)}
+	cfg := failover.Config{
+		Zones: []failover.Zone{{Name: clusterZone, Providers: []failover.Provider{n.prov}, Records: []failover.Record{{
+			Name: "www", Type: "A",
+			Endpoints: []failover.Endpoint{{Value: primary}, {Value: backup, Priority: 1}},
+			Check:     n.checks, Policy: clusterPolicy,
+		}}}},
+		ProviderTimeout: 500 * time.Millisecond,
+		Cluster:         n.in,
+		OnEvent: func(e failover.Event) {
+			n.mu.Lock()
+			n.events = append(n.events, e)
+			n.mu.Unlock()
+		},
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	m, err := failover.New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	n.m = m
+	ctx, cancel := context.WithCancel(t.Context())
+	n.cancel = cancel
+	go func() { n.done <- m.Run(ctx) }()
+	t.Cleanup(func() {
+		if err := n.stop(); err != nil {
+			t.Errorf("%s: Run returned %v, want nil", name, err)
+		}
+	})
+	tc.nodes = append(tc.nodes, n)
+	return n
+}
+
+// published returns what the zone holds for www.
+func (tc *testCluster) published() []string {
+	var out []string
+	for _, r := range tc.zone.Records(clusterZone) {
+		if rr := r.RR(); rr.Name == "www" && rr.Type == "A" {
+			out = append(out, rr.Data)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// unreachable makes target unreachable (or reachable again) from the
+// nodes named.
+func (tc *testCluster) unreachable(target string, down bool, names ...string) {
+	for _, n := range tc.nodes {
+		if slices.Contains(names, n.name) {
+			n.checks.set(target, down)
+		}
+	}
+}
+
+// waitFor advances the fake clock by steps of 100 ms until cond holds,
+// failing after within.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > within {
+			t.Fatalf("%s: not within %v", what, within)
+		}
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+	}
+	return time.Since(start)
+}
+
+func (tc *testCluster) holds(values ...string) func() bool {
+	return func() bool { return slices.Equal(tc.published(), values) }
+}
+
+// Only the leader calls the provider (reads included) and reports
+// decisions; the followers make no provider call at all, and report
+// their own checks only.
+func TestClusterOnlyLeaderWrites(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tc := newTestCluster(t, nil, "a", "b", "c")
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		tc.unreachable(primary, true, "a", "b", "c")
+		waitFor(t, 10*time.Second, "failover to the backup", tc.holds(backup))
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+
+		for _, n := range tc.nodes {
+			calls, sets := len(n.prov.since("", time.Time{})), len(n.prov.since("set", time.Time{}))
+			decided, written, down := len(n.of(failover.EventRecordDecided)), len(n.of(failover.EventRecordWritten)), len(n.of(failover.EventEndpointDown))
+			if n.name == "a" {
+				if sets != 1 || decided != 1 || written != 1 {
+					t.Errorf("leader a: got %d writes, %d record-decided, %d record-written, want 1 each", sets, decided, written)
+				}
+			} else if calls != 0 || decided != 0 || written != 0 {
+				t.Errorf("follower %s: got %d provider calls, %d record-decided, %d record-written, want none", n.name, calls, decided, written)
+			}
+			if down != 1 {
+				t.Errorf("%s: got %d endpoint-down events, want 1 (its own check)", n.name, down)
+			}
+			st := n.m.Status()
+			if st.Cluster == nil || st.Cluster.Leader != "a" || st.Cluster.Leading != (n.name == "a") || len(st.Cluster.Instances) != 3 {
+				t.Errorf("%s: cluster status %+v, want leader a of 3 instances", n.name, st.Cluster)
+			}
+			ep := st.Zones[0].Records[0].Endpoints[0]
+			if ep.ClusterHealth != failover.HealthDown || len(ep.Votes) != 3 {
+				t.Errorf("%s: primary's cluster health %v with votes %v, want down with 3 votes", n.name, ep.ClusterHealth, ep.Votes)
+			}
+		}
+	})
+}
+
+// The quorum of vantage points decides: one instance of three that cannot
+// reach the primary fails nothing over; two do.
+func TestClusterVantageQuorum(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tc := newTestCluster(t, nil, "a", "b", "c")
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		tc.unreachable(primary, true, "c")
+		time.Sleep(20 * time.Second)
+		synctest.Wait()
+		if got := tc.published(); !slices.Equal(got, []string{primary}) {
+			t.Fatalf("one of three cannot reach the primary: zone holds %v, want %v", got, []string{primary})
+		}
+		if got := tc.nodes[2].m.Status().Zones[0].Records[0].Endpoints[0]; got.Health != failover.HealthDown || got.ClusterHealth != failover.HealthUp {
+			t.Errorf("c's own verdict %v, cluster health %v, want down and up", got.Health, got.ClusterHealth)
+		}
+		before := time.Now()
+		tc.unreachable(primary, true, "b")
+		took := waitFor(t, 10*time.Second, "failover once two of three see the primary down", tc.holds(backup))
+		if want := 2 * time.Second; took > want+time.Second {
+			t.Errorf("failover took %v after the second instance lost the primary, want about %v (two checks)", took, want)
+		}
+		if sets := tc.nodes[0].prov.since("set", before); len(sets) != 1 {
+			t.Errorf("leader wrote %d times, want 1", len(sets))
+		}
+	})
+}
+
+// An instance that reaches nothing the others reach reports itself
+// isolated, and its verdicts fail nothing over, even where they would tip
+// the quorum; once it reaches them again, it rejoins.
+func TestClusterIsolatedInstance(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tc := newTestCluster(t, nil, "a", "b", "c")
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		tc.unreachable(primary, true, "c")
+		tc.unreachable(backup, true, "c")
+		c := tc.nodes[2]
+		waitFor(t, 10*time.Second, "c isolated", func() bool { return len(c.of(failover.EventInstanceIsolated)) == 1 })
+		if st := c.m.Status().Cluster; !st.SelfIsolated || !slices.Equal(st.Isolated, []string{"c"}) {
+			t.Errorf("c's status %+v, want itself isolated", st)
+		}
+		for _, n := range tc.nodes[:2] {
+			if st := n.m.Status().Cluster; st.SelfIsolated || !slices.Equal(st.Isolated, []string{"c"}) {
+				t.Errorf("%s's status %+v, want c isolated, not itself", n.name, st)
+			}
+			if got := n.of(failover.EventInstanceIsolated); len(got) != 0 {
+				t.Errorf("%s reported itself isolated: %v", n.name, got)
+			}
+		}
+		// b loses the primary too: with c's vote, two of three would fail
+		// it over; c's vote is left out, so one of two does not.
+		tc.unreachable(primary, true, "b")
+		time.Sleep(20 * time.Second)
+		synctest.Wait()
+		if got := tc.published(); !slices.Equal(got, []string{primary}) {
+			t.Errorf("with the isolated instance's vote left out: zone holds %v, want %v", got, []string{primary})
+		}
+		tc.unreachable(primary, false, "b", "c")
+		tc.unreachable(backup, false, "c")
+		waitFor(t, 10*time.Second, "c rejoined", func() bool { return len(c.of(failover.EventInstanceRejoined)) == 1 })
+		if st := c.m.Status().Cluster; st.SelfIsolated || len(st.Isolated) != 0 {
+			t.Errorf("c's status after rejoining %+v, want nobody isolated", st)
+		}
+	})
+}
+
+// When the leader stops, or crashes (its lease is neither renewed nor
+// given back), another instance writes the next failover within the
+// lease TTL; the crashed leader makes no provider call once its lease is
+// short of ProviderTimeout.
+func TestClusterTakeover(t *testing.T) {
+	for _, crash := range []bool{false, true} {
+		t.Run(fmt.Sprintf("crash=%v", crash), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				tc := newTestCluster(t, nil, "a", "b", "c")
+				time.Sleep(5 * time.Second)
+				synctest.Wait()
+				a, b := tc.nodes[0], tc.nodes[1]
+				gone := time.Now()
+				if crash {
+					a.in.Cut(true)
+				} else if err := a.stop(); err != nil {
+					t.Fatalf("a's Run returned %v", err)
+				}
+				took := waitFor(t, 2*leaseTTL, "b leads", b.leads)
+				if took > leaseTTL+leaseTTL/10 {
+					t.Errorf("b leads %v after a went, want within the lease TTL %v", took, leaseTTL)
+				}
+				if !crash && took > 500*time.Millisecond {
+					t.Errorf("b leads %v after a stopped (it gives its lease back), want at once", took)
+				}
+				tc.unreachable(primary, true, "a", "b", "c")
+				waitFor(t, 10*time.Second, "failover by b", tc.holds(backup))
+				if got := b.prov.since("set", gone); len(got) != 1 {
+					t.Errorf("b wrote %d times, want 1", len(got))
+				}
+				if got := a.prov.since("", gone.Add(leaseTTL-500*time.Millisecond)); len(got) != 0 {
+					t.Errorf("a called the provider %d times once its lease was short, want none: %+v", len(got), got)
+				}
+				if got := b.of(failover.EventRecordDecided); len(got) != 1 {
+					t.Errorf("b reported %d decisions, want 1 (the failover)", len(got))
+				}
+			})
+		})
+	}
+}
+
+// An override set through a follower is applied by the leader, and ends
+// when it expires; the leader alone reports the expiry.
+func TestClusterOverrideThroughFollower(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tc := newTestCluster(t, nil, "a", "b", "c")
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		a, b := tc.nodes[0], tc.nodes[1]
+		set := time.Now()
+		if err := b.m.SetOverride(www, primary, failover.ForceDown, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if got := tc.published(); !slices.Equal(got, []string{backup}) {
+			t.Errorf("after a drain through b: zone holds %v, want %v", got, []string{backup})
+		}
+		if got := a.m.Status().Zones[0].Records[0].Endpoints[0]; got.Override != failover.ForceDown {
+			t.Errorf("leader's status shows override %v, want force-down", got.Override)
+		}
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		ended := a.of(failover.EventOverrideEnded)
+		if len(ended) != 1 || !ended[0].Time.Equal(set.Add(time.Minute)) {
+			t.Errorf("leader's override-ended events %v, want one at the expiry", ended)
+		}
+		for _, n := range tc.nodes[1:] {
+			if got := n.of(failover.EventOverrideEnded); len(got) != 0 {
+				t.Errorf("follower %s reported the expiry: %v", n.name, got)
+			}
+		}
+		waitFor(t, clusterPolicy.FailbackDelay+2*time.Second, "failback once the drain ended", tc.holds(primary))
+	})
+}
+
+// A failback requested through a follower is taken by the leader at once.
+func TestClusterFailbackThroughFollower(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tc := newTestCluster(t, func(c *failover.Config) { c.Zones[0].Records[0].Policy.ManualFailback = true }, "a", "b", "c")
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		tc.unreachable(primary, true, "a", "b", "c")
+		waitFor(t, 10*time.Second, "failover", tc.holds(backup))
+		tc.unreachable(primary, false, "a", "b", "c")
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if got := tc.published(); !slices.Equal(got, []string{backup}) {
+			t.Fatalf("manual failback not requested: zone holds %v, want %v", got, []string{backup})
+		}
+		if err := tc.nodes[2].m.Failback(www); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if got := tc.published(); !slices.Equal(got, []string{primary}) {
+			t.Errorf("after a failback request through c: zone holds %v, want %v", got, []string{primary})
+		}
+	})
+}
+
+// A takeover during a failback delay keeps the delay: the new leader
+// fails back when the old one would have, not a whole delay after taking
+// over, and writes nothing before, DNS holding the decision already.
+func TestClusterTakeoverKeepsFailbackDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tc := newTestCluster(t, nil, "a", "b", "c")
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		a, b := tc.nodes[0], tc.nodes[1]
+		tc.unreachable(primary, true, "a", "b", "c")
+		waitFor(t, 10*time.Second, "failover", tc.holds(backup))
+		tc.unreachable(primary, false, "a", "b", "c")
+		waitFor(t, 10*time.Second, "primary up again", func() bool {
+			return a.m.Status().Zones[0].Records[0].Endpoints[0].ClusterHealth == failover.HealthUp
+		})
+		healthy := time.Now()
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if err := a.stop(); err != nil {
+			t.Fatalf("a's Run returned %v", err)
+		}
+		waitFor(t, 2*leaseTTL, "b leads", b.leads)
+		waitFor(t, 2*leaseTTL, "b's status shows the failback pending", func() bool {
+			return b.m.Status().Zones[0].Records[0].Decided
+		})
+		if got := b.prov.since("", time.Time{}); len(got) != 1 || got[0].method != "get" {
+			t.Errorf("b's provider calls after taking over: %+v, want one read (DNS holds the decision)", got)
+		}
+		waitFor(t, clusterPolicy.FailbackDelay, "failback by b", tc.holds(primary))
+		if at := time.Since(healthy); at > clusterPolicy.FailbackDelay+time.Second {
+			t.Errorf("failback %v after the primary was healthy again, want the delay %v (not restarted by the takeover)", at, clusterPolicy.FailbackDelay)
+		}
+		if got := b.prov.since("set", time.Time{}); len(got) != 1 {
+			t.Errorf("b wrote %d times, want 1 (the failback)", len(got))
+		}
+		if got := b.of(failover.EventRecordDecided); len(got) != 1 || !slices.Equal(got[0].Values, []string{primary}) {
+			t.Errorf("b's decisions %v, want the failback alone", got)
+		}
+	})
+}
+
+// At rest, a cluster writes nothing to its store: verdicts and decision
+// state travel on change only.
+func TestClusterStoreWritesAtRest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tc := newTestCluster(t, nil, "a", "b", "c")
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		before := tc.store.Writes()
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		if got := tc.store.Writes() - before; got != 0 {
+			t.Errorf("an hour at rest: got %d store writes, want 0", got)
+		}
+		before = tc.store.Writes()
+		tc.unreachable(primary, true, "a", "b", "c")
+		waitFor(t, 10*time.Second, "failover", tc.holds(backup))
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		// One verdict per instance, and the decision; at most one more
+		// decision state for the TTL restored.
+		if got := tc.store.Writes() - before; got < 4 || got > 5 {
+			t.Errorf("one failover: got %d store writes, want 3 verdicts and the decision (4, or 5 with the TTL's restore)", got)
+		}
+	})
+}
