@@ -30,13 +30,15 @@ var www = failover.RecordID{Zone: clusterZone, Name: "www", Type: "A"}
 type countingProvider struct {
 	*memory.Provider
 	mu    sync.Mutex
-	calls []providerCall
+	calls []*providerCall
+	hang  hang
 }
 
 type providerCall struct {
 	method string
 	at     time.Time
-	values []string // what SetRecords wrote
+	values []string   // what SetRecords wrote
+	ended  *time.Time // when the call's context ended (nil: not yet), for writes while hang is set
 }
 
 func (p *countingProvider) Name() string { return "memory" }
@@ -47,7 +49,7 @@ func (p *countingProvider) note(method string, recs []libdns.Record) {
 		c.values = append(c.values, r.RR().Data)
 	}
 	p.mu.Lock()
-	p.calls = append(p.calls, c)
+	p.calls = append(p.calls, &c)
 	p.mu.Unlock()
 }
 
@@ -58,7 +60,43 @@ func (p *countingProvider) GetRecords(ctx context.Context, zone string) ([]libdn
 
 func (p *countingProvider) SetRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
 	p.note("set", recs)
+	p.mu.Lock()
+	hang := p.hang
+	c := p.calls[len(p.calls)-1]
+	p.mu.Unlock()
+	switch hang {
+	case hangUntilDone:
+		<-ctx.Done()
+		p.ended(c)
+		return nil, ctx.Err()
+	case hangIgnoringContext:
+		context.AfterFunc(ctx, func() { p.ended(c) })
+		time.Sleep(time.Minute)
+		return nil, ctx.Err()
+	}
 	return p.Provider.SetRecords(ctx, zone, recs)
+}
+
+// hang says how SetRecords hangs, if it does.
+type hang int
+
+const (
+	noHang              hang = iota
+	hangUntilDone            // until its context ends
+	hangIgnoringContext      // a minute, whatever its context says
+)
+
+func (p *countingProvider) setHang(h hang) {
+	p.mu.Lock()
+	p.hang = h
+	p.mu.Unlock()
+}
+
+func (p *countingProvider) ended(c *providerCall) {
+	now := time.Now()
+	p.mu.Lock()
+	c.ended = &now
+	p.mu.Unlock()
 }
 
 func (p *countingProvider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
@@ -73,7 +111,7 @@ func (p *countingProvider) since(method string, t time.Time) []providerCall {
 	var out []providerCall
 	for _, c := range p.calls {
 		if (method == "" || c.method == method) && !c.at.Before(t) {
-			out = append(out, c)
+			out = append(out, *c)
 		}
 	}
 	return out
@@ -170,6 +208,12 @@ func newTestCluster(t *testing.T, tweak func(*failover.Config), names ...string)
 
 // start starts a Manager named name in the cluster.
 func (tc *testCluster) start(name string, tweak func(*failover.Config)) *node {
+	return tc.startAfter(name, tweak, nil)
+}
+
+// startAfter is start, calling prepare (when not nil) on the new Manager
+// before its Run starts, as a reload does with CarryOver.
+func (tc *testCluster) startAfter(name string, tweak func(*failover.Config), prepare func(*failover.Manager)) *node {
 	t := tc.t
 	n := &node{name: name, in: tc.store.Instance(name), prov: &countingProvider{Provider: tc.zone}, checks: &vantage{unreachable: map[string]bool{}}, done: make(chan error, 1)}
 	cfg := failover.Config{
@@ -194,6 +238,9 @@ func (tc *testCluster) start(name string, tweak func(*failover.Config)) *node {
 		t.Fatalf("New: %v", err)
 	}
 	n.m = m
+	if prepare != nil {
+		prepare(m)
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	n.cancel = cancel
 	go func() { n.done <- m.Run(ctx) }()
@@ -515,6 +562,251 @@ func TestClusterStoreWritesAtRest(t *testing.T) {
 		// decision state for the TTL restored.
 		if got := tc.store.Writes() - before; got < 4 || got > 5 {
 			t.Errorf("one failover: got %d store writes, want 3 verdicts and the decision (4, or 5 with the TTL's restore)", got)
+		}
+	})
+}
+
+// A leader cut off from the store makes no provider call once its lease
+// is short of ProviderTimeout, whatever its own checks see, and says why
+// in its Status; the others, which reach the primary, keep it.
+func TestClusterLostLeaseNoProviderCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tc := newTestCluster(t, nil, "a", "b", "c")
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		a := tc.nodes[0]
+		cut := time.Now()
+		a.in.Cut(true)
+		tc.unreachable(primary, true, "a")
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		if got := a.prov.since("", cut.Add(leaseTTL-500*time.Millisecond)); len(got) != 0 {
+			t.Errorf("a called the provider %d times after its lease was short, want none: %+v", len(got), got)
+		}
+		if got := tc.published(); !slices.Equal(got, []string{primary}) {
+			t.Errorf("zone holds %v, want %v", got, []string{primary})
+		}
+		if st := a.m.Status().Cluster; st.Connected || st.Leading || st.Err == "" {
+			t.Errorf("a's cluster status %+v, want not connected, not leading, with a reason", st)
+		}
+		if got := a.of(failover.EventProviderCallFailed); len(got) != 0 {
+			t.Errorf("a reported failed provider calls for not leading: %v", got)
+		}
+	})
+}
+
+// A reload (a new Manager carrying the old one's state over) tells the
+// cluster its verdicts at once: the others count its vote, and nothing is
+// decided or written again.
+func TestClusterReloadCarriesVerdicts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tc := newTestCluster(t, nil, "a", "b", "c")
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		tc.unreachable(primary, true, "a", "b", "c")
+		waitFor(t, 10*time.Second, "failover", tc.holds(backup))
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		c := tc.nodes[2]
+		if err := c.stop(); err != nil {
+			t.Fatalf("c's Run returned %v", err)
+		}
+		reloaded := time.Now()
+		tc.startAfter("c", nil, func(m *failover.Manager) {
+			if err := m.CarryOver(c.m, func(failover.RecordID) bool { return true }); err != nil {
+				t.Fatalf("CarryOver: %v", err)
+			}
+		})
+		synctest.Wait()
+		votes := tc.nodes[0].m.Status().Zones[0].Records[0].Endpoints[0].Votes
+		want := []failover.Vote{{Instance: "a", Health: failover.HealthDown}, {Instance: "b", Health: failover.HealthDown}, {Instance: "c", Health: failover.HealthDown}}
+		if !slices.Equal(votes, want) {
+			t.Errorf("leader sees votes %v right after c's reload, want %v", votes, want)
+		}
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		for _, n := range tc.nodes {
+			if got := n.prov.since("set", reloaded); len(got) != 0 {
+				t.Errorf("%s wrote %d times after the reload, want none", n.name, len(got))
+			}
+		}
+		if got := tc.nodes[0].of(failover.EventRecordDecided); len(got) != 1 {
+			t.Errorf("the leader reported %d decisions, want 1 (the failover)", len(got))
+		}
+	})
+}
+
+// A leader whose lease ends during a hung write: every call it made had
+// its context end before its lease did, nothing is started by it with
+// less than ProviderTimeout of lease left, and the next leader's first
+// call comes after all that: two writers never overlap, even with a
+// provider that ignores its context (the abandoned call's context has
+// ended; what the provider does with it is beyond reach).
+func TestClusterLeaseEndsDuringHungWrite(t *testing.T) {
+	for name, h := range map[string]hang{"until its context ends": hangUntilDone, "ignoring its context": hangIgnoringContext} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				tc := newTestCluster(t, func(c *failover.Config) { c.ProviderTimeout = time.Second }, "a", "b", "c")
+				time.Sleep(5 * time.Second)
+				synctest.Wait()
+				a, b := tc.nodes[0], tc.nodes[1]
+				a.prov.setHang(h)
+				tc.unreachable(primary, true, "a", "b", "c")
+				waitFor(t, 10*time.Second, "a's write", func() bool { return len(a.prov.since("set", time.Time{})) > 0 })
+				a.in.Cut(true)
+				cut := time.Now()
+				waitFor(t, 10*time.Second, "failover by b", tc.holds(backup))
+				time.Sleep(10 * time.Second)
+				synctest.Wait()
+
+				first := b.prov.since("set", time.Time{})[0].at
+				for _, c := range a.prov.since("", time.Time{}) {
+					if c.method == "set" && (c.ended == nil || c.ended.After(cut.Add(leaseTTL))) {
+						t.Errorf("a's write at %v: context ended at %v, want by its lease's end, %v at the latest", c.at, c.ended, cut.Add(leaseTTL))
+					}
+					if c.ended != nil && !c.ended.Before(first) {
+						t.Errorf("a's call at %v ended at %v, want before b's first write at %v", c.at, c.ended, first)
+					}
+					if c.at.After(cut.Add(leaseTTL - time.Second)) {
+						t.Errorf("a called the provider at %v, with less than ProviderTimeout of lease left (cut at %v)", c.at, cut)
+					}
+				}
+				time.Sleep(time.Minute) // the abandoned call returns
+				synctest.Wait()
+			})
+		})
+	}
+}
+
+// deposable is a cluster instance whose leadership a test can take away
+// and give back (under a new term) at any instant, as an etcd election
+// may while a write is under way.
+type deposable struct {
+	*memInstance
+	changed chan struct{}
+
+	mu      sync.Mutex
+	deposed bool
+	bump    int64 // added to the store's term: a leadership given back is a new one
+	lead    context.Context
+	end     context.CancelFunc
+	note    bool // a leadership change to report
+}
+
+// memInstance names the embedded instance other than its Instance method.
+type memInstance = clustermem.Instance
+
+func newDeposable(in *clustermem.Instance) *deposable {
+	return &deposable{memInstance: in, changed: make(chan struct{}, 1)}
+}
+
+func (d *deposable) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-d.memInstance.Changed():
+				d.signal()
+			}
+		}
+	})
+	defer wg.Wait()
+	return d.memInstance.Run(ctx)
+}
+
+func (d *deposable) signal() {
+	select {
+	case d.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (d *deposable) Changed() <-chan struct{} { return d.changed }
+
+func (d *deposable) TakeChanges() failover.ClusterChanges {
+	ch := d.memInstance.TakeChanges()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ch.Leadership = ch.Leadership || d.note
+	d.note = false
+	return ch
+}
+
+func (d *deposable) Lead(need time.Duration) (context.Context, int64, bool) {
+	ctx, term, ok := d.memInstance.Lead(need)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !ok || d.deposed {
+		return nil, 0, false
+	}
+	if d.lead == nil {
+		d.lead, d.end = context.WithCancel(ctx)
+	}
+	return d.lead, term + d.bump, true
+}
+
+// setDeposed takes the leadership away (true), or gives it back under a
+// new term.
+func (d *deposable) setDeposed(deposed bool) {
+	d.mu.Lock()
+	d.deposed, d.note = deposed, true
+	if deposed && d.end != nil {
+		d.end()
+		d.lead, d.end = nil, nil
+	}
+	if !deposed {
+		d.bump++
+	}
+	d.mu.Unlock()
+	d.signal()
+}
+
+// Leadership lost in the middle of a write ends the write's context at
+// that instant, and the instance starts no call while it does not lead;
+// given back under a new term, the leadership starts with a read of the
+// zone before any write.
+func TestClusterLeadershipFlapsMidWrite(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var a *deposable
+		tc := newTestCluster(t, func(c *failover.Config) {
+			if a == nil {
+				a = newDeposable(c.Cluster.(*clustermem.Instance))
+				c.Cluster = a
+			}
+			c.ProviderTimeout = time.Second
+		}, "a", "b", "c")
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		na := tc.nodes[0]
+		na.prov.setHang(hangUntilDone)
+		tc.unreachable(primary, true, "a", "b", "c")
+		waitFor(t, 10*time.Second, "a's write", func() bool { return len(na.prov.since("set", time.Time{})) > 0 })
+		time.Sleep(100 * time.Millisecond)
+		deposed := time.Now()
+		a.setDeposed(true)
+		synctest.Wait()
+		w := na.prov.since("set", time.Time{})[0]
+		if w.ended == nil || !w.ended.Equal(deposed) {
+			t.Errorf("the write's context ended at %v, want at once when the leadership was lost, %v", w.ended, deposed)
+		}
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if got := na.prov.since("", deposed); len(got) != 0 {
+			t.Errorf("a made %d provider calls while not leading, want none: %+v", len(got), got)
+		}
+		if got := na.of(failover.EventProviderCallFailed); len(got) != 0 {
+			t.Errorf("a reported failed calls: %v, want none (losing the leadership is no provider failure)", got)
+		}
+
+		na.prov.setHang(noHang)
+		back := time.Now()
+		a.setDeposed(false)
+		waitFor(t, 10*time.Second, "failover by a, leading again", tc.holds(backup))
+		calls := na.prov.since("", back)
+		if len(calls) < 2 || calls[0].method != "get" || calls[1].method != "set" {
+			t.Errorf("a's calls under its new term: %+v, want a read of the zone, then the write", calls)
 		}
 	})
 }

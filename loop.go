@@ -72,6 +72,14 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 	for _, r := range m.records { // decided once at start: a carried record re-arms its timers and takes a changed policy
 		sched.set(&r.task, now)
 	}
+	if m.cl != nil {
+		for _, pr := range m.probes { // carried over: the others are told at once
+			if pr.state.health != HealthUnknown {
+				m.cl.c.PublishVerdict(pr.id(), pr.state.health)
+				m.cl.published = append(m.cl.published, pr)
+			}
+		}
+	}
 	m.startWatching(ctx, wg)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
