@@ -44,6 +44,10 @@ func (o *Override) UnmarshalText(b []byte) error {
 var (
 	ErrUnknownRecord   = errors.New("failover: unknown record")
 	ErrUnknownEndpoint = errors.New("failover: unknown endpoint")
+	// ErrClusterStore is wrapped by the error of an operator call that the
+	// Cluster's store could not take in time (it cannot be reached, or
+	// has no quorum): nothing was changed; the call may be retried.
+	ErrClusterStore = errors.New("failover: the cluster's store did not take it")
 )
 
 // SetOverride forces the endpoint whose value is value, in record rec, up
@@ -55,8 +59,8 @@ var (
 // instance (the leader applies it, and ends it when it expires): SetOverride
 // waits until the cluster's store has it, at most ProviderTimeout, and
 // returns an error naming the record and endpoint when it could not be
-// stored. It takes effect when the cluster reports it, also on this
-// instance.
+// stored (wrapping ErrClusterStore). It takes effect when the cluster
+// reports it, also on this instance.
 func (m *Manager) SetOverride(rec RecordID, value string, o Override, d time.Duration) error {
 	if o < NoOverride || o > ForceDown {
 		return fmt.Errorf("failover: record %s endpoint %q: unknown override %d", rec, value, int(o))
@@ -121,7 +125,7 @@ func (m *Manager) reportOverride(ep *endpointRun, o Override, until time.Time, p
 // With a Cluster, the request is stored in the cluster for the leader to
 // take: Failback waits until the cluster's store has it, at most
 // ProviderTimeout, and returns an error naming the record when it could
-// not be stored.
+// not be stored (wrapping ErrClusterStore).
 func (m *Manager) Failback(rec RecordID) error {
 	r, err := m.record(rec)
 	if err != nil {
@@ -131,7 +135,7 @@ func (m *Manager) Failback(rec RecordID) error {
 		ctx, cancel := context.WithTimeout(context.Background(), m.cfg.ProviderTimeout)
 		defer cancel()
 		if err := m.cl.c.RequestFailback(ctx, r.spec.id); err != nil {
-			return fmt.Errorf("failover: record %s: storing the failback request in the cluster: %w", r.spec.id, err)
+			return fmt.Errorf("%w: record %s: storing the failback request: %w", ErrClusterStore, r.spec.id, err)
 		}
 		return nil
 	}
@@ -172,7 +176,7 @@ func (m *Manager) setClusterOverride(ep *endpointRun, o Override, until, now tim
 	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.ProviderTimeout)
 	defer cancel()
 	if err := m.cl.c.SetOverride(ctx, EndpointID{Record: id, Value: ep.ep.Value}, o, until); err != nil {
-		return fmt.Errorf("failover: record %s endpoint %q: storing override %v in the cluster: %w", id, ep.ep.Value, o, err)
+		return fmt.Errorf("%w: record %s endpoint %q: storing override %v: %w", ErrClusterStore, id, ep.ep.Value, o, err)
 	}
 	m.reportOverride(ep, o, until, prev, prevUntil, now)
 	return nil
