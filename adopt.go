@@ -26,7 +26,7 @@ func (m *Manager) runZone(ctx context.Context, z *zoneRun) {
 		})
 	}
 	wg.Wait()
-	m.adopt(z, time.Now())
+	m.adopt(z, time.Now(), 0)
 	m.runSyncs(ctx, z)
 }
 
@@ -43,9 +43,14 @@ func (m *Manager) runSyncs(ctx context.Context, z *zoneRun) {
 // answered holds, so that a restart writes nothing the checks do not call
 // for, and hands z's records to the loop. Records carried over from
 // another Manager, or whose decision a Cluster's previous leader stored,
-// keep theirs.
-func (m *Manager) adopt(z *zoneRun, now time.Time) {
+// keep theirs. With a Cluster, it adopts only while the loop's leadership
+// is still term (the one z was read under), and reports whether it did.
+func (m *Manager) adopt(z *zoneRun, now time.Time, term int64) bool {
 	m.mu.Lock()
+	if m.cl != nil && m.cl.term != term {
+		m.mu.Unlock()
+		return false
+	}
 	if i := slices.IndexFunc(z.syncs, func(w *zoneSync) bool { return !w.stale }); i >= 0 { // else no provider could be read: records start from nothing
 		held, floor := z.syncs[i].known, z.syncs[i].floor()
 		for _, r := range z.records {
@@ -65,6 +70,7 @@ func (m *Manager) adopt(z *zoneRun, now time.Time) {
 	case m.wake <- struct{}{}:
 	default:
 	}
+	return true
 }
 
 // adopted is the decision a record starts from when DNS already holds s

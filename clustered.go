@@ -278,7 +278,7 @@ func (m *Manager) refreshVotes(probes []*probeRun, all bool, now time.Time, dirt
 		probes = m.probes
 	}
 	for _, pr := range probes {
-		h := cl.q.health(slices.DeleteFunc(slices.Clone(pr.votes), func(v Vote) bool { return cl.isolated[v.Instance] }))
+		h := cl.q.health(withoutVotesOf(pr.votes, cl.isolated))
 		if h == pr.clusterHealth {
 			continue
 		}
@@ -365,11 +365,7 @@ func (m *Manager) runZoneLeading(ctx context.Context, z *zoneRun) {
 		ended := make(chan struct{})
 		go func() { defer close(ended); m.awaitTermEnd(tctx, term); cancel() }()
 		m.readAll(tctx, z, term)
-		m.mu.Lock()
-		current := m.cl.term == term
-		m.mu.Unlock()
-		if current {
-			m.adopt(z, time.Now())
+		if m.adopt(z, time.Now(), term) {
 			m.runSyncs(tctx, z)
 		}
 		cancel()

@@ -111,7 +111,7 @@ func isolatedInstances(q Quorum, votes map[EndpointID][]Vote, before map[string]
 		if len(vs) < 3 {
 			continue
 		}
-		cluster := q.health(slices.DeleteFunc(slices.Clone(vs), func(v Vote) bool { return before[v.Instance] }))
+		cluster := q.health(withoutVotesOf(vs, before))
 		if cluster == HealthUnknown {
 			continue
 		}
@@ -132,4 +132,13 @@ func isolatedInstances(q Quorum, votes map[EndpointID][]Vote, before map[string]
 		}
 	}
 	return out
+}
+
+// withoutVotesOf returns votes without those of the instances set in left; votes
+// itself when there are none.
+func withoutVotesOf(votes []Vote, left map[string]bool) []Vote {
+	if len(left) == 0 {
+		return votes
+	}
+	return slices.DeleteFunc(slices.Clone(votes), func(v Vote) bool { return left[v.Instance] })
 }

@@ -70,6 +70,8 @@ type ZoneStatus struct {
 }
 
 // ProviderStatus says whether one provider of a zone holds every decision.
+// With a Cluster, only the leader calls the providers: a follower's
+// ProviderStatus is as it last left it (zero if it never led).
 type ProviderStatus struct {
 	Name string `json:"name"`
 	// InSync is true when the provider held every decided record at the

@@ -40,6 +40,9 @@
 //	failover_cluster_instances{instance}                       live instances it sees, itself included
 //	failover_cluster_isolated{instance}                        1 while its verdicts are left out of every quorum
 //	failover_cluster_isolated_instances{instance}              instances it finds isolated, itself included
+//
+// A cluster's followers call no provider: the failover_provider_* gauges
+// come from the leader alone.
 package metrics
 
 import (
@@ -246,8 +249,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.isolated, boolFloat(cl.SelfIsolated), cl.Instance)
 		gauge(c.isolatedAnywhere, float64(len(cl.Isolated)), cl.Instance)
 	}
+	following := st.Cluster != nil && !st.Cluster.Leading // the leader alone calls the providers
 	for _, z := range st.Zones {
 		for _, p := range z.Providers {
+			if following {
+				break
+			}
 			gauge(c.inSync, boolFloat(p.InSync), z.Name, p.Name)
 			timestamp(c.lastRead, p.LastRead, z.Name, p.Name)
 			timestamp(c.lastWrite, p.LastWrite, z.Name, p.Name)

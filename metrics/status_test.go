@@ -237,7 +237,7 @@ func TestClusterGauges(t *testing.T) {
 			ClusterStatus: failover.ClusterStatus{Instance: "b", Instances: []string{"a", "b", "c"}, Leader: "a", Connected: true},
 			Isolated:      []string{"b"}, SelfIsolated: true,
 		},
-		Zones: []failover.ZoneStatus{{Name: zone, Records: []failover.RecordStatus{{Name: "www", Type: "A", Endpoints: []failover.EndpointStatus{
+		Zones: []failover.ZoneStatus{{Name: zone, Providers: []failover.ProviderStatus{{Name: "rfc2136"}}, Records: []failover.RecordStatus{{Name: "www", Type: "A", Endpoints: []failover.EndpointStatus{
 			{Value: "192.0.2.10", Health: failover.HealthDown, ClusterHealth: failover.HealthUp},
 		}}}}},
 	}
@@ -257,6 +257,7 @@ func TestClusterGauges(t *testing.T) {
 		{"failover_cluster_isolated_instances", b, "1"},
 		{"failover_endpoint_up", nil, "0"},
 		{"failover_endpoint_cluster_up", nil, "1"},
+		{"failover_provider_in_sync", nil, "absent"}, // a follower calls no provider
 	} {
 		if got := value(t, reg, tc.name, tc.labels); got != tc.want {
 			t.Errorf("%s%v: got %s, want %s", tc.name, tc.labels, got, tc.want)
