@@ -192,7 +192,8 @@ var clusterPolicy = failover.Policy{Interval: time.Second, FailAfter: 2, Recover
 
 // newTestCluster starts one Manager per name, in order (the first leads),
 // over a zone that publishes the primary, each Manager's Config changed
-// by tweak when not nil. It must be called inside synctest.Test.
+// by tweak when not nil, and returns 5 s later, every endpoint checked and
+// the record decided. It must be called inside synctest.Test.
 func newTestCluster(t *testing.T, tweak func(*failover.Config), names ...string) *testCluster {
 	t.Helper()
 	tc := &testCluster{t: t, store: clustermem.NewStore(leaseTTL), zone: &memory.Provider{}}
@@ -203,6 +204,8 @@ func newTestCluster(t *testing.T, tweak func(*failover.Config), names ...string)
 		tc.start(name, tweak)
 		synctest.Wait()
 	}
+	time.Sleep(5 * time.Second)
+	synctest.Wait()
 	return tc
 }
 
@@ -300,8 +303,6 @@ func (tc *testCluster) holds(values ...string) func() bool {
 func TestClusterOnlyLeaderWrites(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tc := newTestCluster(t, nil, "a", "b", "c")
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
 		tc.unreachable(primary, true, "a", "b", "c")
 		waitFor(t, 10*time.Second, "failover to the backup", tc.holds(backup))
 		time.Sleep(10 * time.Second)
@@ -337,8 +338,6 @@ func TestClusterOnlyLeaderWrites(t *testing.T) {
 func TestClusterVantageQuorum(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tc := newTestCluster(t, nil, "a", "b", "c")
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
 		tc.unreachable(primary, true, "c")
 		time.Sleep(20 * time.Second)
 		synctest.Wait()
@@ -366,8 +365,6 @@ func TestClusterVantageQuorum(t *testing.T) {
 func TestClusterIsolatedInstance(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tc := newTestCluster(t, nil, "a", "b", "c")
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
 		tc.unreachable(primary, true, "c")
 		tc.unreachable(backup, true, "c")
 		c := tc.nodes[2]
@@ -409,8 +406,6 @@ func TestClusterTakeover(t *testing.T) {
 		t.Run(fmt.Sprintf("crash=%v", crash), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				tc := newTestCluster(t, nil, "a", "b", "c")
-				time.Sleep(5 * time.Second)
-				synctest.Wait()
 				a, b := tc.nodes[0], tc.nodes[1]
 				gone := time.Now()
 				if crash {
@@ -446,8 +441,6 @@ func TestClusterTakeover(t *testing.T) {
 func TestClusterOverrideThroughFollower(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tc := newTestCluster(t, nil, "a", "b", "c")
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
 		a, b := tc.nodes[0], tc.nodes[1]
 		set := time.Now()
 		if err := b.m.SetOverride(www, primary, failover.ForceDown, time.Minute); err != nil {
@@ -479,8 +472,6 @@ func TestClusterOverrideThroughFollower(t *testing.T) {
 func TestClusterFailbackThroughFollower(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tc := newTestCluster(t, func(c *failover.Config) { c.Zones[0].Records[0].Policy.ManualFailback = true }, "a", "b", "c")
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
 		tc.unreachable(primary, true, "a", "b", "c")
 		waitFor(t, 10*time.Second, "failover", tc.holds(backup))
 		tc.unreachable(primary, false, "a", "b", "c")
@@ -505,8 +496,6 @@ func TestClusterFailbackThroughFollower(t *testing.T) {
 func TestClusterTakeoverKeepsFailbackDelay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tc := newTestCluster(t, nil, "a", "b", "c")
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
 		a, b := tc.nodes[0], tc.nodes[1]
 		tc.unreachable(primary, true, "a", "b", "c")
 		waitFor(t, 10*time.Second, "failover", tc.holds(backup))
@@ -572,8 +561,6 @@ func TestClusterStoreWritesAtRest(t *testing.T) {
 func TestClusterLostLeaseNoProviderCall(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tc := newTestCluster(t, nil, "a", "b", "c")
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
 		a := tc.nodes[0]
 		cut := time.Now()
 		a.in.Cut(true)
@@ -601,8 +588,6 @@ func TestClusterLostLeaseNoProviderCall(t *testing.T) {
 func TestClusterReloadCarriesVerdicts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tc := newTestCluster(t, nil, "a", "b", "c")
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
 		tc.unreachable(primary, true, "a", "b", "c")
 		waitFor(t, 10*time.Second, "failover", tc.holds(backup))
 		time.Sleep(5 * time.Second)
@@ -647,8 +632,6 @@ func TestClusterLeaseEndsDuringHungWrite(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				tc := newTestCluster(t, func(c *failover.Config) { c.ProviderTimeout = time.Second }, "a", "b", "c")
-				time.Sleep(5 * time.Second)
-				synctest.Wait()
 				a, b := tc.nodes[0], tc.nodes[1]
 				a.prov.setHang(h)
 				tc.unreachable(primary, true, "a", "b", "c")
@@ -777,8 +760,6 @@ func TestClusterLeadershipFlapsMidWrite(t *testing.T) {
 			}
 			c.ProviderTimeout = time.Second
 		}, "a", "b", "c")
-		time.Sleep(5 * time.Second)
-		synctest.Wait()
 		na := tc.nodes[0]
 		na.prov.setHang(hangUntilDone)
 		tc.unreachable(primary, true, "a", "b", "c")
