@@ -2,9 +2,11 @@ package failover_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -789,5 +791,61 @@ func TestClusterLeadershipFlapsMidWrite(t *testing.T) {
 		if len(calls) < 2 || calls[0].method != "get" || calls[1].method != "set" {
 			t.Errorf("a's calls under its new term: %+v, want a read of the zone, then the write", calls)
 		}
+	})
+}
+
+// runOverride is a cluster instance whose Run is replaced.
+type runOverride struct {
+	*memInstance
+	run func(ctx context.Context) error
+}
+
+func (r runOverride) Run(ctx context.Context) error { return r.run(ctx) }
+
+// The Manager's Run ends with the Cluster's Run: when it fails, Run stops
+// and returns its error; when it does not return once stopped, Run waits
+// StopTimeout and names it among what it left running.
+func TestClusterRunEndsManagerRun(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		store := clustermem.NewStore(leaseTTL)
+		fail := errors.New("instance name a already live")
+		for _, tc := range []struct {
+			name string
+			run  func(ctx context.Context) error
+			stop bool // the test stops Run
+			want error
+			says string
+		}{
+			{"fails", func(ctx context.Context) error { time.Sleep(time.Second); return fail }, false, fail, "cluster instance a: instance name a already live"},
+			{"ignores its context", func(ctx context.Context) error { <-ctx.Done(); time.Sleep(time.Hour); return nil }, true, failover.ErrAbandoned, "the Cluster's Run"},
+		} {
+			zone := &memory.Provider{}
+			if err := zone.AddZone(clusterZone); err != nil {
+				t.Fatal(err)
+			}
+			m, err := failover.New(failover.Config{
+				Zones: []failover.Zone{{Name: clusterZone, Providers: []failover.Provider{zone}, Records: []failover.Record{{
+					Name: "www", Type: "A", Endpoints: []failover.Endpoint{{Value: primary}}, Check: &vantage{unreachable: map[string]bool{}}}}}},
+				ProviderTimeout: 500 * time.Millisecond, StopTimeout: time.Second,
+				Cluster: runOverride{store.Instance("a"), tc.run},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			start := time.Now()
+			if tc.stop {
+				time.AfterFunc(time.Second, cancel)
+			}
+			err = m.Run(ctx)
+			cancel()
+			if !errors.Is(err, tc.want) || !strings.Contains(fmt.Sprint(err), tc.says) {
+				t.Errorf("%s: Run returned %v, want %v saying %q", tc.name, err, tc.want, tc.says)
+			}
+			if took := time.Since(start); took > 2*time.Second+time.Millisecond {
+				t.Errorf("%s: Run returned after %v, want within 2 s", tc.name, took)
+			}
+		}
+		time.Sleep(time.Hour) // the abandoned Run returns
 	})
 }
