@@ -13,6 +13,10 @@ import (
 // decide a record of z before, so that a zone is written only after its
 // own adoption read, while a slow zone delays no other.
 func (m *Manager) runZone(ctx context.Context, z *zoneRun) {
+	if m.cl != nil {
+		m.runZoneLeading(ctx, z)
+		return
+	}
 	var wg sync.WaitGroup
 	for _, w := range z.syncs {
 		wg.Go(func() {
@@ -22,7 +26,13 @@ func (m *Manager) runZone(ctx context.Context, z *zoneRun) {
 		})
 	}
 	wg.Wait()
-	m.adopt(z, time.Now())
+	m.adopt(z, time.Now(), 0)
+	m.runSyncs(ctx, z)
+}
+
+// runSyncs keeps each provider of z in line until ctx is done.
+func (m *Manager) runSyncs(ctx context.Context, z *zoneRun) {
+	var wg sync.WaitGroup
 	for _, w := range z.syncs {
 		wg.Go(func() { w.run(ctx) })
 	}
@@ -31,14 +41,21 @@ func (m *Manager) runZone(ctx context.Context, z *zoneRun) {
 
 // adopt starts each record of z from what the first provider that
 // answered holds, so that a restart writes nothing the checks do not call
-// for, and hands z's records to the loop.
-func (m *Manager) adopt(z *zoneRun, now time.Time) {
+// for, and hands z's records to the loop. Records carried over from
+// another Manager, or whose decision a Cluster's previous leader stored,
+// keep theirs. With a Cluster, it adopts only while the loop's leadership
+// is still term (the one z was read under), and reports whether it did.
+func (m *Manager) adopt(z *zoneRun, now time.Time, term int64) bool {
 	m.mu.Lock()
+	if m.cl != nil && m.cl.term != term {
+		m.mu.Unlock()
+		return false
+	}
 	if i := slices.IndexFunc(z.syncs, func(w *zoneSync) bool { return !w.stale }); i >= 0 { // else no provider could be read: records start from nothing
 		held, floor := z.syncs[i].known, z.syncs[i].floor()
 		for _, r := range z.records {
 			switch s, ok := held[r.spec.key]; {
-			case r.carried:
+			case r.carried || r.loaded:
 			case ok && len(s.values) > 0:
 				r.dec = adopted(r.spec, s, floor, now)
 			default: // DNS holds none of it: deciding to publish nothing changes nothing
@@ -53,6 +70,7 @@ func (m *Manager) adopt(z *zoneRun, now time.Time) {
 	case m.wake <- struct{}{}:
 	default:
 	}
+	return true
 }
 
 // adopted is the decision a record starts from when DNS already holds s

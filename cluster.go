@@ -130,8 +130,8 @@ type EndpointID struct {
 
 // Vote is one live instance's verdict on one endpoint.
 type Vote struct {
-	Instance string
-	Health   Health
+	Instance string `json:"instance"`
+	Health   Health `json:"health"`
 }
 
 // OverrideState is an operator's override stored in the cluster.

@@ -89,7 +89,10 @@ type Config struct {
 	// health is the Quorum of the live instances' verdicts, and only the
 	// elected leader decides and writes, under its lease. Nil means a
 	// Manager alone. New refuses a Cluster whose LeaseTTL is not above
-	// ProviderTimeout. A Cluster serves one Manager at a time.
+	// ProviderTimeout. A Cluster serves one Manager at a time, whose Run
+	// runs it: a reload's new Manager (see CarryOver) takes a Cluster not
+	// run before (of cluster/etcd, a new one from New, with the same
+	// instance name), and publishes the verdicts it carried at once.
 	Cluster Cluster
 	// Quorum combines the instances' verdicts when Cluster is set. The
 	// zero value is a majority of the live instances.

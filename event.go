@@ -77,6 +77,14 @@ const (
 	// DNS already held (values and TTL): nothing changed, nothing is
 	// written. A restart emits it instead of EventRecordDecided.
 	EventRecordAdopted
+	// EventInstanceIsolated: with a Cluster, this instance's verdicts
+	// differ from the cluster's on most endpoints (it cannot reach what
+	// the others reach, or the reverse): its votes are left out of every
+	// quorum, so that it fails nothing over alone, until they agree again.
+	EventInstanceIsolated
+	// EventInstanceRejoined: this instance's verdicts agree with the
+	// cluster's again; its votes count again.
+	EventInstanceRejoined
 )
 
 var eventKindNames = map[EventKind]string{
@@ -96,6 +104,8 @@ var eventKindNames = map[EventKind]string{
 	EventRecordQuarantined:  "record-quarantined",
 	EventTTLFloorLearned:    "ttl-floor-learned",
 	EventRecordAdopted:      "record-adopted",
+	EventInstanceIsolated:   "instance-isolated",
+	EventInstanceRejoined:   "instance-rejoined",
 }
 
 // String returns the kind in kebab case, such as "endpoint-down".
@@ -138,8 +148,8 @@ func (o Operation) String() string {
 func (o Operation) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
 
 // Event reports one thing the Manager saw or did. Every event sets Kind,
-// Time, Zone and DryRun; the other fields are set by these kinds only, and
-// are zero otherwise:
+// Time, Zone (except the instance events, about no zone) and DryRun; the
+// other fields are set by these kinds only, and are zero otherwise:
 //
 //	Kind                  also sets
 //	endpoint-up           Record, Endpoint, Health, CheckDuration
@@ -162,6 +172,13 @@ func (o Operation) MarshalText() ([]byte, error) { return []byte(o.String()), ni
 //	suspicion-ended       Record, Endpoint, Health, Reason, Elapsed, Err
 //	record-quarantined    Record, Provider, Operation, Values, TTL, Failures, Err
 //	ttl-floor-learned     Record, Provider, Values, TTL (the floor), Reason
+//	instance-isolated     Instance, Reason
+//	instance-rejoined     Instance, Reason
+//
+// With a [Cluster], only the leader emits record-decided, record-adopted,
+// all-down and override-ended (for an expiry), and only the leader writes;
+// every instance reports its own checks (endpoint-up, endpoint-down,
+// suspected, suspicion-ended) and the operator calls made through it.
 type Event struct {
 	Kind EventKind
 	// Time is when the Manager saw or did it.
@@ -219,6 +236,9 @@ type Event struct {
 	// DryRun marks events of a Manager in dry-run mode: nothing was
 	// written.
 	DryRun bool
+	// Instance names the cluster instance the event is about (see
+	// Cluster.Instance).
+	Instance string
 }
 
 // String formats e on one line for logs and terminals: its kind, its
@@ -268,6 +288,7 @@ func (e Event) attrs() []slog.Attr {
 	} else {
 		str("zone", e.Zone)
 	}
+	str("instance", e.Instance)
 	str("endpoint", e.Endpoint)
 	if e.Health != HealthUnknown {
 		add(slog.String("health", e.Health.String()))
@@ -310,7 +331,7 @@ func (e Event) attrs() []slog.Attr {
 func slogLevel(k EventKind) slog.Level {
 	switch k {
 	case EventEndpointDown, EventAllDown, EventProviderCallFailed, EventDriftRepaired, EventPropagationSlow,
-		EventRecordQuarantined, EventTTLFloorLearned:
+		EventRecordQuarantined, EventTTLFloorLearned, EventInstanceIsolated:
 		return slog.LevelWarn
 	}
 	return slog.LevelInfo

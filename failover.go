@@ -90,6 +90,7 @@ type Manager struct {
 	notices chan notice
 	wake    chan struct{} // capacity 1: an operator call is waiting in poked
 	started atomic.Bool
+	cl      *clusterRun // nil without a Cluster
 
 	// jitter returns a random duration in [0, max); tests replace it.
 	jitter func(max time.Duration) time.Duration
@@ -125,6 +126,8 @@ type recordRun struct {
 
 	failbackRequested bool     // guarded by Manager.mu
 	carried           bool     // the decision came from CarryOver: start-up does not adopt DNS
+	loaded            bool     // the decision came from the Cluster's previous leader: the adoption read keeps it (loop, under Manager.mu)
+	saved             []byte   // the decision state last stored in the Cluster (loop only)
 	formerly          []string // what the record published under the Manager carried from (read-only once Run starts)
 
 	cancelPropagation context.CancelFunc // ends the propagation check of the last decision (loop only)
@@ -192,6 +195,12 @@ func New(cfg Config) (*Manager, error) {
 		}
 		m.zones = append(m.zones, z)
 	}
+	if cfg.Cluster != nil {
+		m.cl = newClusterRun(cfg.Cluster, cfg.Quorum, m.probes)
+		for _, z := range m.zones {
+			z.adopted.Store(true) // a follower decides for its Status alone, from nothing read
+		}
+	}
 	return m, nil
 }
 
@@ -211,6 +220,12 @@ func New(cfg Config) (*Manager, error) {
 //
 // Before it returns, Run closes the Checkers that have a Close method (see
 // [Checker]).
+//
+// With a Cluster, Run first starts the Cluster's Run in a goroutine of its
+// own, and stops it once the writes in flight have finished (waiting at
+// most StopTimeout for it, as for the checks); when the Cluster's Run
+// fails (returns an error before Run's context ended), Run stops and
+// returns that error, wrapped.
 func (m *Manager) Run(ctx context.Context) error {
 	if !m.started.CompareAndSwap(false, true) {
 		return ErrStarted
@@ -223,6 +238,7 @@ func (m *Manager) Run(ctx context.Context) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	cluster := m.startCluster(cancel)
 	var syncs, tasks sync.WaitGroup
 	for _, z := range m.zones {
 		syncs.Go(func() { m.runZone(ctx, z) })
@@ -236,6 +252,10 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 	m.closeCheckers()
 	syncs.Wait()
+	stillRunning, clusterErr := cluster.stop(m.cfg.StopTimeout) // after the writes: they finish under the leadership
+	if stillRunning {
+		left = append(left, "the Cluster's Run (it did not return)")
+	}
 	m.events.close()
 	select {
 	case <-delivered:
@@ -243,11 +263,11 @@ func (m *Manager) Run(ctx context.Context) error {
 		left = append(left, fmt.Sprintf("%d events not delivered (OnEvent did not return)", m.events.abandon()))
 	}
 	if len(left) == 0 {
-		return nil
+		return clusterErr
 	}
 	err := fmt.Errorf("%w: %v after its context ended: %s", ErrAbandoned, time.Since(stopped).Round(time.Millisecond), strings.Join(left, "; "))
 	m.cfg.Logger.LogAttrs(context.Background(), slog.LevelError, "stopped without waiting for everything", slog.Any("err", err))
-	return err
+	return errors.Join(clusterErr, err)
 }
 
 // waitAtMost waits for wg, at most d; it reports whether wg was done.

@@ -72,6 +72,14 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 	for _, r := range m.records { // decided once at start: a carried record re-arms its timers and takes a changed policy
 		sched.set(&r.task, now)
 	}
+	if m.cl != nil {
+		for _, pr := range m.probes { // carried over: the others are told at once
+			if pr.state.health != HealthUnknown {
+				m.cl.c.PublishVerdict(pr.id(), pr.state.health)
+				m.cl.published = append(m.cl.published, pr)
+			}
+		}
+	}
 	m.startWatching(ctx, wg)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -81,6 +89,11 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 		m.observe(res, &sched, dirty)
 	}
 
+	var clusterChanged <-chan struct{}
+	if m.cl != nil {
+		clusterChanged = m.cl.c.Changed()
+	}
+
 	for {
 		if len(sched) > 0 {
 			timer.Reset(max(time.Until(sched[0].at), 0))
@@ -88,6 +101,8 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-clusterChanged:
+			m.applyClusterChanges(time.Now(), dirty)
 		case res := <-m.results:
 			take(res)
 			for more := true; more; { // take every result already waiting, so they share one write
@@ -123,6 +138,10 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 			}
 		}
 
+		if m.cl != nil && len(m.cl.published) > 0 {
+			m.refreshVotes(m.cl.published, false, now, dirty)
+			m.cl.published = m.cl.published[:0]
+		}
 		for r := range dirty {
 			if !r.zone.adopted.Load() {
 				continue // decided once its zone is read (runZone)
@@ -243,6 +262,10 @@ func (m *Manager) observe(res checkResult, sched *schedule, dirty map[*recordRun
 	pr.lastCheck, pr.lastLatency, pr.lastErr = res.start, res.latency, res.err
 	m.mu.Unlock()
 
+	if changed && m.cl != nil { // at once: a watcher's confirmed suspicion reaches the others in milliseconds
+		m.cl.c.PublishVerdict(pr.id(), state.health)
+		m.cl.published = append(m.cl.published, pr)
+	}
 	for _, ep := range pr.eps {
 		if changed {
 			kind := EventEndpointUp
@@ -272,9 +295,11 @@ func (m *Manager) decideRecord(r *recordRun, now time.Time, sched *schedule) (ch
 	cands := make([]candidate, len(r.eps))
 	var overrideEnds time.Time
 
+	leading := m.leading()
+	requested := leading && m.cl != nil && m.cl.c.TakeFailback(id) // a follower leaves the request to the leader
 	m.mu.Lock()
 	floor := r.zone.floor()
-	manual := r.failbackRequested
+	manual := r.failbackRequested || requested
 	r.failbackRequested = false
 	for i, ep := range r.eps {
 		if ep.override != NoOverride && !ep.overrideUntil.IsZero() && !now.Before(ep.overrideUntil) {
@@ -282,7 +307,8 @@ func (m *Manager) decideRecord(r *recordRun, now time.Time, sched *schedule) (ch
 			ep.override, ep.overrideUntil = NoOverride, time.Time{}
 		}
 		st := ep.probe.state
-		c := candidate{value: ep.ep.Value, priority: ep.ep.Priority, health: st.health, failing: st.health == HealthUp && st.failures > 0}
+		h := m.health(ep.probe)
+		c := candidate{value: ep.ep.Value, priority: ep.ep.Priority, health: h, failing: h == HealthUp && st.failures > 0}
 		switch ep.override {
 		case ForceUp:
 			c.health, c.failing = HealthUp, false
@@ -309,8 +335,9 @@ func (m *Manager) decideRecord(r *recordRun, now time.Time, sched *schedule) (ch
 	// As held: the provider read at start-up holds next, its TTL raised to
 	// that provider's floor (which may raise TTL and FailoverTTL alike).
 	asHeld := !prev.decided && prev.adopted && sameValues(next.values, prev.values) && (max(next.ttl, prev.floor) == max(prev.ttl, prev.floor) || len(next.values) == 0)
-	news = changed && !asHeld
+	news = changed && !asHeld && leading
 	switch {
+	case !leading: // a follower decides for its Status alone: its decisions are not news
 	case news:
 		reason := next.reason
 		if reason == "" && !prev.decided {
@@ -324,7 +351,7 @@ func (m *Manager) decideRecord(r *recordRun, now time.Time, sched *schedule) (ch
 		}
 		events = append(events, Event{Kind: EventRecordAdopted, Time: now, Record: id, Values: slices.Clone(next.values), TTL: next.ttl, Reason: reason})
 	}
-	if next.allDown && !prev.allDown {
+	if next.allDown && !prev.allDown && leading {
 		events = append(events, Event{Kind: EventAllDown, Time: now, Record: id, Values: slices.Clone(next.values), TTL: next.ttl, Reason: next.reason})
 	}
 
@@ -333,9 +360,13 @@ func (m *Manager) decideRecord(r *recordRun, now time.Time, sched *schedule) (ch
 	if changed {
 		r.zone.desired[r.spec.key] = newRRset(next.values, next.ttl)
 	}
+	if !leading {
+		events = slices.DeleteFunc(events, func(e Event) bool { return e.Kind == EventOverrideEnded }) // the leader reports the expiry
+	}
 	// Queued before unlocking: a zone sync that sees the new desired state
 	// queues its record-written after these. Pushing never blocks.
 	m.emit(events...)
 	m.mu.Unlock()
+	m.saveDecision(r)
 	return changed, news
 }

@@ -1,6 +1,7 @@
 package failover
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -43,12 +44,23 @@ func (o *Override) UnmarshalText(b []byte) error {
 var (
 	ErrUnknownRecord   = errors.New("failover: unknown record")
 	ErrUnknownEndpoint = errors.New("failover: unknown endpoint")
+	// ErrClusterStore is wrapped by the error of an operator call that the
+	// Cluster's store could not take in time (it cannot be reached, or
+	// has no quorum): nothing was changed; the call may be retried.
+	ErrClusterStore = errors.New("failover: the cluster's store did not take it")
 )
 
 // SetOverride forces the endpoint whose value is value, in record rec, up
 // or down for d (zero: until cleared), or clears its override with
 // NoOverride. It takes effect at once if Run is running, otherwise when it
 // starts. It is safe for concurrent use.
+//
+// With a Cluster, the override is stored in the cluster, for every
+// instance (the leader applies it, and ends it when it expires): SetOverride
+// waits until the cluster's store has it, at most ProviderTimeout, and
+// returns an error naming the record and endpoint when it could not be
+// stored (wrapping ErrClusterStore). It takes effect when the cluster
+// reports it, also on this instance.
 func (m *Manager) SetOverride(rec RecordID, value string, o Override, d time.Duration) error {
 	if o < NoOverride || o > ForceDown {
 		return fmt.Errorf("failover: record %s endpoint %q: unknown override %d", rec, value, int(o))
@@ -78,21 +90,30 @@ func (m *Manager) SetOverride(rec RecordID, value string, o Override, d time.Dur
 	if d > 0 && o != NoOverride {
 		until = now.Add(d)
 	}
+	if m.cl != nil {
+		return m.setClusterOverride(ep, o, until, now)
+	}
 	m.mu.Lock()
 	prev, prevUntil := ep.override, ep.overrideUntil
 	ep.override, ep.overrideUntil = o, until
 	m.mu.Unlock()
+	m.reportOverride(ep, o, until, prev, prevUntil, now)
+	m.poke(r)
+	return nil
+}
 
-	e := Event{Kind: EventOverrideSet, Time: now, Record: r.spec.id, Endpoint: norm, Override: o, OverrideUntil: until, Reason: "set by operator"}
+// reportOverride reports an operator's override of ep, set to o until
+// until where prev until prevUntil was: override-set, or override-ended
+// when it was cleared (nothing when there was none).
+func (m *Manager) reportOverride(ep *endpointRun, o Override, until time.Time, prev Override, prevUntil, now time.Time) {
+	e := Event{Kind: EventOverrideSet, Time: now, Record: ep.rec.spec.id, Endpoint: ep.ep.Value, Override: o, OverrideUntil: until, Reason: "set by operator"}
 	if o == NoOverride {
 		if prev == NoOverride {
-			return nil
+			return
 		}
 		e.Kind, e.Override, e.OverrideUntil, e.Reason = EventOverrideEnded, prev, prevUntil, "cleared by operator"
 	}
 	m.emit(e)
-	m.poke(r)
-	return nil
 }
 
 // Failback asks record rec to return to its most preferred healthy tier now,
@@ -100,10 +121,23 @@ func (m *Manager) SetOverride(rec RecordID, value string, o Override, d time.Dur
 // ManualFailback fails back. The request is taken at the next decision and
 // dropped if no more preferred tier is healthy then. It is safe for
 // concurrent use.
+//
+// With a Cluster, the request is stored in the cluster for the leader to
+// take: Failback waits until the cluster's store has it, at most
+// ProviderTimeout, and returns an error naming the record when it could
+// not be stored (wrapping ErrClusterStore).
 func (m *Manager) Failback(rec RecordID) error {
 	r, err := m.record(rec)
 	if err != nil {
 		return err
+	}
+	if m.cl != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.cfg.ProviderTimeout)
+		defer cancel()
+		if err := m.cl.c.RequestFailback(ctx, r.spec.id); err != nil {
+			return fmt.Errorf("%w: record %s: storing the failback request: %w", ErrClusterStore, r.spec.id, err)
+		}
+		return nil
 	}
 	m.mu.Lock()
 	r.failbackRequested = true
@@ -130,4 +164,20 @@ func (m *Manager) poke(r *recordRun) {
 	case m.wake <- struct{}{}:
 	default:
 	}
+}
+
+// setClusterOverride stores an operator's override of ep in the Cluster,
+// and reports it.
+func (m *Manager) setClusterOverride(ep *endpointRun, o Override, until, now time.Time) error {
+	id := ep.rec.spec.id
+	m.mu.Lock()
+	prev, prevUntil := ep.override, ep.overrideUntil // as the cluster last said
+	m.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.ProviderTimeout)
+	defer cancel()
+	if err := m.cl.c.SetOverride(ctx, EndpointID{Record: id, Value: ep.ep.Value}, o, until); err != nil {
+		return fmt.Errorf("%w: record %s endpoint %q: storing override %v: %w", ErrClusterStore, id, ep.ep.Value, o, err)
+	}
+	m.reportOverride(ep, o, until, prev, prevUntil, now)
+	return nil
 }

@@ -2,6 +2,7 @@ package failover
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -94,16 +95,24 @@ func (q Quorum) health(votes []Vote) Health {
 
 // isolatedInstances returns the instances that disagree with the cluster
 // on most endpoints: on more than half of the endpoints (and at least two)
-// where both the instance and the cluster (the quorum of every live
-// instance's vote) have a verdict, the instance's verdict differs. That is
+// where both the instance and the cluster (the quorum of the live
+// instances' votes) have a verdict, the instance's verdict differs. That is
 // an instance that cannot reach what the others can (or the reverse); its
 // votes are to be left out of every quorum. It takes at least three live
 // instances to judge one: with two, who is wrong cannot be told.
-func isolatedInstances(q Quorum, votes map[EndpointID][]Vote) map[string]bool {
+//
+// The instances found isolated before (before) are left out of the
+// cluster's quorum they are compared with, as of every other quorum: else
+// an isolated instance whose vote tips a quorum (another instance losing
+// the same endpoint) would agree with itself there, and rejoin.
+func isolatedInstances(q Quorum, votes map[EndpointID][]Vote, before map[string]bool) map[string]bool {
 	compared, differs := map[string]int{}, map[string]int{}
 	for _, vs := range votes {
-		cluster := q.health(vs)
-		if len(vs) < 3 || cluster == HealthUnknown {
+		if len(vs) < 3 {
+			continue
+		}
+		cluster := q.health(withoutVotesOf(vs, before))
+		if cluster == HealthUnknown {
 			continue
 		}
 		for _, v := range vs {
@@ -123,4 +132,13 @@ func isolatedInstances(q Quorum, votes map[EndpointID][]Vote) map[string]bool {
 		}
 	}
 	return out
+}
+
+// withoutVotesOf returns votes without those of the instances set in left; votes
+// itself when there are none.
+func withoutVotesOf(votes []Vote, left map[string]bool) []Vote {
+	if len(left) == 0 {
+		return votes
+	}
+	return slices.DeleteFunc(slices.Clone(votes), func(v Vote) bool { return left[v.Instance] })
 }

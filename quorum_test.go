@@ -89,26 +89,36 @@ func TestQuorumProblems(t *testing.T) {
 func TestIsolatedInstances(t *testing.T) {
 	// table: one string per endpoint, one letter per instance i0, i1, ...
 	for _, tc := range []struct {
-		name  string
-		table []string
-		want  string // isolated instances, comma-separated
+		name   string
+		table  []string
+		want   string // isolated instances, comma-separated
+		before string // isolated before, comma-separated
 	}{
-		{"all agree", []string{"uuu", "ddd", "uuu"}, ""},
-		{"i0 sees everything down", []string{"duu", "duu", "duu"}, "i0"},
-		{"i0 sees one endpoint down", []string{"duu", "uuu", "uuu"}, ""},
-		{"i2 sees everything up that is down", []string{"ddu", "ddu"}, "i2"},
-		{"two instances: undecidable", []string{"du", "du", "du"}, ""},
-		{"one endpoint is not enough", []string{"duu"}, ""},
-		{"i0 has no verdicts", []string{"?uu", "?uu"}, ""},
-		{"two of five cut off", []string{"dduuu", "dduuu", "dduuu"}, "i0,i1"},
+		{"all agree", []string{"uuu", "ddd", "uuu"}, "", ""},
+		{"i0 sees everything down", []string{"duu", "duu", "duu"}, "i0", ""},
+		{"i0 sees one endpoint down", []string{"duu", "uuu", "uuu"}, "", ""},
+		{"i2 sees everything up that is down", []string{"ddu", "ddu"}, "i2", ""},
+		{"two instances: undecidable", []string{"du", "du", "du"}, "", ""},
+		{"one endpoint is not enough", []string{"duu"}, "", ""},
+		{"i0 has no verdicts", []string{"?uu", "?uu"}, "", ""},
+		{"two of five cut off", []string{"dduuu", "dduuu", "dduuu"}, "i0,i1", ""},
+		// i2 lost everything; i1 then loses endpoint 0: with i2's vote, i2
+		// agrees with the quorum there, but its vote no longer counts.
+		{"isolated, tipping a quorum", []string{"udd", "uud"}, "i2", "i2"},
+		{"the same, not isolated before", []string{"udd", "uud"}, "", ""},
+		{"isolated before, agrees again", []string{"uuu", "uuu"}, "", "i2"},
 	} {
+		before := map[string]bool{}
+		for _, name := range strings.Split(tc.before, ",") {
+			before[name] = name != ""
+		}
 		table := map[EndpointID][]Vote{}
 		for i, s := range tc.table {
 			table[EndpointID{Value: fmt.Sprint(i)}] = votes(s)
 		}
 		var got []string
 		for i := range 5 {
-			if isolatedInstances(Quorum{}, table)[fmt.Sprintf("i%d", i)] {
+			if isolatedInstances(Quorum{}, table, before)[fmt.Sprintf("i%d", i)] {
 				got = append(got, fmt.Sprintf("i%d", i))
 			}
 		}

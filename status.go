@@ -9,10 +9,26 @@ import (
 // marshal as JSON. In JSON, durations are Go duration strings ("1m0s") and
 // zero times are left out; the JSON reads back into the same Status.
 type Status struct {
-	DryRun bool         `json:"dry_run"`
-	Checks CheckStatus  `json:"checks"`
-	Events EventStatus  `json:"events"`
-	Zones  []ZoneStatus `json:"zones"`
+	DryRun bool        `json:"dry_run"`
+	Checks CheckStatus `json:"checks"`
+	Events EventStatus `json:"events"`
+	// Cluster is this instance's view of its Cluster; nil without one.
+	Cluster *ClusterView `json:"cluster,omitempty"`
+	Zones   []ZoneStatus `json:"zones"`
+}
+
+// ClusterView is an instance's view of its [Cluster], in a [Status]: as
+// the Cluster reports it, with the isolated instances the Manager found.
+// While this instance does not lead, its records show what it would
+// decide, for information: the leader's decisions are what DNS holds.
+type ClusterView struct {
+	ClusterStatus
+	// Isolated lists the live instances whose verdicts differ from the
+	// cluster's on most endpoints: their votes are left out of every
+	// quorum (see EventInstanceIsolated).
+	Isolated []string `json:"isolated,omitempty"`
+	// SelfIsolated is true while this instance is one of them.
+	SelfIsolated bool `json:"self_isolated"`
 }
 
 // EventStatus says whether OnEvent keeps up with the events.
@@ -54,6 +70,8 @@ type ZoneStatus struct {
 }
 
 // ProviderStatus says whether one provider of a zone holds every decision.
+// With a Cluster, only the leader calls the providers: a follower's
+// ProviderStatus is as it last left it (zero if it never led).
 type ProviderStatus struct {
 	Name string `json:"name"`
 	// InSync is true when the provider held every decided record at the
@@ -149,6 +167,14 @@ type EndpointStatus struct {
 	// SuspectedSince is when a watcher's notice made the endpoint suspect,
 	// while the confirming checks run; zero otherwise.
 	SuspectedSince time.Time `json:"suspected_since,omitzero"`
+	// ClusterHealth is, with a Cluster, the endpoint's health as the
+	// Quorum of the live instances' Votes (the isolated ones left out)
+	// says: what the record's decisions use. Health is this instance's own
+	// verdict, one of the votes.
+	ClusterHealth Health `json:"cluster_health,omitzero"`
+	// Votes is, with a Cluster, every live instance's verdict on the
+	// endpoint, sorted by instance.
+	Votes []Vote `json:"votes,omitempty"`
 	// CertificateExpiry is when the certificate the endpoint presented to
 	// the record's Checker in its last completed TLS handshake expires:
 	// zero when the Checker does not report one (see the
@@ -162,7 +188,14 @@ type EndpointStatus struct {
 // It is safe for concurrent use, also from OnEvent, and before or after
 // Run.
 func (m *Manager) Status() Status {
+	var cs ClusterStatus
+	if m.cl != nil {
+		cs = m.cl.c.Status()
+	}
 	st, probes := m.snapshot()
+	if st.Cluster != nil {
+		st.Cluster.ClusterStatus = cs
+	}
 	// Checkers are the caller's code: they are asked without the lock, so
 	// that one that is slow or calls the Manager holds nothing up.
 	for _, z := range st.Zones {
@@ -192,6 +225,9 @@ func (m *Manager) snapshot() (Status, []*probeRun) {
 	}
 	probes := make([]*probeRun, 0, n)
 	st := Status{DryRun: m.cfg.DryRun, Checks: m.slots.status(), Events: m.events.status()}
+	if m.cl != nil {
+		st.Cluster = &ClusterView{Isolated: slices.Clone(m.cl.isolatedList), SelfIsolated: m.cl.selfIsolated}
+	}
 	for _, z := range m.zones {
 		zs := ZoneStatus{Name: z.spec.name}
 		for _, w := range z.syncs {
@@ -220,6 +256,9 @@ func (m *Manager) snapshot() (Status, []*probeRun) {
 					LastCheck:            pr.lastCheck, LastLatency: pr.lastLatency,
 					Override: ep.override, OverrideUntil: ep.overrideUntil,
 					Watched: pr.watching, SuspectedSince: pr.suspected,
+				}
+				if m.cl != nil {
+					es.ClusterHealth, es.Votes = pr.clusterHealth, slices.Clone(pr.votes)
 				}
 				if pr.lastErr != nil {
 					es.LastError = pr.lastErr.Error()

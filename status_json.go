@@ -51,6 +51,29 @@ func (e *EndpointStatus) UnmarshalJSON(b []byte) error {
 	return parseJSONDuration(v.LastLatency, &e.LastLatency, "last_latency")
 }
 
+// MarshalJSON writes v with its LeaseLeft as a duration string, such as
+// "1.5s".
+func (v ClusterView) MarshalJSON() ([]byte, error) {
+	type plain ClusterView
+	return json.Marshal(struct {
+		plain
+		LeaseLeft string `json:"lease_left"`
+	}{plain(v), v.LeaseLeft.String()})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (v *ClusterView) UnmarshalJSON(b []byte) error {
+	type plain ClusterView
+	w := struct {
+		*plain
+		LeaseLeft string `json:"lease_left"`
+	}{plain: (*plain)(v)}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	return parseJSONDuration(w.LeaseLeft, &v.LeaseLeft, "lease_left")
+}
+
 // parseJSONDuration sets *d from s, a duration string; empty leaves it 0.
 func parseJSONDuration(s string, d *time.Duration, field string) error {
 	if s == "" {

@@ -48,3 +48,35 @@ func TestStatusJSON(t *testing.T) {
 		t.Errorf("a TTL that is no duration: got %v, want an error naming ttl", err)
 	}
 }
+
+// The cluster section reads back as written, its lease left as a
+// duration string; each endpoint's votes and cluster health are kept.
+func TestStatusJSONCluster(t *testing.T) {
+	st := Status{
+		Cluster: &ClusterView{
+			ClusterStatus: ClusterStatus{Instance: "b", Instances: []string{"a", "b", "c"}, Leader: "a", Connected: true, LeaseLeft: 1500 * time.Millisecond},
+			Isolated:      []string{"c"},
+		},
+		Zones: []ZoneStatus{{Name: "example.test.", Records: []RecordStatus{{Name: "www", Type: "A", Endpoints: []EndpointStatus{{
+			Value: "192.0.2.10", Health: HealthDown, ClusterHealth: HealthUp,
+			Votes: []Vote{{Instance: "a", Health: HealthUp}, {Instance: "b", Health: HealthDown}, {Instance: "c", Health: HealthUp}},
+		}}}}}},
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	for _, want := range []string{`"lease_left":"1.5s"`, `"isolated":["c"]`, `"cluster_health":"up"`, `{"instance":"b","health":"down"}`, `"leader":"a"`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("JSON lacks %s:\n%s", want, text)
+		}
+	}
+	var back Status
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, st) {
+		t.Errorf("read back:\n got %+v\nwant %+v", back, st)
+	}
+}

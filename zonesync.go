@@ -65,6 +65,7 @@ type zoneSync struct {
 	verify        map[rrKey]time.Duration
 	iso           isolation
 	quarantined   map[rrKey]*quarantine
+	term          int64 // with a Cluster: the leadership the zone was read under; calls are made under it alone
 
 	// guarded by Manager.mu
 	status ProviderStatus
@@ -164,7 +165,10 @@ func (w *zoneSync) run(ctx context.Context) {
 		}
 		readFailed := false
 		if w.stale {
-			if err := w.read(ctx); err != nil {
+			if err := w.read(ctx); errors.Is(err, errNotLeading) {
+				w.awaitLead(ctx)
+				continue
+			} else if err != nil {
 				w.failed(OpGet, err)
 				readFailed = true
 			}
@@ -193,7 +197,10 @@ func (w *zoneSync) run(ctx context.Context) {
 		if rewrite { // done, even if a part of it fails: a part that fails is retried as a change, not as a rewrite
 			w.rewritten = now
 		}
-		if op, err := w.writeChanges(ctx, changes, reason); err != nil {
+		if op, err := w.writeChanges(ctx, changes, reason); errors.Is(err, errNotLeading) {
+			w.awaitLead(ctx)
+			continue
+		} else if err != nil {
 			w.failed(op, err)
 			w.backoff(ctx, w.iso.group > 0 || len(w.iso.suspects) > 0) // an RRset the provider may reject does not hold back a new decision
 			continue
@@ -313,8 +320,17 @@ func (w *zoneSync) get(ctx context.Context) (map[rrKey]rrset, error) {
 // its context: it is abandoned (its goroutine left to finish, counted in
 // ProviderStatus.Abandoned until it does, the zone read again after) and
 // call returns an error wrapping ErrCallAbandoned.
+//
+// With a Cluster, a call is made only through the write gate (see gate):
+// under the leadership the zone was read under, with more than
+// ProviderTimeout of lease left, and its context ends with the
+// leadership; otherwise it returns errNotLeading without calling.
 func (w *zoneSync) call(ctx context.Context, write bool, f func(context.Context) error) error {
 	m := w.m
+	lead, err := w.gate()
+	if err != nil {
+		return err
+	}
 	m.mu.Lock()
 	running := w.status.Abandoned
 	m.mu.Unlock()
@@ -326,11 +342,16 @@ func (w *zoneSync) call(ctx context.Context, write bool, f func(context.Context)
 	}
 	timeout := m.cfg.ProviderTimeout
 	cctx, cancel := context.WithTimeout(ctx, timeout)
+	unlead := func() bool { return false }
+	if lead != nil {
+		unlead = context.AfterFunc(lead, cancel) // the leadership ends: so does the call
+	}
 	var mu sync.Mutex // orders the call's return with giving up on it
 	gaveUp := false
 	done := make(chan error, 1)
 	go func() { // waited for below, unless abandoned
 		err := f(cctx)
+		unlead()
 		cancel()
 		mu.Lock()
 		defer mu.Unlock()
@@ -436,7 +457,7 @@ func (w *zoneSync) writeChanges(ctx context.Context, changes []change, reason st
 			}
 			continue
 		}
-		if unanswered(err) { // says nothing of what the call carried: no step of an isolation
+		if unanswered(err) || errors.Is(err, errNotLeading) { // says nothing of what the call carried: no step of an isolation
 			return op, err
 		}
 		if len(batch) == 1 {
@@ -563,7 +584,7 @@ func (w *zoneSync) write(ctx context.Context, changes []change, reason string) (
 			return err
 		})
 		if err != nil {
-			w.try(changes)
+			w.try(changes, err)
 			return OpSet, fmt.Errorf("writing %d records to zone %s on %s: %w", len(set), zone, w.p.name, err)
 		}
 		w.learnFloor(sets, managedRRsets(zone, stored, w.managed))
@@ -590,7 +611,7 @@ func (w *zoneSync) write(ctx context.Context, changes []change, reason string) (
 			err = fmt.Errorf("the provider removed %d of %d records", len(gone), len(del))
 		}
 		if err != nil {
-			w.try(dels)
+			w.try(dels, err)
 			return OpDelete, fmt.Errorf("deleting %d records from zone %s on %s: %w", len(del), zone, w.p.name, err)
 		}
 		w.wrote(dels, time.Since(start), reason)
@@ -598,9 +619,14 @@ func (w *zoneSync) write(ctx context.Context, changes []change, reason string) (
 	return OpNone, nil
 }
 
-// try notes changes sent in a call that failed: the zone's state is
-// unknown until read back, and the read reports those it finds applied.
-func (w *zoneSync) try(changes []change) {
+// try notes changes sent in a call that failed with err: the zone's state
+// is unknown until read back, and the read reports those it finds
+// applied. A call not made, since this instance does not lead, sent
+// nothing.
+func (w *zoneSync) try(changes []change, err error) {
+	if errors.Is(err, errNotLeading) {
+		return
+	}
 	w.stale = true
 	for _, c := range changes {
 		w.tried[c.rec.spec.key] = tried{want: c.want, ttl: c.ttl, previous: w.known[c.rec.spec.key].values}

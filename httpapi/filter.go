@@ -52,7 +52,7 @@ func parseFilter(r *http.Request, st failover.Status) (filter, error) {
 // its providers) when any of its records is kept or it has a provider out
 // of sync.
 func (f filter) apply(st failover.Status) failover.Status {
-	out := failover.Status{DryRun: st.DryRun}
+	out := failover.Status{DryRun: st.DryRun, Cluster: st.Cluster}
 	for _, z := range st.Zones {
 		if f.zone != "" && z.Name != f.zone {
 			continue

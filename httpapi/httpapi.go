@@ -206,6 +206,10 @@ func actionError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "%v", err)
 		return
 	}
+	if errors.Is(err, failover.ErrClusterStore) {
+		writeError(w, http.StatusServiceUnavailable, "%v", err)
+		return
+	}
 	writeError(w, http.StatusBadRequest, "%v", err)
 }
 

@@ -31,6 +31,18 @@
 //	failover_provider_in_sync{zone,provider}
 //	failover_provider_last_read_timestamp_seconds{zone,provider}   last successful read (absent before)
 //	failover_provider_last_write_timestamp_seconds{zone,provider}  last successful write (absent before)
+//
+// With a Cluster (absent without one):
+//
+//	failover_endpoint_cluster_up{zone,record,type,endpoint}    the quorum of the instances' verdicts: 1 up, 0 down, -1 unknown
+//	failover_cluster_leading{instance}                         1 while this instance leads (and alone writes)
+//	failover_cluster_connected{instance}                       1 while it holds a live lease
+//	failover_cluster_instances{instance}                       live instances it sees, itself included
+//	failover_cluster_isolated{instance}                        1 while its verdicts are left out of every quorum
+//	failover_cluster_isolated_instances{instance}              instances it finds isolated, itself included
+//
+// A cluster's followers call no provider: the failover_provider_* gauges
+// come from the leader alone.
 package metrics
 
 import (
@@ -70,12 +82,20 @@ type Collector struct {
 	inSync       *prometheus.Desc
 	lastRead     *prometheus.Desc
 	lastWrite    *prometheus.Desc
+
+	clusterUp        *prometheus.Desc
+	leading          *prometheus.Desc
+	connected        *prometheus.Desc
+	instances        *prometheus.Desc
+	isolated         *prometheus.Desc
+	isolatedAnywhere *prometheus.Desc
 }
 
 var (
 	recordLabels   = []string{"zone", "record", "type"}
 	endpointLabels = []string{"zone", "record", "type", "endpoint"}
 	providerLabels = []string{"zone", "provider"}
+	instanceLabels = []string{"instance"}
 )
 
 // New returns a Collector with no Status source yet (see SetSource).
@@ -108,6 +128,13 @@ func New() *Collector {
 		inSync:       prometheus.NewDesc("failover_provider_in_sync", "1 when the provider holds every decided record.", providerLabels, nil),
 		lastRead:     prometheus.NewDesc("failover_provider_last_read_timestamp_seconds", "When the zone was last read from the provider successfully.", providerLabels, nil),
 		lastWrite:    prometheus.NewDesc("failover_provider_last_write_timestamp_seconds", "When the provider was last written successfully.", providerLabels, nil),
+
+		clusterUp:        prometheus.NewDesc("failover_endpoint_cluster_up", "The quorum of the cluster instances' verdicts, which decisions use: 1 up, 0 down, -1 unknown.", endpointLabels, nil),
+		leading:          prometheus.NewDesc("failover_cluster_leading", "1 while this instance leads its cluster, and alone writes.", instanceLabels, nil),
+		connected:        prometheus.NewDesc("failover_cluster_connected", "1 while this instance holds a live lease in its cluster's store.", instanceLabels, nil),
+		instances:        prometheus.NewDesc("failover_cluster_instances", "Live instances of the cluster this instance sees, itself included.", instanceLabels, nil),
+		isolated:         prometheus.NewDesc("failover_cluster_isolated", "1 while this instance's verdicts differ from the cluster's on most endpoints and are left out of every quorum.", instanceLabels, nil),
+		isolatedAnywhere: prometheus.NewDesc("failover_cluster_isolated_instances", "Instances this instance finds isolated, itself included.", instanceLabels, nil),
 	}
 }
 
@@ -188,7 +215,8 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, v := range c.vecs() {
 		v.Describe(ch)
 	}
-	for _, d := range []*prometheus.Desc{c.endpointUp, c.checkLatency, c.failures, c.certExpiry, c.overrides, c.published, c.ttl, c.allDown, c.inSync, c.lastRead, c.lastWrite} {
+	for _, d := range []*prometheus.Desc{c.endpointUp, c.checkLatency, c.failures, c.certExpiry, c.overrides, c.published, c.ttl, c.allDown, c.inSync, c.lastRead, c.lastWrite,
+		c.clusterUp, c.leading, c.connected, c.instances, c.isolated, c.isolatedAnywhere} {
 		ch <- d
 	}
 }
@@ -214,8 +242,19 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(d, float64(t.UnixNano())/1e9, labels...)
 		}
 	}
+	if cl := st.Cluster; cl != nil {
+		gauge(c.leading, boolFloat(cl.Leading), cl.Instance)
+		gauge(c.connected, boolFloat(cl.Connected), cl.Instance)
+		gauge(c.instances, float64(len(cl.Instances)), cl.Instance)
+		gauge(c.isolated, boolFloat(cl.SelfIsolated), cl.Instance)
+		gauge(c.isolatedAnywhere, float64(len(cl.Isolated)), cl.Instance)
+	}
+	following := st.Cluster != nil && !st.Cluster.Leading // the leader alone calls the providers
 	for _, z := range st.Zones {
 		for _, p := range z.Providers {
+			if following {
+				break
+			}
 			gauge(c.inSync, boolFloat(p.InSync), z.Name, p.Name)
 			timestamp(c.lastRead, p.LastRead, z.Name, p.Name)
 			timestamp(c.lastWrite, p.LastWrite, z.Name, p.Name)
@@ -228,6 +267,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			for _, e := range r.Endpoints {
 				labels := []string{z.Name, r.Name, r.Type, e.Value}
 				gauge(c.endpointUp, upValue(e.Health), labels...)
+				if st.Cluster != nil {
+					gauge(c.clusterUp, upValue(e.ClusterHealth), labels...)
+				}
 				gauge(c.checkLatency, e.LastLatency.Seconds(), labels...)
 				gauge(c.failures, float64(e.ConsecutiveFailures), labels...)
 				timestamp(c.certExpiry, e.CertificateExpiry, labels...)

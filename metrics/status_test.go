@@ -228,3 +228,45 @@ failover_notifications_failed_total{kind="record-decided",webhook="https://hooks
 		t.Fatal(err)
 	}
 }
+
+// With a Cluster, the instance's place in it and each endpoint's cluster
+// health are gauges; without one they are absent.
+func TestClusterGauges(t *testing.T) {
+	st := failover.Status{
+		Cluster: &failover.ClusterView{
+			ClusterStatus: failover.ClusterStatus{Instance: "b", Instances: []string{"a", "b", "c"}, Leader: "a", Connected: true},
+			Isolated:      []string{"b"}, SelfIsolated: true,
+		},
+		Zones: []failover.ZoneStatus{{Name: zone, Providers: []failover.ProviderStatus{{Name: "rfc2136"}}, Records: []failover.RecordStatus{{Name: "www", Type: "A", Endpoints: []failover.EndpointStatus{
+			{Value: "192.0.2.10", Health: failover.HealthDown, ClusterHealth: failover.HealthUp},
+		}}}}},
+	}
+	c := metrics.New()
+	c.SetSource(func() failover.Status { return st })
+	reg := registered(c)
+	b := map[string]string{"instance": "b"}
+	for _, tc := range []struct {
+		name   string
+		labels map[string]string
+		want   string
+	}{
+		{"failover_cluster_leading", b, "0"},
+		{"failover_cluster_connected", b, "1"},
+		{"failover_cluster_instances", b, "3"},
+		{"failover_cluster_isolated", b, "1"},
+		{"failover_cluster_isolated_instances", b, "1"},
+		{"failover_endpoint_up", nil, "0"},
+		{"failover_endpoint_cluster_up", nil, "1"},
+		{"failover_provider_in_sync", nil, "absent"}, // a follower calls no provider
+	} {
+		if got := value(t, reg, tc.name, tc.labels); got != tc.want {
+			t.Errorf("%s%v: got %s, want %s", tc.name, tc.labels, got, tc.want)
+		}
+	}
+	st.Cluster = nil
+	for _, name := range []string{"failover_cluster_leading", "failover_endpoint_cluster_up"} {
+		if got := value(t, reg, name, nil); got != "absent" {
+			t.Errorf("without a Cluster, %s: got %s, want absent", name, got)
+		}
+	}
+}

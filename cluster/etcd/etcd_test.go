@@ -28,6 +28,20 @@ type instance struct {
 
 func startInstance(t *testing.T, etcd *servertest.EtcdCluster, name string) *instance {
 	t.Helper()
+	in := newInstance(t, etcd, name)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); in.Run(ctx) }()
+	var once sync.Once
+	in.stop = func() { once.Do(func() { cancel(); <-done; in.cli.Close() }) }
+	t.Cleanup(in.stop)
+	return in
+}
+
+// newInstance returns a Cluster for name, not running, whose client is
+// closed when the test ends.
+func newInstance(t *testing.T, etcd *servertest.EtcdCluster, name string) *instance {
+	t.Helper()
 	in := &instance{}
 	var eps []string
 	for _, m := range etcd.Members {
@@ -40,16 +54,11 @@ func startInstance(t *testing.T, etcd *servertest.EtcdCluster, name string) *ins
 		t.Fatal(err)
 	}
 	in.cli = cli
+	t.Cleanup(func() { cli.Close() })
 	in.Cluster, err = New(Options{Client: cli, Instance: name, LeaseTTL: ttl, Prefix: "/test/"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); in.Run(ctx) }()
-	var once sync.Once
-	in.stop = func() { once.Do(func() { cancel(); <-done; cli.Close() }) }
-	t.Cleanup(in.stop)
 	return in
 }
 
