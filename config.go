@@ -70,7 +70,8 @@ type Config struct {
 	// its context and has not returned a tenth of ProviderTimeout after it
 	// is abandoned: reported failed (ErrCallAbandoned), left to finish,
 	// counted in ProviderStatus.Abandoned while it runs. Zero means
-	// DefaultProviderTimeout.
+	// DefaultProviderTimeout or, with a Cluster, half its LeaseTTL if that
+	// is less.
 	ProviderTimeout time.Duration
 	// MaxChecks bounds how many checks run at once across all records.
 	// Zero means DefaultMaxChecks.
@@ -219,6 +220,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ProviderTimeout == 0 {
 		c.ProviderTimeout = DefaultProviderTimeout
+		if c.Cluster != nil && !isNil(c.Cluster) {
+			c.ProviderTimeout = min(c.ProviderTimeout, c.Cluster.LeaseTTL()/2)
+		}
 	}
 	if c.MaxChecks == 0 {
 		c.MaxChecks = DefaultMaxChecks

@@ -130,23 +130,36 @@ func TestIsolatedInstances(t *testing.T) {
 
 func TestNewRejectsABadCluster(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		c    Cluster
-		q    Quorum
-		want string
+		name    string
+		c       Cluster
+		q       Quorum
+		timeout time.Duration
+		want    string
 	}{
-		{"lease not above ProviderTimeout", fakeLease{"a", 30 * time.Second}, Quorum{}, "Cluster: lease TTL 30s is not above ProviderTimeout 30s"},
-		{"no instance name", fakeLease{"", time.Minute}, Quorum{}, "Cluster: has no instance name"},
-		{"two quorum rules", nil, Quorum{DownAtLeast: 2, HealthyAbovePercent: 18}, "Quorum.DownAtLeast: set together with HealthyAbovePercent"},
-		{"percent of 100", nil, Quorum{HealthyAbovePercent: 100}, "Quorum.HealthyAbovePercent: must be between 0 and 99"},
+		{"lease not above ProviderTimeout", fakeLease{"a", 30 * time.Second}, Quorum{}, 30 * time.Second, "Cluster: lease TTL 30s is not above ProviderTimeout 30s"},
+		{"no instance name", fakeLease{"", time.Minute}, Quorum{}, 0, "Cluster: has no instance name"},
+		{"two quorum rules", nil, Quorum{DownAtLeast: 2, HealthyAbovePercent: 18}, 0, "Quorum.DownAtLeast: set together with HealthyAbovePercent"},
+		{"percent of 100", nil, Quorum{HealthyAbovePercent: 100}, 0, "Quorum.HealthyAbovePercent: must be between 0 and 99"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := Config{Cluster: tc.c, Quorum: tc.q, Zones: []Zone{{Name: "example.com.", Providers: []Provider{&memory.Provider{}}}}}
+			cfg := Config{Cluster: tc.c, Quorum: tc.q, ProviderTimeout: tc.timeout, Zones: []Zone{{Name: "example.com.", Providers: []Provider{&memory.Provider{}}}}}
 			_, err := New(cfg)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("New: got %v, want an error containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// A Cluster with a lease shorter than DefaultProviderTimeout and no
+// ProviderTimeout set gets half the lease: the defaults work together.
+func TestClusterDefaultProviderTimeoutFitsTheLease(t *testing.T) {
+	cfg := Config{Cluster: fakeLease{"a", 10 * time.Second}, Zones: []Zone{{Name: testZone, Providers: []Provider{&memory.Provider{}}, Records: []Record{wwwRecord(newSwitchboard(), Policy{})}}}}
+	if _, err := New(cfg); err != nil {
+		t.Fatalf("New with a 10 s lease and the default ProviderTimeout: %v", err)
+	}
+	if got := cfg.withDefaults().ProviderTimeout; got != 5*time.Second {
+		t.Errorf("ProviderTimeout defaults to %v, want 5s", got)
 	}
 }
 

@@ -1,5 +1,3 @@
-//go:build clusterwired
-
 package main
 
 import (
@@ -21,7 +19,7 @@ import (
 // failoverd, three etcd members, BIND), the cluster counterpart of
 // BenchmarkFailoverLatency's single-instance figures:
 //
-//		FAILOVER_REQUIRE_SERVERS=1 go test -tags clusterwired -run XXX -bench Cluster -benchtime 1x -timeout 60m ./cmd/failoverd
+//		FAILOVER_REQUIRE_SERVERS=1 go test -run XXX -bench Cluster -benchtime 1x -timeout 60m ./cmd/failoverd
 //
 //	  - failover: a backend killed (its listener and connections closed, as
 //	    a crashed process's kernel does) → BIND answers the backup, watching

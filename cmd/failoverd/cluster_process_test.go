@@ -1,13 +1,7 @@
-//go:build clusterwired
-
 // Issue 14's process tests 1–6: three failoverd, three etcd members and
 // BIND, all real processes. They assert the engine's cluster behaviour
 // (verdicts published, quorum decisions, one writer, operator state in
-// etcd, a cluster section in /status), so they run with the build tag
-// clusterwired until the engine takes part in the cluster:
-//
-//	FAILOVER_REQUIRE_SERVERS=1 go test -tags clusterwired -run 'TestCluster' -v ./cmd/failoverd
-
+// etcd, a cluster section in /status).
 package main
 
 import (
