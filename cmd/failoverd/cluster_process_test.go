@@ -102,10 +102,10 @@ func TestClusterIsolatedInstance(t *testing.T) {
 	r.back.refuse("127.0.0.3", f1.source)
 	r.eventually("f1 reports itself isolated", 10*time.Second, func() bool {
 		st := r.status(f1)
-		return st.Cluster != nil && st.Cluster.Isolated
+		return st.Cluster != nil && st.Cluster.SelfIsolated
 	})
 	for _, in := range r.others(f1) {
-		if st := r.status(in); st.Cluster == nil || st.Cluster.Isolated {
+		if st := r.status(in); st.Cluster == nil || st.Cluster.SelfIsolated {
 			t.Errorf("%s: got isolated (or no cluster status), want not isolated", in.name)
 		}
 	}
@@ -137,7 +137,7 @@ func TestClusterDrainSurvivesRestart(t *testing.T) {
 	r.eventually("every instance live again", 20*time.Second, func() bool { return len(r.live()) == 3 })
 	r.waitDecided()
 	for _, in := range r.inst {
-		e, ok := endpoint(r.status(in).Status, "127.0.0.2")
+		e, ok := endpoint(r.status(in), "127.0.0.2")
 		if !ok || e.Override != failover.ForceDown {
 			t.Errorf("%s after the restart: the primary's override is %v, want %v", in.name, e.Override, failover.ForceDown)
 		}

@@ -234,19 +234,9 @@ func (r *clusterRig) answer() string {
 	return strings.Join(answerA(r.bind.Addr, "www.example.test."), " ")
 }
 
-// wiredStatus is /status with the cluster section the engine's wiring
-// adds (ClusterStatus, and whether the instance finds itself isolated).
-type wiredStatus struct {
-	failover.Status
-	Cluster *struct {
-		failover.ClusterStatus
-		Isolated bool `json:"isolated"`
-	} `json:"cluster"`
-}
-
 // status reads the instance's /status; a zero value when it cannot.
-func (r *clusterRig) status(in *instance) wiredStatus {
-	var st wiredStatus
+func (r *clusterRig) status(in *instance) failover.Status {
+	var st failover.Status
 	c := http.Client{Timeout: time.Second}
 	resp, err := c.Get("http://" + in.status + "/status")
 	if err != nil {
