@@ -456,13 +456,14 @@ func (p *modelProvider) callsEndedSince(t time.Time) []provCall {
 }
 
 // editedSinceRead reports whether k was edited by hand after the last
-// read of the Manager that succeeded.
-func (p *modelProvider) editedSinceRead(k rrKey) bool {
+// read that succeeded of the Manager running since runStart (a Manager
+// does not know what the one it replaced read).
+func (p *modelProvider) editedSinceRead(k rrKey, runStart time.Time) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var read time.Time
 	for _, c := range p.calls {
-		if c.method == memory.MethodGetRecords && c.done && !c.failed {
+		if c.method == memory.MethodGetRecords && c.done && !c.failed && !c.start.Before(runStart) {
 			read = latest(read, c.end)
 		}
 	}
@@ -1180,10 +1181,11 @@ func (m *model) converged() {
 				got, want := hold[r.key], held{values: slices.Sorted(slices.Values(rs.Published)), ttl: p.effTTL(rs.TTL)}
 				if len(want.values) == 0 {
 					// A delete must name the records it removes: a hand edit
-					// made since the last read that succeeded cannot be
-					// undone while reads fail (libdns's empty-value wildcard
+					// made since the last read that succeeded (by this
+					// Manager: a reload starts afresh) cannot be undone
+					// while reads fail (libdns's empty-value wildcard
 					// is not reliable, PROVIDERS.md).
-					if len(got.values) > 0 && !(p.fault.readFail && p.editedSinceRead(r.key)) {
+					if len(got.values) > 0 && !(p.fault.readFail && p.editedSinceRead(r.key, m.runStart)) {
 						item := 0
 						if p.RoundTTL != nil {
 							item = 10 // the delete names the TTL asked, not the one held
