@@ -176,3 +176,27 @@ func TestAttackFlakyEndpointWritesDecisionStatePerCheck(t *testing.T) {
 		}
 	})
 }
+
+// What a user sees: a follower loses its store (etcd unreachable from its
+// host) and, from there, the primary too. Its Status and the
+// failover_endpoint_cluster_up gauge, documented as "the quorum of the
+// instances' verdicts", now say the primary is down for the cluster:
+// without a lease it counts its own vote alone and presents it as the
+// cluster's. The two other instances, and the leader that writes, see the
+// primary up and DNS keeps it; a dashboard or alert reading any instance's
+// /status or metrics reports a cluster-wide outage that is one host's view.
+func TestAttackDisconnectedFollowerReportsOwnVerdictAsClusterHealth(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tc := newTestCluster(t, nil, "a", "b", "c")
+		c := tc.nodes[2]
+		c.in.Cut(true)
+		tc.unreachable(primary, true, "c")
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		ep := c.m.Status().Zones[0].Records[0].Endpoints[0]
+		if ep.ClusterHealth == failover.HealthDown {
+			t.Errorf("c, cut off from the store, reports the primary's cluster health %v from votes %v, while the leader sees %v and the zone holds %v",
+				ep.ClusterHealth, ep.Votes, tc.nodes[0].m.Status().Zones[0].Records[0].Endpoints[0].ClusterHealth, tc.published())
+		}
+	})
+}
