@@ -5,6 +5,7 @@ package failover_test
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"slices"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dnsfailover/failover"
+	"github.com/libdns/libdns"
 )
 
 // primary2 is a second endpoint of the most preferred tier.
@@ -197,6 +199,46 @@ func TestAttackDisconnectedFollowerReportsOwnVerdictAsClusterHealth(t *testing.T
 		if ep.ClusterHealth == failover.HealthDown {
 			t.Errorf("c, cut off from the store, reports the primary's cluster health %v from votes %v, while the leader sees %v and the zone holds %v",
 				ep.ClusterHealth, ep.Votes, tc.nodes[0].m.Status().Zones[0].Records[0].Endpoints[0].ClusterHealth, tc.published())
+		}
+	})
+}
+
+// What a user sees: the cluster failed over to the backup and was then
+// stopped (all instances: an upgrade, a maintenance). While it was down
+// the operator fixed the primary and pointed www back at it by hand. The
+// cluster starts again: before its checks have said anything, the new
+// leader writes the backup back (the decision state stored at the last
+// failover, days old), then keeps it for a whole failback delay although
+// every instance sees the primary healthy. A single Manager adopts what
+// DNS holds and writes nothing until its checks have spoken; the stored
+// state is meant to carry a decision across a takeover, not to override
+// DNS after a cold start.
+func TestAttackColdStartWritesStaleStoredDecision(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tc := newTestCluster(t, nil, "a", "b", "c")
+		tc.unreachable(primary, true, "a", "b", "c")
+		waitFor(t, 10*time.Second, "failover", tc.holds(backup))
+		for _, n := range tc.nodes {
+			if err := n.stop(); err != nil {
+				t.Fatalf("%s's Run returned %v", n.name, err)
+			}
+		}
+		time.Sleep(time.Hour)
+		if _, err := tc.zone.SetRecords(context.Background(), clusterZone, []libdns.Record{libdns.Address{Name: "www", TTL: time.Minute, IP: netip.MustParseAddr(primary)}}); err != nil {
+			t.Fatal(err)
+		}
+		started := time.Now()
+		for _, name := range []string{"a", "b", "c"} {
+			tc.start(name, nil)
+			synctest.Wait()
+		}
+		for time.Since(started) < clusterPolicy.FailbackDelay+10*time.Second {
+			if got, want := tc.published(), []string{primary}; !slices.Equal(got, want) {
+				t.Fatalf("%v after the cluster started again, every instance reaching the primary: zone holds %v, want %v (what the operator set while it was down)",
+					time.Since(started), got, want)
+			}
+			time.Sleep(100 * time.Millisecond)
+			synctest.Wait()
 		}
 	})
 }
