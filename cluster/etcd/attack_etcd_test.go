@@ -1,0 +1,269 @@
+//go:build failing
+
+package etcd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dnsfailover/failover"
+	"github.com/dnsfailover/failover/internal/servertest"
+	"github.com/dnsfailover/failover/provider/memory"
+	"github.com/libdns/libdns"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// What a user sees: two instances started with the same name (a copied
+// config, a default name taken from a hostname two containers share) both
+// run. Failover's Cluster contract says Run returns an error for "an
+// instance name already live in the cluster"; here the second simply
+// overwrites the first one's instance key and verdict keys, so the two
+// vantage points count as one vote, and when either stops (revoking its
+// lease) the other vanishes from every instance's view while it still
+// runs.
+func TestAttackDuplicateInstanceNameAccepted(t *testing.T) {
+	etcd := servertest.StartEtcd(t, 3)
+	first := startInstance(t, etcd, "a")
+	waitFor(t, 10*time.Second, "the first a leads", first.leads)
+	second := newInstance(t, etcd, "a")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- second.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	select {
+	case err := <-done:
+		done <- err // for the deferred wait
+		if err == nil {
+			t.Errorf("a second instance named a: Run returned nil, want an error naming the instance")
+		}
+	case <-time.After(3 * ttl):
+		t.Errorf("a second instance named a, while the first is live: Run still running after %v (connected %v), want an error: the name is already live",
+			3*ttl, second.Status().Connected)
+	}
+}
+
+// What a user sees: an instance named with a character that path escaping
+// changes (a space, a comma, a non-ASCII letter: "zürich-1", "node 1") is
+// live and publishes its verdicts, yet every other instance counts it as
+// having no verdict: its verdict keys carry the escaped name, which the
+// readers never unescape before matching it to the live instance. Its
+// vantage point silently never counts; New accepted the name.
+func TestAttackEscapedInstanceNameVotesIgnored(t *testing.T) {
+	etcd := servertest.StartEtcd(t, 3)
+	z := startInstance(t, etcd, "zürich-1")
+	b := startInstance(t, etcd, "b")
+	waitFor(t, 10*time.Second, "both connected", func() bool {
+		return len(z.Status().Instances) == 2 && len(b.Status().Instances) == 2
+	})
+	z.PublishVerdict(ep, failover.HealthDown)
+	want := []failover.Vote{{Instance: "b", Health: failover.HealthUnknown}, {Instance: "zürich-1", Health: failover.HealthDown}}
+	deadline := time.Now().Add(5 * time.Second)
+	for !slices.Equal(b.Votes(ep), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("b sees votes %v 5 s after zürich-1 published down, want %v", b.Votes(ep), want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// failingKV fails the commit of the second transaction that writes
+// decision states, once, as a transient etcd error would.
+type failingKV struct {
+	clientv3.KV
+	mu        sync.Mutex
+	decisions int
+}
+
+func (k *failingKV) Txn(ctx context.Context) clientv3.Txn {
+	return &failingTxn{Txn: k.KV.Txn(ctx), kv: k}
+}
+
+type failingTxn struct {
+	clientv3.Txn
+	kv        *failingKV
+	decisions bool
+}
+
+func (t *failingTxn) If(cs ...clientv3.Cmp) clientv3.Txn   { t.Txn = t.Txn.If(cs...); return t }
+func (t *failingTxn) Else(ops ...clientv3.Op) clientv3.Txn { t.Txn = t.Txn.Else(ops...); return t }
+func (t *failingTxn) Then(ops ...clientv3.Op) clientv3.Txn {
+	for _, op := range ops {
+		if op.IsPut() && strings.Contains(string(op.KeyBytes()), "/"+decisionsDir) {
+			t.decisions = true
+		}
+	}
+	t.Txn = t.Txn.Then(ops...)
+	return t
+}
+
+func (t *failingTxn) Commit() (*clientv3.TxnResponse, error) {
+	if t.decisions {
+		t.kv.mu.Lock()
+		t.kv.decisions++
+		n := t.kv.decisions
+		t.kv.mu.Unlock()
+		if n == 2 {
+			return nil, errors.New("injected: etcdserver: request timed out")
+		}
+	}
+	return t.Txn.Commit()
+}
+
+// What a user sees: a mass failover decides 200 records in one loop turn;
+// the leader writes their decision states in transactions of 128, and the
+// second transaction fails once (a timeout, a leader election in etcd).
+// The flusher's bookkeeping after the first transaction marks all 200 as
+// written, so the 72 of the second are never retried: etcd keeps their
+// previous state (here none) for good, while the leader's own Decision
+// reports them as stored. The next leader starts those records from stale
+// state (a failback delay restarted, a rewrite of what DNS holds).
+func TestAttackDecisionChunkFailureLosesStates(t *testing.T) {
+	etcd := servertest.StartEtcd(t, 3)
+	in := newInstance(t, etcd, "a")
+	fk := &failingKV{KV: in.cli.KV}
+	in.cli.KV = fk
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); in.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, 10*time.Second, "a leads", in.leads)
+
+	const n = 200
+	// As n calls of SaveDecision in one loop turn leave it before the
+	// flusher runs.
+	in.mu.Lock()
+	for i := range n {
+		in.saves[failover.RecordID{Zone: "example.test.", Name: fmt.Sprintf("r%03d", i), Type: "A"}] = []byte(`{"v":1}`)
+	}
+	in.mu.Unlock()
+	signal(in.flush)
+
+	check, err := clientv3.New(clientv3.Config{Endpoints: etcd.Endpoints(), DialTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer check.Close()
+	stored := func() int64 {
+		resp, err := check.Get(context.Background(), "/test/"+decisionsDir, clientv3.WithPrefix(), clientv3.WithCountOnly())
+		if err != nil {
+			return -1
+		}
+		return resp.Count
+	}
+	deadline := time.Now().Add(5 * time.Second) // the flusher retries after TTL/10
+	for stored() != n {
+		if time.Now().After(deadline) {
+			fk.mu.Lock()
+			txns := fk.decisions
+			fk.mu.Unlock()
+			t.Fatalf("etcd holds %d decision states 5 s after %d were saved (one transaction of %d failed once), want %d",
+				stored(), n, txns, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// What a user sees: an instance whose host network breaks is cut off from
+// every backend, and is rightly reported isolated (event, Status, the
+// failover_cluster_isolated gauge). Then it loses etcd too: the session
+// ends, Votes returns its own verdict alone, isolation is recomputed over
+// single votes, and the instance reports itself rejoined, "its verdicts
+// agree with the cluster again", with the gauge back to 0, while it
+// reaches nothing at all.
+func TestAttackIsolatedInstanceRejoinsWhenItLosesEtcd(t *testing.T) {
+	etcd := servertest.StartEtcd(t, 3)
+	zone := &memory.Provider{}
+	if err := zone.AddZone(zoneName, libdns.Address{Name: "www", TTL: time.Minute, IP: netip.MustParseAddr(primary)}); err != nil {
+		t.Fatal(err)
+	}
+	var mgs []*manager
+	for _, name := range []string{"a", "b", "c"} {
+		mgs = append(mgs, startManager(t, etcd, zone, name))
+	}
+	c := mgs[2]
+	c.unreachable(primary)
+	c.unreachable(backup)
+	waitFor(t, 10*time.Second, "c isolated", func() bool { return c.m.Status().Cluster.SelfIsolated })
+	c.cut()
+	deadline := time.Now().Add(3 * ttl)
+	for time.Now().Before(deadline) {
+		if st := c.m.Status().Cluster; !st.SelfIsolated {
+			t.Fatalf("c, reaching no backend and no etcd, says it is not isolated any more: %+v", st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// lent is the Cluster as failoverd lends it to each Manager across
+// reloads: the Managers' Run of it holds it, the daemon (here the test)
+// runs it.
+type lent struct{ *Cluster }
+
+func (lent) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+
+// What a user sees: failoverd keeps its etcd membership (lease,
+// leadership) across a SIGHUP and lends it to the new Manager. The new
+// Manager starts as a follower and takes the leadership over only when
+// the Cluster next reports a change; the leadership did not change, and
+// the instance's own verdicts are not reported back to it, so nothing
+// comes. The leader after a reload reads no zone and writes nothing until
+// another instance's verdict or an operator's call happens to arrive:
+// here a one-instance cluster (the others down for maintenance, or a
+// service run as one replica with the cluster configured) sees its
+// primary fail after a reload and never fails over.
+func TestAttackReloadedLeaderNeverTakesOver(t *testing.T) {
+	etcd := servertest.StartEtcd(t, 3)
+	zone := &memory.Provider{}
+	if err := zone.AddZone(zoneName, libdns.Address{Name: "www", TTL: time.Minute, IP: netip.MustParseAddr(primary)}); err != nil {
+		t.Fatal(err)
+	}
+	in := startInstance(t, etcd, "a")
+	waitFor(t, 10*time.Second, "a leads", in.leads)
+	start := func(prev *failover.Manager) (*failover.Manager, *vantage, func()) {
+		checks := &vantage{unreachable: map[string]bool{}}
+		m, err := failover.New(failover.Config{
+			Zones: []failover.Zone{{Name: zoneName, Providers: []failover.Provider{zone}, Records: []failover.Record{{
+				Name: "www", Type: "A", Endpoints: []failover.Endpoint{{Value: primary}, {Value: backup, Priority: 1}}, Check: checks,
+				Policy: failover.Policy{Interval: 100 * time.Millisecond, FailAfter: 2, RecoverAfter: 2},
+			}}}},
+			ProviderTimeout: 500 * time.Millisecond,
+			Cluster:         lent{in.Cluster},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prev != nil {
+			if err := m.CarryOver(prev, func(failover.RecordID) bool { return true }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- m.Run(ctx) }()
+		return m, checks, func() { cancel(); <-done }
+	}
+	first, _, stop := start(nil)
+	waitFor(t, 5*time.Second, "first decision", func() bool { return first.Status().Zones[0].Records[0].Decided })
+	stop()
+	second, checks, stop := start(first)
+	defer stop()
+	checks.mu.Lock()
+	checks.unreachable[primary] = true
+	checks.mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for !slices.Equal(heldValues(zone), []string{backup}) {
+		if time.Now().After(deadline) {
+			ep := second.Status().Zones[0].Records[0].Endpoints[0]
+			t.Fatalf("5 s after the reloaded leader saw the primary down (own %v, cluster %v, Cluster leads %v): zone holds %v, want %v",
+				ep.Health, ep.ClusterHealth, in.leads(), heldValues(zone), []string{backup})
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
