@@ -23,16 +23,13 @@ type deployment struct {
 	events []failover.Event
 }
 
-// startDeployment runs a Manager for owner id on p's zone, publishing
-// www A from values (one tier, all healthy), until the test ends.
-func startDeployment(t *testing.T, p failover.Provider, id string, records ...failover.Record) *deployment {
+// startDeployment runs a Manager with cfg's timing for owner id on p's
+// zone, managing records, until the test ends.
+func startDeployment(t *testing.T, cfg failover.Config, p failover.Provider, id string, records ...failover.Record) *deployment {
 	t.Helper()
 	d := &deployment{}
-	cfg := failover.Config{
-		Zones:             []failover.Zone{{Name: zone, Providers: []failover.Provider{wrap(t, p, id)}, Records: records}},
-		OnEvent:           func(e failover.Event) { d.mu.Lock(); d.events = append(d.events, e); d.mu.Unlock() },
-		ReconcileInterval: time.Minute,
-	}
+	cfg.Zones = []failover.Zone{{Name: zone, Providers: []failover.Provider{wrap(t, p, id)}, Records: records}}
+	cfg.OnEvent = func(e failover.Event) { d.mu.Lock(); d.events = append(d.events, e); d.mu.Unlock() }
 	m, err := failover.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -50,16 +47,26 @@ func startDeployment(t *testing.T, p failover.Provider, id string, records ...fa
 	return d
 }
 
-// record is a managed record of name and type publishing values, every
-// endpoint healthy.
-func record(name, typ string, values ...string) failover.Record {
-	r := failover.Record{Name: name, Type: typ, Check: failover.CheckerFunc(func(context.Context, string) error { return nil }),
-		Policy: failover.Policy{Interval: 10 * time.Second, TTL: time.Minute}}
-	for _, v := range values {
-		r.Endpoints = append(r.Endpoints, failover.Endpoint{Value: v})
+// record is a managed record of name and type publishing values, each
+// its own tier in order, checked every interval, every endpoint healthy
+// unless down says otherwise.
+func record(name, typ string, interval time.Duration, down *sync.Map, values ...string) failover.Record {
+	check := failover.CheckerFunc(func(_ context.Context, target string) error {
+		if _, ok := down.Load(target); ok {
+			return errors.New("down")
+		}
+		return nil
+	})
+	r := failover.Record{Name: name, Type: typ, Check: check,
+		Policy: failover.Policy{Interval: interval, FailAfter: 1, RecoverAfter: 1, FailbackDelay: time.Hour, TTL: time.Minute, FailoverTTL: 10 * time.Second}}
+	for i, v := range values {
+		r.Endpoints = append(r.Endpoints, failover.Endpoint{Value: v, Priority: i})
 	}
 	return r
 }
+
+// slowly is the timing of the engine tests, in a synctest bubble.
+var slowly = failover.Config{ReconcileInterval: time.Minute}
 
 func (d *deployment) of(kind failover.EventKind) []failover.Event {
 	d.mu.Lock()
@@ -96,14 +103,16 @@ func until(t *testing.T, limit time.Duration, what string, cond func() (bool, st
 func TestSecondDeploymentNeverChangesFirstsRecords(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := zoneWith(t)
-		prod := startDeployment(t, p, "prod", record("www", "A", "192.0.2.10"), record("api", "A", "192.0.2.11"))
+		var down sync.Map
+		prod := startDeployment(t, slowly, p, "prod", record("www", "A", 10*time.Second, &down, "192.0.2.10"), record("api", "A", 10*time.Second, &down, "192.0.2.11"))
 		until(t, time.Minute, "prod writes", func() (bool, string) {
 			h := held(p)
 			return slices.Contains(h, "www A 192.0.2.10") && slices.Contains(h, "api A 192.0.2.11"), fmt.Sprint(h)
 		})
 		before := held(p)
 
-		staging := startDeployment(t, p, "staging", record("www", "A", "198.51.100.10"), record("api", "A", "198.51.100.11"), record("test", "A", "198.51.100.12"))
+		staging := startDeployment(t, slowly, p, "staging", record("www", "A", 10*time.Second, &down, "198.51.100.10"),
+			record("api", "A", 10*time.Second, &down, "198.51.100.11"), record("test", "A", 10*time.Second, &down, "198.51.100.12"))
 		until(t, 5*time.Minute, "staging reports www and api quarantined", func() (bool, string) {
 			ps := staging.m.Status().Zones[0].Providers[0]
 			var names []string
