@@ -153,6 +153,7 @@ func TestOwnerRecordNotOursRefused(t *testing.T) {
 		{"owner of another case", []libdns.Record{txt("_failover-owner-a.www", "failover-owner=PROD,type=A")}, `owned by "PROD"`},
 		{"two owners", []libdns.Record{txt("_failover-owner-a.www", "failover-owner=prod,type=A"), txt("_failover-owner-a.www", "failover-owner=staging,type=A")}, "two owners"},
 		{"huge value", []libdns.Record{txt("_failover-owner-a.www", huge)}, "not of the form"},
+		{"huge owner", []libdns.Record{txt("_failover-owner-a.www", "failover-owner="+huge+",type=A")}, "longer than 63"},
 		{"control characters", []libdns.Record{txt("_failover-owner-a.www", "failover-owner=pr\x00od\n,type=A")}, "only letters"},
 		{"not a TXT", []libdns.Record{a("_failover-owner-a.www", "192.0.2.7")}, "not of the form"},
 	} {

@@ -105,12 +105,12 @@ func parseValue(v, typ string) (string, error) {
 	id, t, ok2 := strings.Cut(rest, ",type=")
 	switch {
 	case !ok || !ok2:
-		return "", fmt.Errorf("%s is not of the form %q", dnsname.Quote(v), fmt.Sprintf(Value, "<owner>", typ))
+		return "", fmt.Errorf("%q is not of the form %q", dnsname.Quote(v), fmt.Sprintf(Value, "<owner>", typ))
 	case !strings.EqualFold(t, typ):
-		return "", fmt.Errorf("%s is for type %s, not %s", dnsname.Quote(v), dnsname.Quote(t), typ)
+		return "", fmt.Errorf("%q is for type %q, not %s", dnsname.Quote(v), dnsname.Quote(t), typ)
 	}
 	if err := checkID(id); err != nil {
-		return "", fmt.Errorf("%s: %w", dnsname.Quote(v), err)
+		return "", fmt.Errorf("%q: %w", dnsname.Quote(v), err)
 	}
 	return id, nil
 }
@@ -125,11 +125,11 @@ func checkID(id string) error {
 	case id == "":
 		return fmt.Errorf("empty owner id")
 	case len(id) > MaxIDLength:
-		return fmt.Errorf("owner id %s is longer than %d characters", dnsname.Quote(id), MaxIDLength)
+		return fmt.Errorf("owner id %q is longer than %d characters", dnsname.Quote(id), MaxIDLength)
 	}
 	for _, c := range id {
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return fmt.Errorf("owner id %s has %q: only letters, digits, '-', '_' and '.' are allowed", dnsname.Quote(id), c)
+			return fmt.Errorf("owner id %q has %q: only letters, digits, '-', '_' and '.' are allowed", dnsname.Quote(id), c)
 		}
 	}
 	return nil
