@@ -33,7 +33,11 @@
 // record (created before the wrapper, or its owner record deleted by
 // hand) belongs to no one until a deployment writes it: the Manager adopts
 // it without writing, so it stays unowned until its first change, and the
-// first deployment to write it owns it. Two deployments that claim one
+// first deployment to write it owns it. An exception keeps a running
+// deployment from snatching a record whose owner record is deleted while
+// it watches: a wrapper that has read an RRset as another's goes on
+// refusing it when the owner record disappears; a new wrapper (a restart,
+// a failoverd reload) may claim it. Two deployments that claim one
 // unowned RRset at once both write; the last writer's owner record (and
 // values) stay, and the other refuses from its next read of the zone (a
 // Manager reads after every failed write and every ReconcileInterval).
@@ -102,6 +106,7 @@ type zoneOwners struct {
 type claim struct {
 	owner   string // the owner id; "" when problem is set
 	problem string // why the owner record names no owner
+	gone    bool   // another owner's, whose owner record is gone (see gone)
 }
 
 // deleter is a wrapper of a provider that can delete.
@@ -310,49 +315,80 @@ func (w *wrapper) claimed(zone string, keys []key) {
 // learn replaces what the wrapper knows of zone's owner records with what
 // recs, the whole zone, hold.
 func (w *wrapper) learn(zone string, recs []libdns.Record) {
-	values := map[key][]string{}
+	claims := map[key]claim{}
 	for _, rec := range recs {
-		if rec == nil {
+		if rec == nil || !maybeOwnerRecord(rec) {
 			continue
 		}
 		rr := rec.RR()
-		name := relativeName(rr.Name, zone)
-		if !strings.HasPrefix(name, Label) {
-			continue
-		}
-		k, ok := ownedKey(name)
+		k, ok := ownedKey(relativeName(rr.Name, zone))
 		if !ok {
 			continue
 		}
+		v := rr.Data
 		if !strings.EqualFold(rr.Type, "TXT") {
-			values[k] = append(values[k], rr.Type+" "+rr.Data) // not an owner record: a foreign one
-			continue
+			v = rr.Type + " " + rr.Data // not an owner record: a foreign one
 		}
-		values[k] = append(values[k], rr.Data)
-	}
-	claims := make(map[key]claim, len(values))
-	for k, vs := range values {
-		claims[k] = readClaim(k, vs)
+		if c, seen := claims[k]; !seen || c.problem == "" {
+			claims[k] = c.add(v, k.typ, seen)
+		}
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if old := w.zones[strings.ToLower(zone)]; old != nil {
+		for k, c := range old.claims {
+			if _, ok := claims[k]; !ok && (c.gone || c.owner != "" && c.owner != w.id) {
+				claims[k] = c.vanished()
+			}
+		}
+	}
 	w.zones[strings.ToLower(zone)] = &zoneOwners{claims: claims}
 }
 
-// readClaim returns what the values held at k's owner name say.
-func readClaim(k key, values []string) claim {
-	var owner string
-	for _, v := range values {
-		id, err := parseValue(v, k.typ)
-		switch {
-		case err != nil:
-			return claim{problem: err.Error()}
-		case owner != "" && id != owner:
-			return claim{problem: fmt.Sprintf("names two owners, %q and %q", owner, id)}
-		}
-		owner = id
+// vanished is what another owner's claim c becomes when its owner record
+// is no longer read: still foreign. A deployment that found an RRset
+// another's does not take it over when the owner record vanishes (deleted
+// by hand, or by a tool cleaning TXT records): the owner would lose it to
+// whoever writes next, mid-run, without a word. A new wrapper (a restart,
+// a failoverd reload) may claim it. An owner record that names no owner
+// is not remembered: deleting it is how an operator clears it.
+func (c claim) vanished() claim {
+	if c.gone {
+		return c
 	}
-	return claim{owner: owner}
+	return claim{gone: true, problem: fmt.Sprintf("was owned by %q when last read, and is gone: an RRset found another's is not taken over while the wrapper runs", c.owner)}
+}
+
+// maybeOwnerRecord is false for a record that is surely no owner record:
+// one of the typed records the Manager manages, named otherwise. It
+// spares a read of a huge zone converting every record with RR.
+func maybeOwnerRecord(rec libdns.Record) bool {
+	var name string
+	switch r := rec.(type) {
+	case libdns.Address:
+		name = r.Name
+	case libdns.CNAME:
+		name = r.Name
+	case libdns.TXT:
+		name = r.Name
+	default:
+		return true
+	}
+	return len(name) >= len(Label) && strings.EqualFold(name[:len(Label)], Label)
+}
+
+// add returns what c, the claim of the values read so far at an owner
+// name (none unless seen), says with v, one more value there, for an
+// RRset of type typ: one owner, named by every value, or a problem.
+func (c claim) add(v, typ string, seen bool) claim {
+	id, err := parseValue(v, typ)
+	switch {
+	case err != nil:
+		return claim{problem: err.Error()}
+	case seen && id != c.owner:
+		return claim{problem: fmt.Sprintf("names two owners, %q and %q", c.owner, id)}
+	}
+	return claim{owner: id}
 }
 
 // withoutOwnerRecords returns recs without the owner records.

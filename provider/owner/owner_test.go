@@ -134,7 +134,8 @@ func TestForeignRRsetRefusedOthersWritten(t *testing.T) {
 }
 
 // Owner records that are not this package's, or that do not name one
-// owner, make their RRset foreign: refused, with the reason.
+// owner, make their RRset foreign: refused, with the reason; once such a
+// record is deleted, the RRset is claimed by the next write.
 func TestOwnerRecordNotOursRefused(t *testing.T) {
 	huge := strings.Repeat("x", 10000)
 	for _, tc := range []struct {
@@ -179,6 +180,18 @@ func TestOwnerRecordNotOursRefused(t *testing.T) {
 			}
 			if got := held(p); !slices.Contains(got, "www A 192.0.2.1") {
 				t.Errorf("zone holds %q, want www untouched", got)
+			}
+			if fe.Other != "" {
+				return
+			}
+			if _, err := p.DeleteRecords(t.Context(), zone, tc.at); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.GetRecords(t.Context(), zone); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.SetRecords(t.Context(), zone, []libdns.Record{a("www", "192.0.2.99")}); err != nil {
+				t.Errorf("after the bad owner record was deleted: %v, want www claimed", err)
 			}
 		})
 	}
@@ -437,3 +450,43 @@ func TestOwnerRecordTTLRaisedToFloor(t *testing.T) {
 type extrasFloor struct{ getSetter }
 
 func (extrasFloor) MinTTL() time.Duration { return 2 * time.Hour }
+
+// A deployment that found an RRset another's does not take it over when
+// the owner record is deleted by hand while it runs; the owner reclaims
+// it, and a new wrapper (a restart) would claim it.
+func TestForeignOwnerRecordDeletedNotTakenOver(t *testing.T) {
+	p := zoneWith(t, a("www", "192.0.2.1"), txt("_failover-owner-a.www", "failover-owner=prod,type=A"))
+	staging := wrap(t, p, "staging")
+	ctx := t.Context()
+	if _, err := staging.GetRecords(ctx, zone); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DeleteRecords(ctx, zone, []libdns.Record{txt("_failover-owner-a.www", "failover-owner=prod,type=A")}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // reads after the deletion do not forget
+		if _, err := staging.GetRecords(ctx, zone); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := staging.SetRecords(ctx, zone, []libdns.Record{a("www", "192.0.2.2")})
+	var fe *owner.ForeignError
+	if !errors.As(err, &fe) || !strings.Contains(fe.Problem, `was owned by "prod"`) {
+		t.Fatalf("staging: got %v, want refused: it was prod's", err)
+	}
+	if _, err := wrap(t, p, "prod").SetRecords(ctx, zone, []libdns.Record{a("www", "192.0.2.3")}); err != nil {
+		t.Fatalf("prod reclaiming: %v", err)
+	}
+	if _, err := staging.GetRecords(ctx, zone); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := staging.SetRecords(ctx, zone, []libdns.Record{a("www", "192.0.2.2")}); !errors.As(err, &fe) || fe.Other != "prod" {
+		t.Fatalf("staging after prod reclaimed: got %v, want refused as prod's", err)
+	}
+	if _, err := wrap(t, p, "other").SetRecords(ctx, zone, []libdns.Record{a("mail", "192.0.2.4")}); err != nil {
+		t.Fatalf("a new wrapper claiming an unowned RRset: %v", err)
+	}
+	if got, want := held(p), []string{"_failover-owner-a.mail TXT failover-owner=other,type=A", "_failover-owner-a.www TXT failover-owner=prod,type=A", "mail A 192.0.2.4", "www A 192.0.2.3"}; !slices.Equal(got, want) {
+		t.Errorf("zone holds %q, want %q", got, want)
+	}
+}

@@ -1,12 +1,17 @@
 package owner_test
 
 import (
+	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dnsfailover/failover/provider/owner"
+	"github.com/libdns/libdns"
 
 	"github.com/dnsfailover/failover"
 	"github.com/dnsfailover/failover/internal/servertest"
@@ -91,6 +96,41 @@ func TestTwoDeploymentsOneZoneRealServers(t *testing.T) {
 				if got := rrset(name, "TXT"); !slices.Equal(got, want) {
 					t.Errorf("%s TXT holds %q, want %q", name, got, want)
 				}
+			}
+		})
+	}
+}
+
+// Owner records at the apex, for wildcards, beside a CNAME and for a name
+// written in upper case are accepted by real servers and read back as
+// owned: another owner is refused on every one.
+func TestOwnerNamesOnRealServers(t *testing.T) {
+	recs := []libdns.Record{
+		libdns.Address{Name: "@", TTL: time.Minute, IP: netip.MustParseAddr("192.0.2.1")},
+		libdns.Address{Name: "*", TTL: time.Minute, IP: netip.MustParseAddr("192.0.2.2")},
+		libdns.Address{Name: "*.eu", TTL: time.Minute, IP: netip.MustParseAddr("192.0.2.3")},
+		libdns.Address{Name: "WWW", TTL: time.Minute, IP: netip.MustParseAddr("192.0.2.4")},
+		libdns.Address{Name: "www", TTL: time.Minute, IP: netip.MustParseAddr("2001:db8::4")},
+		libdns.CNAME{Name: "alias", TTL: time.Minute, Target: "target.example.net."},
+	}
+	for _, srv := range realServers {
+		t.Run(srv.name, func(t *testing.T) {
+			p := srv.start(t)
+			if _, err := wrap(t, p, "prod").SetRecords(t.Context(), zone, recs); err != nil {
+				t.Fatal(err)
+			}
+			for _, rec := range recs {
+				_, err := wrap(t, p, "staging").SetRecords(t.Context(), zone, []libdns.Record{rec})
+				var fe *owner.ForeignError
+				if !errors.As(err, &fe) || fe.Other != "prod" {
+					t.Errorf("staging writing %s %s: got %v, want refused as prod's", rec.RR().Name, rec.RR().Type, err)
+				}
+				if _, err := wrap(t, p, "prod").SetRecords(t.Context(), zone, []libdns.Record{rec}); err != nil {
+					t.Errorf("prod writing %s %s again: %v", rec.RR().Name, rec.RR().Type, err)
+				}
+			}
+			if got := servertest.RRset(t, p, zone, "*", "A"); !slices.Equal(got, []string{"60 192.0.2.2"}) {
+				t.Errorf("* A holds %q, want the wildcard untouched by its owner record", got)
 			}
 		})
 	}
