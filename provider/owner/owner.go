@@ -156,29 +156,20 @@ func (w *wrapper) GetRecords(ctx context.Context, zone string) ([]libdns.Record,
 // with the refusals joined as its error. An error of the wrapped provider
 // comes first in the joined error.
 func (w *wrapper) SetRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	order, sets, err := w.group(zone, recs)
+	pl, err := w.plan(ctx, zone, recs)
 	if err != nil {
 		return nil, err
 	}
-	send, claiming, refused, err := w.sort(ctx, zone, order, sets)
-	if err != nil {
-		return nil, err
+	if len(pl.records) == 0 {
+		return nil, pl.failed(nil)
 	}
-	for _, k := range order {
-		if !slices.Contains(refused.keys, k) {
-			send = append(send, sets[k]...)
-		}
-	}
-	if len(send) == 0 {
-		return nil, errors.Join(refused.errs...)
-	}
-	stored, err := w.inner.SetRecords(ctx, zone, send)
+	stored, err := w.inner.SetRecords(ctx, zone, pl.write)
 	if err != nil {
 		w.forget(zone)
-		return withoutOwnerRecords(stored), errors.Join(append([]error{err}, refused.errs...)...)
+		return withoutOwnerRecords(stored), pl.failed(err)
 	}
-	w.claimed(zone, claiming)
-	return withoutOwnerRecords(stored), errors.Join(refused.errs...)
+	w.claimed(zone, pl.claiming)
+	return withoutOwnerRecords(stored), pl.failed(nil)
 }
 
 // DeleteRecords deletes the records of recs whose RRsets are this
@@ -187,36 +178,77 @@ func (w *wrapper) SetRecords(ctx context.Context, zone string, recs []libdns.Rec
 // with a *ForeignError each, and returns what the wrapped provider
 // deleted with the refusals joined as its error. Owner records are kept.
 func (d *deleter) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	order, sets, err := d.group(zone, recs)
+	pl, err := d.plan(ctx, zone, recs)
 	if err != nil {
 		return nil, err
 	}
-	claims, claiming, refused, err := d.sort(ctx, zone, order, sets)
-	if err != nil {
-		return nil, err
-	}
-	if len(claims) > 0 {
-		if _, err := d.inner.SetRecords(ctx, zone, claims); err != nil {
+	if len(pl.claims) > 0 {
+		if _, err := d.inner.SetRecords(ctx, zone, pl.claims); err != nil {
 			d.forget(zone)
-			return nil, errors.Join(append([]error{fmt.Errorf("owner: claiming before deleting: %w", err)}, refused.errs...)...)
+			return nil, pl.failed(fmt.Errorf("owner: claiming before deleting: %w", err))
 		}
-		d.claimed(zone, claiming)
+		d.claimed(zone, pl.claiming)
 	}
-	var del []libdns.Record
-	for _, k := range order {
-		if !slices.Contains(refused.keys, k) {
-			del = append(del, sets[k]...)
-		}
+	if len(pl.records) == 0 {
+		return nil, pl.failed(nil)
 	}
-	if len(del) == 0 {
-		return nil, errors.Join(refused.errs...)
-	}
-	gone, err := d.del.DeleteRecords(ctx, zone, del)
+	gone, err := d.del.DeleteRecords(ctx, zone, pl.records)
 	if err != nil {
 		d.forget(zone)
-		return gone, errors.Join(append([]error{err}, refused.errs...)...)
 	}
-	return gone, errors.Join(refused.errs...)
+	return gone, pl.failed(err)
+}
+
+// plan is what the wrapper makes of a write: the RRsets it lets through,
+// the owner records claiming the unowned ones, and the refused ones.
+type plan struct {
+	records []libdns.Record // of the RRsets this owner's or unowned, in input order
+	claims  []libdns.Record // owner records of the unowned RRsets
+	// write is records with each claim right after its RRset, so that a
+	// provider that splits a large write (RFC 2136) keeps them together.
+	write    []libdns.Record
+	claiming []key   // the unowned RRsets
+	refused  []error // a *ForeignError per refused RRset
+}
+
+// failed returns the error of a write of pl that the provider answered
+// with err: err, if any, then the refusals, joined; nil if neither.
+func (pl plan) failed(err error) error {
+	return errors.Join(append([]error{err}, pl.refused...)...)
+}
+
+// plan reads zone if the wrapper has not yet, and sorts the RRsets of
+// recs; an error for a nil record, one at a reserved name, or a failed
+// read.
+func (w *wrapper) plan(ctx context.Context, zone string, recs []libdns.Record) (plan, error) {
+	order, sets, err := w.group(zone, recs)
+	if err != nil {
+		return plan{}, err
+	}
+	if w.stale(zone) {
+		if _, err := w.GetRecords(ctx, zone); err != nil {
+			return plan{}, fmt.Errorf("owner: reading zone %s for its owner records: %w", zone, err)
+		}
+	}
+	var pl plan
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	z := w.zones[strings.ToLower(zone)]
+	for _, k := range order {
+		c, ok := z.claims[k]
+		if ok && c.owner != w.id {
+			pl.refused = append(pl.refused, &ForeignError{Zone: zone, Name: k.name, Type: k.typ, Owner: w.id, Other: c.owner, Problem: c.problem})
+			continue
+		}
+		pl.records = append(pl.records, sets[k]...)
+		pl.write = append(pl.write, sets[k]...)
+		if !ok {
+			claim := libdns.TXT{Name: ownerName(k), TTL: max(TTL, w.MinTTL()), Text: value(w.id, k.typ)}
+			pl.claims, pl.write = append(pl.claims, claim), append(pl.write, claim)
+			pl.claiming = append(pl.claiming, k)
+		}
+	}
+	return pl, nil
 }
 
 // group returns the RRsets of recs in the order each first appears, and
@@ -245,41 +277,6 @@ func (w *wrapper) group(zone string, recs []libdns.Record) ([]key, map[key][]lib
 		return nil, nil, fmt.Errorf("owner: zone %s: %w", zone, errors.Join(errs...))
 	}
 	return order, sets, nil
-}
-
-// refusals are the RRsets of a call that another owner holds.
-type refusals struct {
-	keys []key
-	errs []error
-}
-
-// sort reads zone if the wrapper has not yet, and sorts the RRsets of a
-// call: it returns the owner records that claim the unowned ones and
-// their keys, and the refused ones.
-func (w *wrapper) sort(ctx context.Context, zone string, order []key, sets map[key][]libdns.Record) ([]libdns.Record, []key, refusals, error) {
-	if w.stale(zone) {
-		if _, err := w.GetRecords(ctx, zone); err != nil {
-			return nil, nil, refusals{}, fmt.Errorf("owner: reading zone %s for its owner records: %w", zone, err)
-		}
-	}
-	var claims []libdns.Record
-	var claiming []key
-	var refused refusals
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	z := w.zones[strings.ToLower(zone)]
-	for _, k := range order {
-		c, ok := z.claims[k]
-		switch {
-		case !ok:
-			claims = append(claims, libdns.TXT{Name: ownerName(k), TTL: max(TTL, w.MinTTL()), Text: value(w.id, k.typ)})
-			claiming = append(claiming, k)
-		case c.owner != w.id:
-			refused.keys = append(refused.keys, k)
-			refused.errs = append(refused.errs, &ForeignError{Zone: zone, Name: k.name, Type: k.typ, Owner: w.id, Other: c.owner, Problem: c.problem})
-		}
-	}
-	return claims, claiming, refused, nil
 }
 
 // stale reports whether zone must be read before a write: it was never
