@@ -135,3 +135,49 @@ func TestOwnerNamesOnRealServers(t *testing.T) {
 		})
 	}
 }
+
+// A write too large for one RFC 2136 message (3,000 RRsets and their 3,000
+// owner records) claims every RRset, on real servers.
+func TestLargeWriteClaimsEveryRRset(t *testing.T) {
+	const n = 3000
+	var recs []libdns.Record
+	for i := range n {
+		recs = append(recs, libdns.Address{Name: fmt.Sprintf("host%d", i), TTL: time.Minute, IP: netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})})
+	}
+	for _, srv := range realServers {
+		t.Run(srv.name, func(t *testing.T) {
+			p := srv.start(t)
+			if _, err := wrap(t, p, "prod").SetRecords(t.Context(), zone, recs); err != nil {
+				t.Fatal(err)
+			}
+			all, err := p.GetRecords(t.Context(), zone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			owners := 0
+			for _, r := range all {
+				if rr := r.RR(); rr.Type == "TXT" && strings.HasPrefix(rr.Name, "_failover-owner-a.host") && rr.Data == "failover-owner=prod,type=A" {
+					owners++
+				}
+			}
+			if owners != n {
+				t.Errorf("got %d owner records, want %d", owners, n)
+			}
+			_, err = wrap(t, p, "staging").SetRecords(t.Context(), zone, recs)
+			if got := len(unjoinAll(err)); got != n {
+				t.Errorf("staging rewriting them all: got %d refusals, want %d", got, n)
+			}
+		})
+	}
+}
+
+// unjoinAll returns the errors err joins, or err alone.
+func unjoinAll(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
+}
