@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dnsfailover/failover"
+	"github.com/dnsfailover/failover/provider/memory"
 	"github.com/dnsfailover/failover/provider/owner"
 )
 
@@ -110,6 +111,21 @@ func TestSecondDeploymentNeverChangesFirstsRecords(t *testing.T) {
 			return slices.Contains(h, "www A 192.0.2.10") && slices.Contains(h, "api A 192.0.2.11"), fmt.Sprint(h)
 		})
 		before := held(p)
+		var mu sync.Mutex
+		sentWWW, sentAPI := 0, 0 // writes carrying prod's RRsets, from now on: staging's
+		p.SetHook(func(c memory.Call) *memory.Fault {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range c.Records {
+				switch r.RR().Name {
+				case "www":
+					sentWWW++
+				case "api":
+					sentAPI++
+				}
+			}
+			return nil
+		})
 
 		staging := startDeployment(t, slowly, p, "staging", record("www", "A", 10*time.Second, &down, "198.51.100.10"),
 			record("api", "A", 10*time.Second, &down, "198.51.100.11"), record("test", "A", 10*time.Second, &down, "198.51.100.12"))
@@ -128,8 +144,15 @@ func TestSecondDeploymentNeverChangesFirstsRecords(t *testing.T) {
 			t.Errorf("quarantine events %+v, want the *owner.ForeignError naming prod", q)
 		}
 		// Long enough for reconciles and quarantine retries of both.
+		reads := p.Calls(memory.MethodGetRecords)
 		time.Sleep(10 * time.Minute)
 		synctest.Wait()
+		t.Logf("zone reads in 10 minutes at rest, both deployments: %d", p.Calls(memory.MethodGetRecords)-reads)
+		mu.Lock()
+		if sentWWW+sentAPI != 0 {
+			t.Errorf("the provider was sent %d records of www and %d of api after staging started, want none", sentWWW, sentAPI)
+		}
+		mu.Unlock()
 		after := held(p)
 		for _, r := range before {
 			if !slices.Contains(after, r) {
