@@ -12,14 +12,17 @@
 // What the wrapper does, per (name, type) RRset of a write:
 //   - owned by this id: written, as without the wrapper;
 //   - unowned (no owner record): claimed, its owner record written in the
-//     same SetRecords call as the RRset (atomic where the provider is:
-//     RFC 2136, PowerDNS, Route 53);
+//     same SetRecords call as the RRset, right after it (atomic where the
+//     provider's write is: RFC 2136, PowerDNS, Route 53; on Cloudflare
+//     they are two requests);
 //   - owned by another id, or its owner record holds something else:
 //     refused with a *ForeignError, nothing of it sent; the other RRsets
 //     of the call are written all the same, and the call returns what it
-//     wrote with the refusals joined as its error. The Manager reports the
-//     failed write, reads the zone back and, the RRset failing alone,
-//     quarantines it (Status shows the ForeignError).
+//     wrote with the refusals joined as its error. A ForeignError matches
+//     failover.ErrRRsetRefused: the Manager reads the zone back (finding
+//     the others written), writes the refused RRset alone, and
+//     quarantines it at once; Status shows the ForeignError, and the
+//     quarantine's retries, refused again, send nothing either.
 //
 // Reads pass through unchanged (owner records included: the Manager
 // ignores RRsets it does not manage), and teach the wrapper the owners of
@@ -41,6 +44,9 @@
 // unowned RRset at once both write; the last writer's owner record (and
 // values) stay, and the other refuses from its next read of the zone (a
 // Manager reads after every failed write and every ReconcileInterval).
+//
+// To hand records over to another deployment, delete their owner records
+// and restart (or reload) the deployment that is to take them.
 //
 // Names whose labels start with Label are reserved: a write there is
 // refused with an error.
@@ -69,7 +75,9 @@ const TTL = time.Hour
 // letters, digits, '-', '_' and '.'; compared exactly). The result keeps
 // p's optional extras: it implements libdns.RecordDeleter only when p
 // does, and reports p's MinTTL, AutomaticTTL and Name (p's type when it
-// has no Name). It is safe for concurrent use, and serves any number of
+// has no Name: two unnamed providers of one type in a zone are then
+// named alike, where the Manager would have told the second by a "#1"
+// suffix; give them names). It is safe for concurrent use, and serves any number of
 // zones. Wrap returns an error, naming the id, for an invalid id or a nil
 // p.
 func Wrap(p failover.Provider, id string) (failover.Provider, error) {
