@@ -172,3 +172,29 @@ func TestSecondDeploymentNeverChangesFirstsRecords(t *testing.T) {
 		}
 	})
 }
+
+// A record whose endpoints are all down under PublishNothing is deleted
+// through the wrapper; its owner record stays, so the name stays this
+// deployment's, and another deployment is still refused.
+func TestPublishNothingKeepsOwnerRecord(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := zoneWith(t)
+		var down sync.Map
+		r := record("www", "A", 10*time.Second, &down, "192.0.2.10")
+		r.Policy.AllDown = failover.PublishNothing
+		startDeployment(t, slowly, p, "prod", r)
+		until(t, time.Minute, "prod writes", func() (bool, string) { h := held(p); return slices.Contains(h, "www A 192.0.2.10"), fmt.Sprint(h) })
+		down.Store("192.0.2.10", true)
+		want := []string{"_failover-owner-a.www TXT failover-owner=prod,type=A"}
+		until(t, time.Minute, "www deleted", func() (bool, string) { h := held(p); return slices.Equal(h, want), fmt.Sprint(h) })
+
+		staging := startDeployment(t, slowly, p, "staging", record("www", "A", 10*time.Second, &sync.Map{}, "198.51.100.10"))
+		until(t, 5*time.Minute, "staging refused", func() (bool, string) {
+			q := staging.m.Status().Zones[0].Providers[0].Quarantined
+			return len(q) == 1 && strings.Contains(q[0].Error, `owned by "prod"`), fmt.Sprintf("%+v", q)
+		})
+		if h := held(p); !slices.Equal(h, want) {
+			t.Errorf("zone holds %q, want %q", h, want)
+		}
+	})
+}
