@@ -60,7 +60,7 @@ const (
 	EventSuspicionEnded
 	// EventRecordQuarantined: a provider keeps rejecting one record's
 	// RRset: written alone it failed, while the rest of the zone could be
-	// written. The record is set aside (see ProviderStatus.Quarantined)
+	// written, or with an error matching ErrRRsetRefused. The record is set aside (see ProviderStatus.Quarantined)
 	// so that it no longer holds back the others, and retried alone after
 	// a backoff; each retry that fails is reported again. Failures counts
 	// the record's failed writes in a row, Err is the provider's error.

@@ -18,6 +18,16 @@ import (
 // error of a call not made because MaxAbandonedCalls are still running.
 var ErrCallAbandoned = errors.New("failover: provider call abandoned: it did not return within ProviderTimeout")
 
+// ErrRRsetRefused is matched (with errors.Is) by the error of a write that
+// a provider refuses because of what the RRsets it carries are, not
+// because of a failure of its own: provider/owner's refusal to write an
+// RRset another deployment owns. A call of one RRset that fails with it
+// quarantines that RRset at once; other errors quarantine an RRset only
+// once the provider has taken some other write meanwhile (see
+// EventRecordQuarantined), so that a provider in trouble quarantines
+// nothing.
+var ErrRRsetRefused = errors.New("failover: the provider refuses the RRset")
+
 // MaxAbandonedCalls is how many abandoned calls to one provider for one
 // zone may still be running before the Manager stops making new ones:
 // while that many are, every attempt fails at once with ErrCallAbandoned.
@@ -462,7 +472,7 @@ func (w *zoneSync) writeChanges(ctx context.Context, changes []change, reason st
 		}
 		if len(batch) == 1 {
 			key := batch[0].rec.spec.key
-			if w.quarantined[key] != nil || w.iso.evidence && slices.Contains(w.iso.suspects, key) {
+			if w.quarantined[key] != nil || w.iso.evidence && slices.Contains(w.iso.suspects, key) || errors.Is(err, ErrRRsetRefused) {
 				w.quarantine(batch[0], op, err)
 				continue
 			}

@@ -3,6 +3,7 @@ package failover
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -109,6 +110,45 @@ func TestRejectedRRsetQuarantined(t *testing.T) {
 				mu.Unlock()
 				h.until(2*DefaultMaxRetryBackoff, stepTime, "bad written once accepted", func() bool { got, _ := held(p, "bad", "A"); return equal(got, backup) })
 				h.until(time.Minute, stepTime, "in sync", func() bool { ps := h.providerStatus(); return ps.InSync && len(ps.Quarantined) == 0 })
+			})
+		})
+	}
+}
+
+// A lone RRset whose write fails with an error matching ErrRRsetRefused
+// is quarantined at once, though no other write proved the provider
+// healthy meanwhile; one that fails with any other error is not: the
+// provider may be in trouble.
+func TestRefusedLoneRRsetQuarantinedAtOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		err            error
+		wantQuarantine bool
+	}{
+		{"refused", fmt.Errorf("owned by another deployment: %w", ErrRRsetRefused), true},
+		{"other error", errors.New("provider down"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				sb, p := newSwitchboard(), memZone(t)
+				h := run(t, oneZone(p, wwwRecord(sb, basePol)))
+				h.settled()
+				p.SetHook(func(c memory.Call) *memory.Fault {
+					if c.Method == memory.MethodSetRecords {
+						return &memory.Fault{Err: tc.err}
+					}
+					return nil
+				})
+				sb.set("192.0.2.10", true) // a failover: one RRset to write
+				sb.set("192.0.2.11", true)
+				h.until(5*time.Minute, stepTime, "a quarantine or three failed writes", func() bool {
+					return len(h.of(EventRecordQuarantined)) > 0 || len(h.of(EventProviderCallFailed)) >= 3
+				})
+				synctest.Wait()
+				q := h.providerStatus().Quarantined
+				if got := len(q) == 1 && strings.Contains(q[0].Error, tc.err.Error()); got != tc.wantQuarantine {
+					t.Fatalf("got quarantined %+v, want quarantined with the error: %v", q, tc.wantQuarantine)
+				}
 			})
 		})
 	}

@@ -52,6 +52,11 @@ type fileConfig struct {
 	// on etcd (clusterConfig). It shadows Config.Cluster, which the
 	// daemon sets from it.
 	Cluster *clusterConfig `yaml:"cluster"`
+	// Owner, when set, is this deployment's owner id (letters, digits,
+	// '-', '_', '.'): every provider of every zone writes an owner record
+	// beside each RRset it writes, and refuses RRsets another owner's
+	// record claims (see provider/owner). Empty: no owner records.
+	Owner string `yaml:"owner"`
 }
 
 // defaults are what a record has when it does not say.
@@ -370,6 +375,7 @@ func (d *decoder) validate(fc *fileConfig) {
 			refused = append(refused, p.path)
 		}
 	}
+	d.applyOwner(fc)
 	cfg := fc.Config
 	cfg.Logger, cfg.OnEvent = nil, nil
 	_, err := failover.New(cfg)
