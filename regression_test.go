@@ -983,6 +983,37 @@ func TestPartialWriteOnASilentFloorReportsWhatItApplied(t *testing.T) {
 	})
 }
 
+// Item 11 (found by FuzzManagerModel, f890887df23f93bd): a partial write
+// that changed only the TTL, on a provider that raises it silently, was
+// never reported: the read-back found the values unchanged and a TTL that
+// is neither the old one nor the one asked. A TTL moved toward the one
+// asked is the write's doing.
+func TestPartialTTLOnlyWriteOnASilentFloorReported(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := memWith(t, libdnsRecord("www", "A", "192.0.2.10", time.Hour))
+		p.RoundTTL = func(ttl time.Duration) time.Duration { return max(ttl, 2*time.Minute) }
+		var mu sync.Mutex
+		sets := 0
+		p.SetHook(func(c memory.Call) *memory.Fault {
+			mu.Lock()
+			defer mu.Unlock()
+			if c.Method != memory.MethodSetRecords {
+				return nil
+			}
+			if sets++; sets == 1 {
+				return &memory.Fault{Partial: 1} // applies the write, then fails
+			}
+			return &memory.Fault{Err: errors.New("try again")}
+		})
+		r := startRig(t, config(p, twoTiers("www", newSwitches(), rpol)), nil)
+		settle(time.Minute)
+		if !slices.ContainsFunc(r.of(failover.EventRecordWritten), func(e failover.Event) bool { return e.Record.Name == "www" }) {
+			_, ttl := holds(p, "www")
+			t.Errorf("www's TTL went from 1h to %v with no record-written event", ttl)
+		}
+	})
+}
+
 // Item 17 (found by the model; a case the issue does not name): a record
 // that publishes nothing, carried over a reload that changed its TTL, was
 // decided again as a change (record-decided, nothing to nothing): an

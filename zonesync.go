@@ -83,9 +83,21 @@ type zoneSync struct {
 
 // tried is a change sent in a call that failed.
 type tried struct {
-	want     rrset
-	ttl      time.Duration
-	previous []string
+	want        rrset
+	ttl         time.Duration
+	previous    []string
+	previousTTL time.Duration
+}
+
+// appliedDespiteFloor reports whether held shows t applied by a provider
+// that raised its TTL to a floor it does not declare: the values asked,
+// and either they changed or the TTL moved toward the one asked.
+func (t tried) appliedDespiteFloor(held rrset) bool {
+	if len(t.want.values) == 0 || !slices.Equal(held.values, t.want.values) {
+		return false
+	}
+	distance := func(d time.Duration) time.Duration { return max(d-t.ttl, t.ttl-d) }
+	return !slices.Equal(t.previous, t.want.values) || distance(held.ttl) < distance(t.previousTTL)
 }
 
 // isolation is how a zoneSync finds the RRset a provider rejects in a batch
@@ -273,11 +285,8 @@ func (w *zoneSync) read(ctx context.Context) error {
 		}
 	}
 	for key, t := range w.tried { // applied, though since superseded by another decision: written all the same
-		// A change of values found held was applied even with another TTL:
-		// the provider raised it to a floor it does not declare.
 		h := held[key]
-		applied := h.matches(t.want, floor) || len(t.want.values) > 0 && slices.Equal(h.values, t.want.values) && !slices.Equal(t.previous, t.want.values)
-		if !applied {
+		if !h.matches(t.want, floor) && !t.appliedDespiteFloor(h) {
 			continue
 		}
 		events = append(events, Event{Kind: EventRecordWritten, Time: now, Record: w.recordID(key), Provider: w.p.name, Values: slices.Clone(t.want.values), Previous: t.previous, TTL: t.ttl,
@@ -639,7 +648,8 @@ func (w *zoneSync) try(changes []change, err error) {
 	}
 	w.stale = true
 	for _, c := range changes {
-		w.tried[c.rec.spec.key] = tried{want: c.want, ttl: c.ttl, previous: w.known[c.rec.spec.key].values}
+		before := w.known[c.rec.spec.key]
+		w.tried[c.rec.spec.key] = tried{want: c.want, ttl: c.ttl, previous: before.values, previousTTL: before.ttl}
 	}
 }
 
