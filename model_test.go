@@ -457,7 +457,8 @@ func (p *modelProvider) callsEndedSince(t time.Time) []provCall {
 
 // editedSinceRead reports whether k was edited by hand after the last
 // read that succeeded of the Manager running since runStart (a Manager
-// does not know what the one it replaced read).
+// does not know what the one it replaced read), or that Manager never
+// read the zone (what it held at start is as unknown as a hand edit).
 func (p *modelProvider) editedSinceRead(k rrKey, runStart time.Time) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -466,6 +467,9 @@ func (p *modelProvider) editedSinceRead(k rrKey, runStart time.Time) bool {
 		if c.method == memory.MethodGetRecords && c.done && !c.failed && !c.start.Before(runStart) {
 			read = latest(read, c.end)
 		}
+	}
+	if read.IsZero() {
+		return true // never read: what the zone held before is unknown too
 	}
 	at, ok := p.edited[k]
 	return ok && !at.Before(read)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -632,6 +633,9 @@ func (w *zoneSync) write(ctx context.Context, changes []change, reason string) (
 		if err != nil {
 			w.try(dels, err)
 			return OpDelete, fmt.Errorf("deleting %d records from zone %s on %s: %w", len(del), zone, w.p.name, err)
+		}
+		if guessed && len(gone) < len(del) {
+			reason = strings.TrimPrefix(reason+"; ", "; ") + fmt.Sprintf("the zone was never read, so the delete named the values the record may hold: the provider removed %d of %d, and what it holds is unknown until a read succeeds", len(gone), len(del))
 		}
 		w.wrote(dels, time.Since(start), reason)
 	}
