@@ -75,6 +75,7 @@ type Cluster struct {
 	log    *slog.Logger
 
 	started atomic.Bool
+	stale   clientv3.LeaseID // an ended session's lease not known to be revoked; Run's goroutine only
 	changed chan struct{} // capacity 1: changes are waiting
 	flush   chan struct{} // capacity 1: writes are waiting
 
@@ -148,14 +149,33 @@ func (c *Cluster) LeaseTTL() time.Duration { return c.ttl }
 // Each time the session is lost (the lease expired or could not be renewed,
 // the watch failed, etcd lost its quorum) it starts a new one, after a
 // pause of a quarter of the TTL.
+//
+// The instance's name is taken atomically: while another lease holds it,
+// Run waits for that lease to expire (an instance of that name that
+// crashed, or this one's own lease of before a partition), and returns an
+// error if it is still held after that lease's time to live and a second:
+// a live instance renews it, and has the same name.
 func (c *Cluster) Run(ctx context.Context) error {
 	if !c.started.CompareAndSwap(false, true) {
 		return errors.New("etcd cluster: Run called twice")
 	}
+	var taken *nameTakenError // the lease seen holding the name
+	var giveUp time.Time      // when it would have expired, unless renewed
 	for ctx.Err() == nil {
 		err := c.session(ctx)
 		if ctx.Err() != nil {
 			break
+		}
+		var nt *nameTakenError
+		switch {
+		case !errors.As(err, &nt):
+			taken = nil
+		case taken == nil || taken.lease != nt.lease:
+			taken, giveUp = nt, time.Now().Add(nt.left+time.Second)
+		case !time.Now().Before(giveUp):
+			err = fmt.Errorf("etcd cluster: %w and renewed past its time to live: another live instance has this name", err)
+			c.lost(err)
+			return err
 		}
 		c.log.Warn("etcd cluster: session lost", "instance", c.name, "err", err)
 		t := time.NewTimer(c.ttl / 4)

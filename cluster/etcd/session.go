@@ -10,6 +10,7 @@ import (
 
 	"github.com/dnsfailover/failover"
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 )
@@ -20,10 +21,15 @@ var errLeadershipLost = errors.New("etcd cluster: leadership lost")
 // session runs one lease's life: it grants the lease, registers the
 // instance, loads the view, then renews, watches, campaigns and writes
 // until ctx ends or one of them fails. Its lease is revoked on the way out
-// (when etcd can be reached), so that its keys vanish at once.
+// (when etcd can be reached), so that its keys vanish at once; a lease
+// that could not be revoked then is revoked before the next one is
+// granted, so that the instance's own name is free again.
 func (c *Cluster) session(ctx context.Context) error {
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	if err := c.revokeStale(sctx); err != nil {
+		return c.lost(err)
+	}
 	sent := time.Now()
 	lease, err := call(sctx, c.ttl, func(ctx context.Context) (*clientv3.LeaseGrantResponse, error) {
 		return c.cli.Grant(ctx, int64(c.ttl/time.Second))
@@ -31,15 +37,14 @@ func (c *Cluster) session(ctx context.Context) error {
 	if err != nil {
 		return c.lost(fmt.Errorf("granting a lease: %w", err))
 	}
-	defer c.revoke(lease.ID)
-	snap, err := call(sctx, c.ttl, func(ctx context.Context) (*clientv3.TxnResponse, error) {
-		return c.cli.Txn(ctx).Then(
-			clientv3.OpPut(c.prefix+instancesDir+instancePath(c.name), c.name, clientv3.WithLease(lease.ID)),
-			clientv3.OpGet(c.prefix, clientv3.WithPrefix()),
-		).Commit()
-	})
+	defer func() {
+		if c.revoke(lease.ID) != nil {
+			c.stale = lease.ID
+		}
+	}()
+	snap, err := c.register(sctx, lease.ID)
 	if err != nil {
-		return c.lost(fmt.Errorf("registering instance %s: %w", c.name, err))
+		return c.lost(err)
 	}
 
 	v := newView(c.name)
@@ -103,11 +108,77 @@ func (c *Cluster) lost(err error) error {
 	return err
 }
 
-// revoke revokes the lease, best effort, within a second.
-func (c *Cluster) revoke(id clientv3.LeaseID) {
+// revoke revokes the lease within a second. A lease etcd no longer
+// knows counts as revoked.
+func (c *Cluster) revoke(id clientv3.LeaseID) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	c.cli.Revoke(ctx, id)
+	_, err := c.cli.Revoke(ctx, id)
+	if errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		return nil
+	}
+	return err
+}
+
+// revokeStale revokes the lease of an earlier session that could not be
+// revoked when it ended: its instance key would keep the name taken until
+// it expired.
+func (c *Cluster) revokeStale(ctx context.Context) error {
+	if c.stale == 0 {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err := c.revoke(c.stale); err != nil {
+		return fmt.Errorf("revoking the previous lease %x: %w", int64(c.stale), err)
+	}
+	c.stale = 0
+	return nil
+}
+
+// register creates the instance's key under the lease, only if no lease
+// holds it yet, and reads every key under the prefix, in one transaction:
+// two instances of one name cannot both hold it. When another lease holds
+// it, register returns a *nameTakenError.
+func (c *Cluster) register(ctx context.Context, id clientv3.LeaseID) (*clientv3.TxnResponse, error) {
+	key := c.prefix + instancesDir + instancePath(c.name)
+	resp, err := call(ctx, c.ttl, func(ctx context.Context) (*clientv3.TxnResponse, error) {
+		return c.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).Then(
+			clientv3.OpPut(key, c.name, clientv3.WithLease(id)),
+			clientv3.OpGet(c.prefix, clientv3.WithPrefix()),
+		).Else(clientv3.OpGet(key)).Commit()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("registering instance %s: %w", c.name, err)
+	}
+	if resp.Succeeded {
+		return resp, nil
+	}
+	taken := &nameTakenError{name: c.name, left: c.ttl}
+	if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
+		taken.lease = clientv3.LeaseID(kvs[0].Lease)
+	}
+	ttl, err := call(ctx, c.ttl, func(ctx context.Context) (*clientv3.LeaseTimeToLiveResponse, error) {
+		return c.cli.TimeToLive(ctx, taken.lease)
+	})
+	if err == nil && ttl.TTL >= 0 {
+		taken.left = time.Duration(ttl.TTL+1) * time.Second // etcd rounds it down
+	}
+	return nil, taken
+}
+
+// nameTakenError reports that another lease holds the instance's name: a
+// live instance of the same name, or one that crashed and whose lease has
+// not expired yet.
+type nameTakenError struct {
+	name  string
+	lease clientv3.LeaseID
+	left  time.Duration // the holding lease's time to live when seen
+}
+
+func (e *nameTakenError) Error() string {
+	return fmt.Sprintf("instance name %q is held by lease %x", e.name, int64(e.lease))
 }
 
 // stopLeadingLocked ends the leadership, if held: the writers' contexts are
