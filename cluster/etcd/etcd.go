@@ -76,8 +76,8 @@ type Cluster struct {
 
 	started atomic.Bool
 	stale   clientv3.LeaseID // an ended session's lease not known to be revoked; Run's goroutine only
-	changed chan struct{} // capacity 1: changes are waiting
-	flush   chan struct{} // capacity 1: writes are waiting
+	changed chan struct{}    // capacity 1: changes are waiting
+	flush   chan struct{}    // capacity 1: writes are waiting
 
 	mu sync.Mutex
 	v  view
