@@ -55,7 +55,11 @@ type Options struct {
 	Prefix string
 	// LeaseTTL is the lease's time to live, in whole seconds: another
 	// instance takes over within it after this one fails. Zero means
-	// DefaultLeaseTTL. It must be above the Manager's ProviderTimeout.
+	// DefaultLeaseTTL. It must be above the Manager's ProviderTimeout, and
+	// at least etcd's minimum, 1.5 × its election timeout rounded up to
+	// whole seconds (2 s under etcd's default election timeout of 1 s):
+	// etcd grants a longer lease than asked for below it, and Run then
+	// returns an error rather than promise a takeover it cannot keep.
 	LeaseTTL time.Duration
 	// Logger receives the cluster's errors. Nil means none.
 	Logger *slog.Logger
@@ -142,7 +146,8 @@ var _ failover.Cluster = (*Cluster)(nil)
 // Instance returns the instance's name.
 func (c *Cluster) Instance() string { return c.name }
 
-// LeaseTTL returns the lease's time to live.
+// LeaseTTL returns the lease's time to live, Options.LeaseTTL: the one
+// etcd grants, as Run refuses any other.
 func (c *Cluster) LeaseTTL() time.Duration { return c.ttl }
 
 // Run takes part in the cluster until ctx is done; see failover.Cluster.
@@ -154,7 +159,9 @@ func (c *Cluster) LeaseTTL() time.Duration { return c.ttl }
 // Run waits for that lease to expire (an instance of that name that
 // crashed, or this one's own lease of before a partition), and returns an
 // error if it is still held after that lease's time to live and a second:
-// a live instance renews it, and has the same name.
+// a live instance renews it, and has the same name. It also returns an
+// error when etcd grants a lease longer than LeaseTTL (see
+// Options.LeaseTTL).
 func (c *Cluster) Run(ctx context.Context) error {
 	if !c.started.CompareAndSwap(false, true) {
 		return errors.New("etcd cluster: Run called twice")
@@ -165,6 +172,9 @@ func (c *Cluster) Run(ctx context.Context) error {
 		err := c.session(ctx)
 		if ctx.Err() != nil {
 			break
+		}
+		if errors.Is(err, errTTLRaised) {
+			return err
 		}
 		var nt *nameTakenError
 		switch {

@@ -18,6 +18,9 @@ import (
 // errLeadershipLost ends a session whose leader key is gone.
 var errLeadershipLost = errors.New("etcd cluster: leadership lost")
 
+// errTTLRaised ends Run: etcd granted a lease longer than LeaseTTL.
+var errTTLRaised = errors.New("etcd cluster: etcd raised the lease TTL")
+
 // session runs one lease's life: it grants the lease, registers the
 // instance, loads the view, then renews, watches, campaigns and writes
 // until ctx ends or one of them fails. Its lease is revoked on the way out
@@ -36,6 +39,11 @@ func (c *Cluster) session(ctx context.Context) error {
 	})
 	if err != nil {
 		return c.lost(fmt.Errorf("granting a lease: %w", err))
+	}
+	if lease.TTL != int64(c.ttl/time.Second) {
+		c.revoke(lease.ID)
+		return c.lost(fmt.Errorf("%w: LeaseTTL %v was granted as %v (etcd's minimum is 1.5 × its election timeout, rounded up to whole seconds): set LeaseTTL to at least %[3]v",
+			errTTLRaised, c.ttl, time.Duration(lease.TTL)*time.Second))
 	}
 	defer func() {
 		if c.revoke(lease.ID) != nil {
