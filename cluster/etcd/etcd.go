@@ -30,6 +30,7 @@ import (
 
 	"github.com/dnsfailover/failover"
 	"github.com/dnsfailover/failover/internal/clusterchanges"
+	"github.com/dnsfailover/failover/internal/leasectx"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -100,6 +101,7 @@ type Cluster struct {
 	leaderKey string
 	leadCtx   context.Context
 	endLead   context.CancelFunc
+	leadLease leasectx.Context // for Lead: leadCtx, ending at expires at the latest
 	err       string
 }
 
@@ -287,14 +289,17 @@ func (c *Cluster) Votes(id failover.EndpointID) []failover.Vote {
 	return out
 }
 
-// Lead is the write gate; see failover.Cluster.
+// Lead is the write gate; see failover.Cluster. Its context ends when the
+// leadership ends, and has the lease's conservative expiry as its
+// deadline: the one known when Lead was called (a later renewal does not
+// extend a context already handed out).
 func (c *Cluster) Lead(need time.Duration) (context.Context, int64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.leading || c.leadCtx.Err() != nil || time.Until(c.expires) <= need {
 		return nil, 0, false
 	}
-	return c.leadCtx, c.term, true
+	return c.leadLease.Until(c.leadCtx, c.expires), c.term, true
 }
 
 // SaveDecision queues rec's decision state for writing while this instance

@@ -70,3 +70,34 @@ func wantRun(err string) string {
 	}
 	return "an error containing " + err
 }
+
+// Lead's context ends at the lease's conservative expiry at the latest
+// (the time the last acknowledged renewal was sent, plus the TTL), as
+// failover.Cluster promises: a call made under it cannot outlive the
+// lease even if the instance's own clock work (the renewal, the session's
+// end) runs late. A renewal gives later calls a later deadline and cuts
+// none short.
+func TestLeadContextEndsAtLeaseExpiry(t *testing.T) {
+	etcd := servertest.StartEtcd(t, 1)
+	in := startInstance(t, etcd, "a")
+	waitFor(t, 10*time.Second, "a leads", in.leads)
+	expiry := func() time.Time {
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		return in.expires
+	}
+	ctx, _, _ := in.Lead(0)
+	first := expiry()
+	dl, ok := ctx.Deadline()
+	if !ok || !dl.Equal(first) {
+		t.Fatalf("Lead's context: got deadline %v (set %v), want the lease's expiry %v", dl, ok, first)
+	}
+	waitFor(t, ttl, "a renewal", func() bool { return expiry().After(first) })
+	later, _, _ := in.Lead(0)
+	if dl, _ := later.Deadline(); !dl.Equal(expiry()) {
+		t.Errorf("after a renewal: got deadline %v, want the new expiry %v", dl, expiry())
+	}
+	if ctx.Err() != nil {
+		t.Errorf("the context handed out before the renewal ended early: %v", ctx.Err())
+	}
+}
