@@ -30,7 +30,6 @@ import (
 
 	"github.com/dnsfailover/failover"
 	"github.com/dnsfailover/failover/internal/clusterchanges"
-	"github.com/dnsfailover/failover/internal/leasectx"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -101,7 +100,7 @@ type Cluster struct {
 	leaderKey string
 	leadCtx   context.Context
 	endLead   context.CancelFunc
-	leadLease leasectx.Context // for Lead: leadCtx, ending at expires at the latest
+	leadLease leaseContext // for Lead: leadCtx, ending at expires at the latest
 	err       string
 }
 
@@ -299,7 +298,7 @@ func (c *Cluster) Lead(need time.Duration) (context.Context, int64, bool) {
 	if !c.leading || c.leadCtx.Err() != nil || time.Until(c.expires) <= need {
 		return nil, 0, false
 	}
-	return c.leadLease.Until(c.leadCtx, c.expires), c.term, true
+	return c.leadLease.until(c.leadCtx, c.expires), c.term, true
 }
 
 // SaveDecision queues rec's decision state for writing while this instance

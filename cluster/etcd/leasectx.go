@@ -1,27 +1,24 @@
-// Package leasectx makes, for the implementations of failover.Cluster, the
-// context that Lead returns: the leadership's own, ending at the lease's
-// expiry at the latest.
-package leasectx
+package etcd
 
 import (
 	"context"
 	"time"
 )
 
-// Context keeps the context Lead last handed out. Its zero value is ready
+// leaseContext keeps the context Lead last handed out. Its zero value is ready
 // to use; it is not safe for concurrent use (its owner's lock guards it).
-type Context struct {
+type leaseContext struct {
 	lead    context.Context
 	expires time.Time
 	ctx     context.Context
 	cancel  context.CancelFunc // called by nobody: the deadline or lead's end frees it
 }
 
-// Until returns a context that ends when lead ends, and at expires at the
+// until returns a context that ends when lead ends, and at expires at the
 // latest. It derives a new one only when lead or expires changed since the
 // last call: a context handed out before a renewal keeps its earlier
 // deadline, before which its holder was to be done anyway.
-func (c *Context) Until(lead context.Context, expires time.Time) context.Context {
+func (c *leaseContext) until(lead context.Context, expires time.Time) context.Context {
 	if c.ctx == nil || c.lead != lead || !c.expires.Equal(expires) {
 		c.lead, c.expires = lead, expires
 		c.ctx, c.cancel = context.WithDeadline(lead, expires)

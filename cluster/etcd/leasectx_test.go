@@ -1,4 +1,4 @@
-package leasectx
+package etcd
 
 import (
 	"context"
@@ -10,17 +10,17 @@ import (
 // A context handed out ends at the expiry known then, even after a
 // renewal; one handed out after the renewal lasts to the new expiry; the
 // leadership's end ends them all.
-func TestUntil(t *testing.T) {
+func TestLeaseContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		lead, end := context.WithCancel(context.Background())
-		var c Context
+		var c leaseContext
 		first := time.Now().Add(2 * time.Second)
-		a := c.Until(lead, first)
-		if b := c.Until(lead, first); b != a {
+		a := c.until(lead, first)
+		if b := c.until(lead, first); b != a {
 			t.Error("two calls with the same expiry: got two contexts, want one")
 		}
 		renewed := first.Add(time.Second)
-		b := c.Until(lead, renewed)
+		b := c.until(lead, renewed)
 		if dl, _ := b.Deadline(); !dl.Equal(renewed) {
 			t.Errorf("after the renewal: got deadline %v, want %v", dl, renewed)
 		}
@@ -35,7 +35,7 @@ func TestUntil(t *testing.T) {
 		}
 		other, stop := context.WithCancel(context.Background())
 		defer stop()
-		if d := c.Until(other, renewed); d.Err() != nil {
+		if d := c.until(other, renewed); d.Err() != nil {
 			t.Errorf("a new leadership with the same expiry: got a done context (%v), want a new one", d.Err())
 		}
 	})
