@@ -46,8 +46,8 @@ type Options struct {
 	Client *clientv3.Client
 	// Instance names this instance, unique among the live instances
 	// sharing Prefix: Run fails while another live instance holds the
-	// name. Required; any characters (spaces, slashes, non-ASCII letters),
-	// as keys hold it path-escaped.
+	// name. Required: any characters but a slash (spaces, commas,
+	// non-ASCII letters), as keys hold it path-escaped.
 	Instance string
 	// Prefix under which every key is kept; deployments that share an etcd
 	// cluster use different prefixes. Zero means DefaultPrefix. A trailing
@@ -111,8 +111,8 @@ func New(o Options) (*Cluster, error) {
 	if o.Client == nil {
 		errs = append(errs, errors.New("etcd cluster: Client is required"))
 	}
-	if o.Instance == "" {
-		errs = append(errs, errors.New("etcd cluster: Instance is required"))
+	if o.Instance == "" || strings.ContainsAny(o.Instance, "/") {
+		errs = append(errs, fmt.Errorf("etcd cluster: Instance %q must be a non-empty name without a slash", o.Instance))
 	}
 	if o.LeaseTTL == 0 {
 		o.LeaseTTL = DefaultLeaseTTL

@@ -8,7 +8,7 @@ import (
 )
 
 // The keys under Options.Prefix, each part path-escaped (an instance name
-// too: it may hold a space, a comma, a slash or any other character):
+// too: it may hold a space, a comma, a percent sign, a non-ASCII letter):
 //
 //	instances/INSTANCE                          the instance's name, under its lease
 //	election/LEASE                              concurrency.Election's keys
