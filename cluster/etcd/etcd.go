@@ -44,8 +44,10 @@ type Options struct {
 	// Client reaches the etcd cluster. Required. The Cluster does not close
 	// it.
 	Client *clientv3.Client
-	// Instance names this instance, unique among the instances sharing
-	// Prefix. Required.
+	// Instance names this instance, unique among the live instances
+	// sharing Prefix: Run fails while another live instance holds the
+	// name. Required: any characters but a slash (spaces, commas,
+	// non-ASCII letters), as keys hold it path-escaped.
 	Instance string
 	// Prefix under which every key is kept; deployments that share an etcd
 	// cluster use different prefixes. Zero means DefaultPrefix. A trailing
@@ -53,7 +55,11 @@ type Options struct {
 	Prefix string
 	// LeaseTTL is the lease's time to live, in whole seconds: another
 	// instance takes over within it after this one fails. Zero means
-	// DefaultLeaseTTL. It must be above the Manager's ProviderTimeout.
+	// DefaultLeaseTTL. It must be above the Manager's ProviderTimeout, and
+	// at least etcd's minimum, 1.5 × its election timeout rounded up to
+	// whole seconds (2 s under etcd's default election timeout of 1 s):
+	// etcd grants a longer lease than asked for below it, and Run then
+	// returns an error rather than promise a takeover it cannot keep.
 	LeaseTTL time.Duration
 	// Logger receives the cluster's errors. Nil means none.
 	Logger *slog.Logger
@@ -73,8 +79,9 @@ type Cluster struct {
 	log    *slog.Logger
 
 	started atomic.Bool
-	changed chan struct{} // capacity 1: changes are waiting
-	flush   chan struct{} // capacity 1: writes are waiting
+	stale   clientv3.LeaseID // an ended session's lease not known to be revoked; Run's goroutine only
+	changed chan struct{}    // capacity 1: changes are waiting
+	flush   chan struct{}    // capacity 1: writes are waiting
 
 	mu sync.Mutex
 	v  view
@@ -93,6 +100,7 @@ type Cluster struct {
 	leaderKey string
 	leadCtx   context.Context
 	endLead   context.CancelFunc
+	leadLease leaseContext // for Lead: leadCtx, ending at expires at the latest
 	err       string
 }
 
@@ -139,21 +147,46 @@ var _ failover.Cluster = (*Cluster)(nil)
 // Instance returns the instance's name.
 func (c *Cluster) Instance() string { return c.name }
 
-// LeaseTTL returns the lease's time to live.
+// LeaseTTL returns the lease's time to live, Options.LeaseTTL: the one
+// etcd grants, as Run refuses any other.
 func (c *Cluster) LeaseTTL() time.Duration { return c.ttl }
 
 // Run takes part in the cluster until ctx is done; see failover.Cluster.
 // Each time the session is lost (the lease expired or could not be renewed,
 // the watch failed, etcd lost its quorum) it starts a new one, after a
 // pause of a quarter of the TTL.
+//
+// The instance's name is taken atomically: while another lease holds it,
+// Run waits for that lease to expire (an instance of that name that
+// crashed, or this one's own lease of before a partition), and returns an
+// error if it is still held after that lease's time to live and a second:
+// a live instance renews it, and has the same name. It also returns an
+// error when etcd grants a lease longer than LeaseTTL (see
+// Options.LeaseTTL).
 func (c *Cluster) Run(ctx context.Context) error {
 	if !c.started.CompareAndSwap(false, true) {
 		return errors.New("etcd cluster: Run called twice")
 	}
+	var taken *nameTakenError // the lease seen holding the name
+	var giveUp time.Time      // when it would have expired, unless renewed
 	for ctx.Err() == nil {
 		err := c.session(ctx)
 		if ctx.Err() != nil {
 			break
+		}
+		if errors.Is(err, errTTLRaised) {
+			return err
+		}
+		var nt *nameTakenError
+		switch {
+		case !errors.As(err, &nt):
+			taken = nil
+		case taken == nil || taken.lease != nt.lease:
+			taken, giveUp = nt, time.Now().Add(nt.left+time.Second)
+		case !time.Now().Before(giveUp):
+			err = fmt.Errorf("etcd cluster: %w and renewed past its time to live: another live instance has this name", err)
+			c.lost(err)
+			return err
 		}
 		c.log.Warn("etcd cluster: session lost", "instance", c.name, "err", err)
 		t := time.NewTimer(c.ttl / 4)
@@ -255,14 +288,17 @@ func (c *Cluster) Votes(id failover.EndpointID) []failover.Vote {
 	return out
 }
 
-// Lead is the write gate; see failover.Cluster.
+// Lead is the write gate; see failover.Cluster. Its context ends when the
+// leadership ends, and has the lease's conservative expiry as its
+// deadline: the one known when Lead was called (a later renewal does not
+// extend a context already handed out).
 func (c *Cluster) Lead(need time.Duration) (context.Context, int64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.leading || c.leadCtx.Err() != nil || time.Until(c.expires) <= need {
 		return nil, 0, false
 	}
-	return c.leadCtx, c.term, true
+	return c.leadLease.until(c.leadCtx, c.expires), c.term, true
 }
 
 // SaveDecision queues rec's decision state for writing while this instance

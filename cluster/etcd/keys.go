@@ -7,7 +7,8 @@ import (
 	"github.com/dnsfailover/failover"
 )
 
-// The keys under Options.Prefix, each part path-escaped:
+// The keys under Options.Prefix, each part path-escaped (an instance name
+// too: it may hold a space, a comma, a percent sign, a non-ASCII letter):
 //
 //	instances/INSTANCE                          the instance's name, under its lease
 //	election/LEASE                              concurrency.Election's keys
@@ -45,6 +46,16 @@ func unescape(rest string, n int) ([]string, bool) {
 		parts[i] = u
 	}
 	return parts, true
+}
+
+func instancePath(name string) string { return escape(name) }
+
+func parseInstance(rest string) (string, bool) {
+	p, ok := unescape(rest, 1)
+	if !ok {
+		return "", false
+	}
+	return p[0], true
 }
 
 func recordPath(r failover.RecordID) string { return escape(r.Zone, r.Name, r.Type) }

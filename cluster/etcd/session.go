@@ -10,6 +10,7 @@ import (
 
 	"github.com/dnsfailover/failover"
 	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 )
@@ -17,13 +18,21 @@ import (
 // errLeadershipLost ends a session whose leader key is gone.
 var errLeadershipLost = errors.New("etcd cluster: leadership lost")
 
+// errTTLRaised ends Run: etcd granted a lease longer than LeaseTTL.
+var errTTLRaised = errors.New("etcd cluster: etcd raised the lease TTL")
+
 // session runs one lease's life: it grants the lease, registers the
 // instance, loads the view, then renews, watches, campaigns and writes
 // until ctx ends or one of them fails. Its lease is revoked on the way out
-// (when etcd can be reached), so that its keys vanish at once.
+// (when etcd can be reached), so that its keys vanish at once; a lease
+// that could not be revoked then is revoked before the next one is
+// granted, so that the instance's own name is free again.
 func (c *Cluster) session(ctx context.Context) error {
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	if err := c.revokeStale(sctx); err != nil {
+		return c.lost(err)
+	}
 	sent := time.Now()
 	lease, err := call(sctx, c.ttl, func(ctx context.Context) (*clientv3.LeaseGrantResponse, error) {
 		return c.cli.Grant(ctx, int64(c.ttl/time.Second))
@@ -31,15 +40,19 @@ func (c *Cluster) session(ctx context.Context) error {
 	if err != nil {
 		return c.lost(fmt.Errorf("granting a lease: %w", err))
 	}
-	defer c.revoke(lease.ID)
-	snap, err := call(sctx, c.ttl, func(ctx context.Context) (*clientv3.TxnResponse, error) {
-		return c.cli.Txn(ctx).Then(
-			clientv3.OpPut(c.prefix+instancesDir+c.name, c.name, clientv3.WithLease(lease.ID)),
-			clientv3.OpGet(c.prefix, clientv3.WithPrefix()),
-		).Commit()
-	})
+	if lease.TTL != int64(c.ttl/time.Second) {
+		c.revoke(lease.ID)
+		return c.lost(fmt.Errorf("%w: LeaseTTL %v was granted as %v (etcd's minimum is 1.5 × its election timeout, rounded up to whole seconds): set LeaseTTL to at least %[3]v",
+			errTTLRaised, c.ttl, time.Duration(lease.TTL)*time.Second))
+	}
+	defer func() {
+		if c.revoke(lease.ID) != nil {
+			c.stale = lease.ID
+		}
+	}()
+	snap, err := c.register(sctx, lease.ID)
 	if err != nil {
-		return c.lost(fmt.Errorf("registering instance %s: %w", c.name, err))
+		return c.lost(err)
 	}
 
 	v := newView(c.name)
@@ -103,11 +116,77 @@ func (c *Cluster) lost(err error) error {
 	return err
 }
 
-// revoke revokes the lease, best effort, within a second.
-func (c *Cluster) revoke(id clientv3.LeaseID) {
+// revoke revokes the lease within a second. A lease etcd no longer
+// knows counts as revoked.
+func (c *Cluster) revoke(id clientv3.LeaseID) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	c.cli.Revoke(ctx, id)
+	_, err := c.cli.Revoke(ctx, id)
+	if errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		return nil
+	}
+	return err
+}
+
+// revokeStale revokes the lease of an earlier session that could not be
+// revoked when it ended: its instance key would keep the name taken until
+// it expired.
+func (c *Cluster) revokeStale(ctx context.Context) error {
+	if c.stale == 0 {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err := c.revoke(c.stale); err != nil {
+		return fmt.Errorf("revoking the previous lease %x: %w", int64(c.stale), err)
+	}
+	c.stale = 0
+	return nil
+}
+
+// register creates the instance's key under the lease, only if no lease
+// holds it yet, and reads every key under the prefix, in one transaction:
+// two instances of one name cannot both hold it. When another lease holds
+// it, register returns a *nameTakenError.
+func (c *Cluster) register(ctx context.Context, id clientv3.LeaseID) (*clientv3.TxnResponse, error) {
+	key := c.prefix + instancesDir + instancePath(c.name)
+	resp, err := call(ctx, c.ttl, func(ctx context.Context) (*clientv3.TxnResponse, error) {
+		return c.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).Then(
+			clientv3.OpPut(key, c.name, clientv3.WithLease(id)),
+			clientv3.OpGet(c.prefix, clientv3.WithPrefix()),
+		).Else(clientv3.OpGet(key)).Commit()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("registering instance %s: %w", c.name, err)
+	}
+	if resp.Succeeded {
+		return resp, nil
+	}
+	taken := &nameTakenError{name: c.name, left: c.ttl}
+	if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) > 0 {
+		taken.lease = clientv3.LeaseID(kvs[0].Lease)
+	}
+	ttl, err := call(ctx, c.ttl, func(ctx context.Context) (*clientv3.LeaseTimeToLiveResponse, error) {
+		return c.cli.TimeToLive(ctx, taken.lease)
+	})
+	if err == nil && ttl.TTL >= 0 {
+		taken.left = time.Duration(ttl.TTL+1) * time.Second // etcd rounds it down
+	}
+	return nil, taken
+}
+
+// nameTakenError reports that another lease holds the instance's name: a
+// live instance of the same name, or one that crashed and whose lease has
+// not expired yet.
+type nameTakenError struct {
+	name  string
+	lease clientv3.LeaseID
+	left  time.Duration // the holding lease's time to live when seen
+}
+
+func (e *nameTakenError) Error() string {
+	return fmt.Sprintf("instance name %q is held by lease %x", e.name, int64(e.lease))
 }
 
 // stopLeadingLocked ends the leadership, if held: the writers' contexts are
@@ -271,17 +350,14 @@ func (c *Cluster) flusher(ctx context.Context, id clientv3.LeaseID) error {
 // flushOnce writes the queued verdicts (in transactions of up to maxOps),
 // and, while leading, the queued decision states (only while the leader
 // key stands), the failback requests taken and the overrides expired (each
-// only if unchanged since it was read). It returns when the next override
-// expires (zero: none).
+// only if unchanged since it was read). Only what a committed transaction
+// wrote is marked written: what a failed one held stays queued, and the
+// flusher tries it again. It returns when the next override expires
+// (zero: none).
 func (c *Cluster) flushOnce(ctx context.Context, id clientv3.LeaseID) (time.Time, error) {
-	type verdict struct {
-		id failover.EndpointID
-		h  failover.Health
-	}
-	var verdicts []verdict
-	var vops, dops []clientv3.Op
-	var conditional []clientv3.Op // each deleted only if unchanged: a Txn per op
-	var conds []clientv3.Cmp
+	var verdicts []verdictWrite
+	var saves []saveWrite
+	var removals []removal // each deleted only if unchanged: a Txn per key
 	var nextExpiry time.Time
 	now := time.Now()
 	c.mu.Lock()
@@ -291,32 +367,21 @@ func (c *Cluster) flushOnce(ctx context.Context, id clientv3.LeaseID) (time.Time
 			delete(c.dirty, ep)
 			continue
 		}
-		key := c.prefix + verdictsDir + escape(c.name) + "/" + endpointPath(ep)
-		if h == failover.HealthUnknown {
-			vops = append(vops, clientv3.OpDelete(key))
-		} else {
-			vops = append(vops, clientv3.OpPut(key, h.String(), clientv3.WithLease(id)))
-		}
-		verdicts = append(verdicts, verdict{ep, h})
+		verdicts = append(verdicts, verdictWrite{ep, h})
 	}
 	leaderKey, term := c.leaderKey, c.term
-	saves := map[failover.RecordID][]byte{}
 	if c.leading {
 		for rec, state := range c.saves {
-			dops = append(dops, clientv3.OpPut(c.prefix+decisionsDir+recordPath(rec), string(state)))
-			saves[rec] = state
+			saves = append(saves, saveWrite{rec, state})
 		}
 		for rec, rev := range c.takes {
-			key := c.prefix + failbacksDir + recordPath(rec)
-			conditional, conds = append(conditional, clientv3.OpDelete(key)), append(conds, clientv3.Compare(clientv3.ModRevision(key), "=", rev))
-			delete(c.takes, rec)
+			removals = append(removals, removal{key: c.prefix + failbacksDir + recordPath(rec), rev: rev, take: &rec})
 		}
 		for ep, o := range c.v.overrides {
 			switch {
 			case o.state.Until.IsZero():
 			case !now.Before(o.state.Until):
-				key := c.prefix + overridesDir + endpointPath(ep)
-				conditional, conds = append(conditional, clientv3.OpDelete(key)), append(conds, clientv3.Compare(clientv3.ModRevision(key), "=", o.rev))
+				removals = append(removals, removal{key: c.prefix + overridesDir + endpointPath(ep), rev: o.rev})
 			default:
 				nextExpiry = earliest(nextExpiry, o.state.Until)
 			}
@@ -324,25 +389,38 @@ func (c *Cluster) flushOnce(ctx context.Context, id clientv3.LeaseID) (time.Time
 	}
 	c.mu.Unlock()
 
-	for chunk := range slices.Chunk(vops, maxOps) {
+	for chunk := range slices.Chunk(verdicts, maxOps) {
+		ops := make([]clientv3.Op, len(chunk))
+		for i, v := range chunk {
+			key := c.prefix + verdictsDir + instancePath(c.name) + "/" + endpointPath(v.id)
+			if v.h == failover.HealthUnknown {
+				ops[i] = clientv3.OpDelete(key)
+			} else {
+				ops[i] = clientv3.OpPut(key, v.h.String(), clientv3.WithLease(id))
+			}
+		}
 		if _, err := call(ctx, c.ttl, func(ctx context.Context) (*clientv3.TxnResponse, error) {
-			return c.cli.Txn(ctx).Then(chunk...).Commit()
+			return c.cli.Txn(ctx).Then(ops...).Commit()
 		}); err != nil {
 			return nextExpiry, fmt.Errorf("writing %d verdicts: %w", len(chunk), err)
 		}
-	}
-	c.mu.Lock()
-	for _, v := range verdicts { // written in full, or the session ends and all are written again
-		c.written[v.id] = v.h
-		if c.own[v.id] == v.h {
-			delete(c.dirty, v.id)
+		c.mu.Lock()
+		for _, v := range chunk {
+			c.written[v.id] = v.h
+			if c.own[v.id] == v.h {
+				delete(c.dirty, v.id)
+			}
 		}
+		c.mu.Unlock()
 	}
-	c.mu.Unlock()
 
-	for chunk := range slices.Chunk(dops, maxOps) {
+	for chunk := range slices.Chunk(saves, maxOps) {
+		ops := make([]clientv3.Op, len(chunk))
+		for i, s := range chunk {
+			ops[i] = clientv3.OpPut(c.prefix+decisionsDir+recordPath(s.rec), string(s.state))
+		}
 		resp, err := call(ctx, c.ttl, func(ctx context.Context) (*clientv3.TxnResponse, error) {
-			return c.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(leaderKey), "=", term)).Then(chunk...).Commit()
+			return c.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(leaderKey), "=", term)).Then(ops...).Commit()
 		})
 		if err != nil {
 			return nextExpiry, fmt.Errorf("writing %d decision states: %w", len(chunk), err)
@@ -351,24 +429,53 @@ func (c *Cluster) flushOnce(ctx context.Context, id clientv3.LeaseID) (time.Time
 			return nextExpiry, errLeadershipLost
 		}
 		c.mu.Lock()
-		for rec, state := range saves {
-			if string(c.saves[rec]) == string(state) {
-				delete(c.saves, rec)
+		for _, s := range chunk {
+			if string(c.saves[s.rec]) == string(s.state) {
+				delete(c.saves, s.rec)
 			}
-			if resp.Header.Revision > c.v.decisions[rec].rev {
-				c.v.decisions[rec] = stored{value: state, rev: resp.Header.Revision}
+			if resp.Header.Revision > c.v.decisions[s.rec].rev {
+				c.v.decisions[s.rec] = stored{value: s.state, rev: resp.Header.Revision}
 			}
 		}
 		c.mu.Unlock()
 	}
-	for i, op := range conditional {
+
+	for _, r := range removals {
 		if _, err := call(ctx, c.ttl, func(ctx context.Context) (*clientv3.TxnResponse, error) {
-			return c.cli.Txn(ctx).If(conds[i]).Then(op).Commit()
+			return c.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(r.key), "=", r.rev)).Then(clientv3.OpDelete(r.key)).Commit()
 		}); err != nil {
-			return nextExpiry, fmt.Errorf("removing %s: %w", op.KeyBytes(), err)
+			return nextExpiry, fmt.Errorf("removing %s: %w", r.key, err)
+		}
+		if r.take != nil {
+			c.mu.Lock()
+			if c.takes[*r.take] == r.rev {
+				delete(c.takes, *r.take)
+			}
+			c.mu.Unlock()
 		}
 	}
 	return nextExpiry, nil
+}
+
+// verdictWrite is one of this instance's verdicts to write (HealthUnknown:
+// to delete).
+type verdictWrite struct {
+	id failover.EndpointID
+	h  failover.Health
+}
+
+// saveWrite is one decision state to write.
+type saveWrite struct {
+	rec   failover.RecordID
+	state []byte
+}
+
+// removal is a key to delete only if its mod revision is still rev: an
+// expired override, or a failback request taken (take names its record).
+type removal struct {
+	key  string
+	rev  int64
+	take *failover.RecordID
 }
 
 // earliest returns the earlier of two times, ignoring zero ones.

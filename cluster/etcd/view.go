@@ -61,10 +61,14 @@ func (v *view) apply(rel string, value []byte, rev, create int64, deleted bool) 
 	dir += "/"
 	switch dir {
 	case instancesDir:
+		name, ok := parseInstance(rest)
+		if !ok {
+			return change{}
+		}
 		if deleted {
-			delete(v.instances, rest)
+			delete(v.instances, name)
 		} else {
-			v.instances[rest] = true
+			v.instances[name] = true
 		}
 		return change{everything: true}
 	case electionDir:
@@ -74,9 +78,10 @@ func (v *view) apply(rel string, value []byte, rev, create int64, deleted bool) 
 			v.election[rel] = candidate{name: string(value), rev: create}
 		}
 	case verdictsDir:
-		inst, ep, _ := strings.Cut(rest, "/")
-		id, ok := parseEndpoint(ep)
-		if !ok || inst == v.self {
+		escaped, ep, _ := strings.Cut(rest, "/")
+		inst, ok := parseInstance(escaped)
+		id, ok2 := parseEndpoint(ep)
+		if !ok || !ok2 || inst == v.self {
 			return change{}
 		}
 		var h failover.Health

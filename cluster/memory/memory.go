@@ -3,11 +3,37 @@
 // it, with leases that expire on the clock, so that engine tests can run
 // several Managers under testing/synctest, crash or cut one off, and watch
 // another take over at an exact time.
+//
+// Where the engine can tell, an Instance behaves as cluster/etcd's does:
+//   - An instance's lease is renewed every third of the TTL (checked every
+//     tenth); it expires for the instance and the store at the same
+//     instant, the last renewal plus the TTL. Lead's context ends at that
+//     expiry at the latest: the instance's Run ends the leadership on the
+//     tick that falls on it (etcd's has the expiry as its deadline).
+//   - Changed signals an instance about the others' verdicts, never about
+//     its own (etcd's watch skips the instance's own verdict keys).
+//   - An instance cut off (Cut) hears nothing more, as a broken watch
+//     does: until its lease expires it still counts itself connected and
+//     sees the votes, instances and leader as they were when it was cut.
+//   - When its lease expires it learns so (Changed, with Everything, and
+//     Leadership if it led), as etcd's ended session tells it: Status says
+//     it is not connected, and Votes returns its own verdict alone.
+//   - Healed before its lease expired, it is told Everything (etcd's
+//     watch replays each change it missed; Everything covers them); after
+//     the expiry, it joins with a new lease, its verdicts are published
+//     again, and it is told Everything.
+//   - Run's end, like etcd's, gives the lease back at once and tells the
+//     instance Everything (and Leadership if it led).
+//
+// Not modelled: a verdict published, or a decision state saved, while the
+// instance is cut off is not sent once it is healed within the same lease
+// (etcd's flusher retries it); it is sent with the next lease.
 package memory
 
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -65,7 +91,7 @@ func (s *Store) expireLocked(now time.Time) {
 	for name, m := range s.live {
 		if !now.Before(m.expires) {
 			delete(s.live, name)
-			s.broadcastLocked(func(in *Instance) { in.changes.Everything = true })
+			s.broadcastLocked(nil, func(in *Instance) { in.changes.Everything = true })
 		}
 	}
 }
@@ -81,16 +107,19 @@ func (s *Store) leaderLocked() *member {
 	return best
 }
 
-// broadcastLocked tells every live instance of a change.
-func (s *Store) broadcastLocked(note func(*Instance)) {
+// broadcastLocked tells every live instance but skip of a change, as each
+// one's watch would: an instance cut off hears nothing.
+func (s *Store) broadcastLocked(skip *Instance, note func(*Instance)) {
 	for _, m := range s.live {
-		m.in.mu.Lock()
-		note(m.in)
-		m.in.mu.Unlock()
-		select {
-		case m.in.changed <- struct{}{}:
-		default:
+		if m.in == skip {
+			continue
 		}
+		m.in.mu.Lock()
+		if !m.in.cut {
+			note(m.in)
+			m.in.signalLocked()
+		}
+		m.in.mu.Unlock()
 	}
 }
 
@@ -99,27 +128,68 @@ type Instance struct {
 	s    *Store
 	name string
 
-	changed chan struct{}
-	mu      sync.Mutex
-	own     map[failover.EndpointID]failover.Health
-	cut     bool
-	expires time.Time // instance side: as last renewed
-	leadCtx context.Context
-	endLead context.CancelFunc
-	term    int64
-	err     string
+	changed   chan struct{}
+	mu        sync.Mutex
+	own       map[failover.EndpointID]failover.Health
+	cut       bool
+	frozen    *snapshot // what a cut-off instance saw when it was cut
+	connected bool      // instance side: holds a lease not yet expired
+	expires   time.Time // instance side: as last renewed
+	leadCtx   context.Context
+	endLead   context.CancelFunc
+	term      int64
+	err       string
 
 	changes clusterchanges.Pending // for TakeChanges
 }
 
 var _ failover.Cluster = (*Instance)(nil)
 
+// snapshot is the cluster as an instance saw it when it was cut off.
+type snapshot struct {
+	instances []string // sorted
+	leader    string
+	verdicts  map[string]map[failover.EndpointID]failover.Health
+}
+
 // Cut makes the store unreachable for the instance, as a partition would
-// (cut true), or reachable again.
+// (cut true), or reachable again. Cut off, the instance hears nothing and
+// sees the cluster as it was until its lease expires; reachable again
+// before then, it is told Everything.
 func (in *Instance) Cut(cut bool) {
+	s := in.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	in.mu.Lock()
-	in.cut = cut
-	in.mu.Unlock()
+	defer in.mu.Unlock()
+	if cut == in.cut {
+		return
+	}
+	in.cut, in.frozen = cut, nil
+	switch {
+	case !in.connected:
+	case cut:
+		in.frozen = &snapshot{verdicts: map[string]map[failover.EndpointID]failover.Health{}}
+		for name, m := range s.live {
+			in.frozen.instances = append(in.frozen.instances, name)
+			in.frozen.verdicts[name] = maps.Clone(m.verdicts)
+		}
+		slices.Sort(in.frozen.instances)
+		if l := s.leaderLocked(); l != nil {
+			in.frozen.leader = l.in.name
+		}
+	default:
+		in.changes.Everything = true
+		in.signalLocked()
+	}
+}
+
+// signalLocked wakes the loop; in.mu is held.
+func (in *Instance) signalLocked() {
+	select {
+	case in.changed <- struct{}{}:
+	default:
+	}
 }
 
 // Instance returns the instance's name.
@@ -154,15 +224,15 @@ func (in *Instance) Run(ctx context.Context) error {
 					s.writes++
 				}
 				in.mu.Unlock()
-				s.broadcastLocked(func(o *Instance) { o.changes.Everything = true })
+				s.broadcastLocked(nil, func(o *Instance) { o.changes.Everything = true })
 			}
 			m.expires, renewed = now.Add(s.ttl), now
 			in.mu.Lock()
-			in.expires, in.err = now.Add(s.ttl), ""
+			in.expires, in.err, in.connected = now.Add(s.ttl), "", true
 			in.mu.Unlock()
 		}
 		leader := s.leaderLocked()
-		leads := leader != nil && leader.in == in && !cut
+		leads := leader != nil && leader.in == in // cut off, until its lease expires
 		term := int64(0)
 		if leads {
 			term = leader.term
@@ -173,8 +243,15 @@ func (in *Instance) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			s.mu.Lock()
 			delete(s.live, in.name)
-			s.broadcastLocked(func(o *Instance) { o.changes.Everything = true })
+			s.broadcastLocked(nil, func(o *Instance) { o.changes.Everything = true })
 			s.mu.Unlock()
+			in.mu.Lock()
+			if in.connected {
+				in.connected, in.frozen, in.err = false, nil, "stopped"
+				in.changes.Everything = true
+				in.signalLocked()
+			}
+			in.mu.Unlock()
 			in.updateLeadership(false, 0, now)
 			return nil
 		case <-tick.C:
@@ -186,9 +263,13 @@ func (in *Instance) Run(ctx context.Context) error {
 func (in *Instance) updateLeadership(leads bool, term int64, now time.Time) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if !now.Before(in.expires) {
+	if in.connected && !now.Before(in.expires) {
+		in.connected, in.frozen, in.err = false, nil, "lease expired"
+		in.changes.Everything = true
+		in.signalLocked()
+	}
+	if !in.connected {
 		leads = false
-		in.err = "lease expired"
 	}
 	if leads == (in.leadCtx != nil) && (!leads || in.term == term) {
 		return // no change
@@ -202,10 +283,7 @@ func (in *Instance) updateLeadership(leads bool, term int64, now time.Time) {
 		in.term = term
 	}
 	in.changes.Leadership = true
-	select {
-	case in.changed <- struct{}{}:
-	default:
-	}
+	in.signalLocked()
 }
 
 // PublishVerdict stores the instance's verdict when it changed.
@@ -231,25 +309,36 @@ func (in *Instance) PublishVerdict(id failover.EndpointID, h failover.Health) {
 	if m, ok := s.live[in.name]; ok {
 		m.verdicts[id] = h
 		s.writes++
-		s.broadcastLocked(func(o *Instance) { o.changes.Endpoint(id) })
+		s.broadcastLocked(in, func(o *Instance) { o.changes.Endpoint(id) })
 	}
 }
 
-// Votes returns the verdict of every live instance on id.
+// Votes returns the verdict of every live instance on id: as last seen,
+// while the instance is cut off; its own alone once its lease expired.
 func (in *Instance) Votes(id failover.EndpointID) []failover.Vote {
 	in.mu.Lock()
-	own, cut := in.own[id], in.cut
+	own, connected, frozen := in.own[id], in.connected, in.frozen
 	in.mu.Unlock()
-	s := in.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := []failover.Vote{{Instance: in.name, Health: own}}
-	if _, live := s.live[in.name]; cut || !live {
-		return out
+	if !connected {
+		return []failover.Vote{{Instance: in.name, Health: own}}
 	}
-	for name, m := range s.live {
+	verdicts := func(name string) failover.Health { return frozen.verdicts[name][id] }
+	var names []string
+	if frozen != nil {
+		names = frozen.instances
+	} else {
+		s := in.s
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for name := range s.live {
+			names = append(names, name)
+		}
+		verdicts = func(name string) failover.Health { return s.live[name].verdicts[id] }
+	}
+	out := []failover.Vote{{Instance: in.name, Health: own}}
+	for _, name := range names {
 		if name != in.name {
-			out = append(out, failover.Vote{Instance: name, Health: m.verdicts[id]})
+			out = append(out, failover.Vote{Instance: name, Health: verdicts(name)})
 		}
 	}
 	slices.SortFunc(out, func(a, b failover.Vote) int { return strings.Compare(a.Instance, b.Instance) })
@@ -319,7 +408,7 @@ func (in *Instance) SetOverride(ctx context.Context, id failover.EndpointID, o f
 		s.overrides[id] = failover.OverrideState{Endpoint: id, Override: o, Until: until}
 	}
 	s.writes++
-	s.broadcastLocked(func(o *Instance) { o.changes.Record(id.Record) })
+	s.broadcastLocked(nil, func(o *Instance) { o.changes.Record(id.Record) })
 	return nil
 }
 
@@ -354,7 +443,7 @@ func (in *Instance) RequestFailback(ctx context.Context, rec failover.RecordID) 
 	defer s.mu.Unlock()
 	s.failbacks[rec] = true
 	s.writes++
-	s.broadcastLocked(func(o *Instance) { o.changes.Record(rec) })
+	s.broadcastLocked(nil, func(o *Instance) { o.changes.Record(rec) })
 	return nil
 }
 
@@ -384,17 +473,24 @@ func (in *Instance) TakeChanges() failover.ClusterChanges {
 	return in.changes.Take()
 }
 
-// Status returns the instance's view of the cluster.
+// Status returns the instance's view of the cluster: as last seen, while
+// the instance is cut off.
 func (in *Instance) Status() failover.ClusterStatus {
 	in.mu.Lock()
-	st := failover.ClusterStatus{Instance: in.name, Leading: in.leadCtx != nil, Err: in.err, LeaseLeft: max(time.Until(in.expires), 0)}
-	cut := in.cut
+	st := failover.ClusterStatus{Instance: in.name, Leading: in.leadCtx != nil, Err: in.err, Connected: in.connected}
+	frozen := in.frozen
+	if in.connected {
+		st.LeaseLeft = max(time.Until(in.expires), 0)
+	}
 	in.mu.Unlock()
-	s := in.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, live := s.live[in.name]; live && !cut {
-		st.Connected = true
+	switch {
+	case !st.Connected:
+	case frozen != nil:
+		st.Instances, st.Leader = slices.Clone(frozen.instances), frozen.leader
+	default:
+		s := in.s
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		for name := range s.live {
 			st.Instances = append(st.Instances, name)
 		}
@@ -402,9 +498,6 @@ func (in *Instance) Status() failover.ClusterStatus {
 		if l := s.leaderLocked(); l != nil {
 			st.Leader = l.in.name
 		}
-	}
-	if !st.Connected {
-		st.LeaseLeft = 0
 	}
 	return st
 }

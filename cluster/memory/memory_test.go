@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"testing/synctest"
@@ -124,6 +125,125 @@ func TestOperatorState(t *testing.T) {
 		time.Sleep(time.Minute)
 		if got := ins[0].Overrides(); len(got) != 0 {
 			t.Errorf("after its expiry: got overrides %+v, want none", got)
+		}
+	})
+}
+
+// drain reports whether the instance was signalled, and what it was told.
+func drain(in *Instance) (bool, failover.ClusterChanges) {
+	select {
+	case <-in.Changed():
+		return true, in.TakeChanges()
+	default:
+		return false, in.TakeChanges()
+	}
+}
+
+// As etcd's watch skips an instance's own verdict keys, an instance is
+// signalled about the others' verdicts, never its own.
+func TestOwnVerdictNotSignalled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := NewStore(2 * time.Second)
+		ins := start(t, s, "a", "b")
+		for _, in := range ins {
+			drain(in)
+		}
+		ins[0].PublishVerdict(ep, failover.HealthDown)
+		for _, tc := range []struct {
+			in   *Instance
+			want bool
+		}{{ins[0], false}, {ins[1], true}} {
+			signalled, ch := drain(tc.in)
+			if got := signalled && slices.Contains(ch.Endpoints, ep); got != tc.want {
+				t.Errorf("%s signalled about a's verdict: got %v (changes %+v), want %v", tc.in.Instance(), got, ch, tc.want)
+			}
+		}
+	})
+}
+
+// An instance cut off hears nothing and sees the cluster as it was until
+// its lease expires (a leader keeps leading until then); at the expiry it
+// is told (Everything, and Leadership if it led), as etcd's ended session
+// tells it, and sees its own verdict alone; healed, it joins again.
+func TestCutOffInstanceToldAtLeaseExpiry(t *testing.T) {
+	for _, leader := range []bool{true, false} {
+		t.Run(fmt.Sprintf("leader=%v", leader), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const ttl = 2 * time.Second
+				s := NewStore(ttl)
+				ins := start(t, s, "a", "b", "c")
+				cut, other := ins[1], ins[2]
+				if leader {
+					cut, other = ins[0], ins[2]
+				}
+				cut.PublishVerdict(ep, failover.HealthUp)
+				other.PublishVerdict(ep, failover.HealthUp)
+				synctest.Wait()
+				before := cut.Votes(ep)
+				drain(cut)
+				cut.Cut(true)
+				expires := time.Now().Add(cut.Status().LeaseLeft)
+				other.PublishVerdict(ep, failover.HealthDown)
+				time.Sleep(time.Until(expires) - time.Millisecond)
+				synctest.Wait()
+				if signalled, ch := drain(cut); signalled {
+					t.Errorf("cut off, before its lease expired: told %+v, want nothing", ch)
+				}
+				if got := cut.Votes(ep); !slices.Equal(got, before) {
+					t.Errorf("cut off, before its lease expired: got votes %v, want those seen when cut, %v", got, before)
+				}
+				if st := cut.Status(); !st.Connected || len(st.Instances) != 3 {
+					t.Errorf("cut off, before its lease expired: got status %+v, want connected, seeing 3 instances", st)
+				}
+				if got := leads(cut); got != leader {
+					t.Errorf("cut off, before its lease expired: leads %v, want %v", got, leader)
+				}
+
+				time.Sleep(time.Millisecond)
+				synctest.Wait()
+				signalled, ch := drain(cut)
+				if !signalled || !ch.Everything || ch.Leadership != leader {
+					t.Errorf("at its lease's expiry: told %v %+v, want Everything, Leadership %v", signalled, ch, leader)
+				}
+				own := []failover.Vote{{Instance: cut.Instance(), Health: failover.HealthUp}}
+				if got := cut.Votes(ep); !slices.Equal(got, own) {
+					t.Errorf("after its lease expired: got votes %v, want its own alone, %v", got, own)
+				}
+				if st := cut.Status(); st.Connected || st.Leading || st.Err == "" || leads(cut) {
+					t.Errorf("after its lease expired: got status %+v, want not connected, not leading, with a reason", st)
+				}
+
+				cut.Cut(false)
+				time.Sleep(ttl)
+				synctest.Wait()
+				if signalled, ch := drain(cut); !signalled || !ch.Everything {
+					t.Errorf("healed: told %v %+v, want Everything", signalled, ch)
+				}
+				if got := cut.Votes(ep); len(got) != 3 || got[2].Health != failover.HealthDown {
+					t.Errorf("healed: got votes %v, want 3, with c's down", got)
+				}
+			})
+		})
+	}
+}
+
+// Healed before its lease expired, an instance is told Everything: what
+// it missed, as etcd's watch replays it.
+func TestHealedInstanceToldWhatItMissed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := NewStore(2 * time.Second)
+		ins := start(t, s, "a", "b")
+		drain(ins[1])
+		ins[1].Cut(true)
+		ins[0].PublishVerdict(ep, failover.HealthDown)
+		ins[1].Cut(false)
+		signalled, ch := drain(ins[1])
+		if !signalled || !ch.Everything {
+			t.Errorf("healed within its lease: told %v %+v, want Everything", signalled, ch)
+		}
+		want := []failover.Vote{{Instance: "a", Health: failover.HealthDown}, {Instance: "b"}}
+		if got := ins[1].Votes(ep); !slices.Equal(got, want) {
+			t.Errorf("healed within its lease: got votes %v, want %v", got, want)
 		}
 	})
 }

@@ -124,6 +124,16 @@ type EtcdMember struct {
 // timeout 500 ms), so that a lost member is noticed within a second.
 func StartEtcd(t testing.TB, n int) *EtcdCluster {
 	t.Helper()
+	return StartEtcdElection(t, n, 500*time.Millisecond)
+}
+
+// StartEtcdElection is StartEtcd with the members' election timeout set to
+// election and their heartbeat interval to a tenth of it. etcd raises
+// every lease TTL below 1.5 × election timeout, rounded up to whole
+// seconds: under etcd's defaults (a second), a TTL of 1 s is granted as
+// 2 s; under StartEtcd's, none is raised.
+func StartEtcdElection(t testing.TB, n int, election time.Duration) *EtcdCluster {
+	t.Helper()
 	bin := etcdBinary(t)
 	c := &EtcdCluster{}
 	var initial []string
@@ -147,7 +157,8 @@ func StartEtcd(t testing.TB, n int) *EtcdCluster {
 			"--initial-cluster", strings.Join(initial, ","),
 			"--initial-cluster-state", "new",
 			"--initial-cluster-token", hex.EncodeToString(token),
-			"--heartbeat-interval", "50", "--election-timeout", "500",
+			"--heartbeat-interval", strconv.FormatInt(election.Milliseconds()/10, 10),
+			"--election-timeout", strconv.FormatInt(election.Milliseconds(), 10),
 			"--log-level", "error",
 			"--unsafe-no-fsync", // the data need not survive the machine, only the process
 		}}
