@@ -258,7 +258,7 @@ func (m *Manager) snapshot() (Status, []*probeRun) {
 					Watched: pr.watching, SuspectedSince: pr.suspected,
 				}
 				if m.cl != nil {
-					es.ClusterHealth, es.Votes = pr.clusterHealth, slices.Clone(pr.votes)
+					es.ClusterHealth, es.Votes = ep.clusterHealth, slices.Clone(ep.votes)
 				}
 				if pr.lastErr != nil {
 					es.LastError = pr.lastErr.Error()
