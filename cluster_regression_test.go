@@ -183,12 +183,15 @@ func TestClusterFlakyEndpointWritesDecisionStatePerCheck(t *testing.T) {
 		if err := a.stop(); err != nil {
 			t.Fatalf("a's Run returned %v", err)
 		}
-		stopped := time.Now()
+		stopped, before := time.Now(), tc.store.Writes()
 		waitFor(t, 2*leaseTTL, "b leads", b.leads)
 		time.Sleep(time.Minute)
 		synctest.Wait()
 		if got := b.prov.since("set", stopped); len(got) != 0 {
 			t.Errorf("b wrote %+v after taking over, want nothing (the TTL stays lowered while the endpoint keeps failing)", got)
+		}
+		if got := tc.store.Writes() - before; got != 0 {
+			t.Errorf("b took over a decision it did not change: got %d store writes, want 0", got)
 		}
 	})
 }
@@ -308,6 +311,80 @@ func (lent) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 
 func (lent) Changed() <-chan struct{} { return nil }
 
+// lentRun is one Manager after another on one lent cluster instance, as
+// failoverd runs them across reloads.
+type lentRun struct {
+	t    *testing.T
+	in   *clustermem.Instance
+	zone *memory.Provider
+}
+
+// newLentRun starts a one-instance cluster, run by the test, over a zone
+// that publishes the primary, and returns once the instance leads.
+func newLentRun(t *testing.T) *lentRun {
+	store := clustermem.NewStore(leaseTTL)
+	zone := &memory.Provider{}
+	if err := zone.AddZone(clusterZone, libdns.Address{Name: "www", TTL: time.Minute, IP: netip.MustParseAddr(primary)}); err != nil {
+		t.Fatal(err)
+	}
+	in := store.Instance("a")
+	ctx, cancel := context.WithCancel(t.Context())
+	ran := make(chan error, 1)
+	go func() { ran <- in.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-ran })
+	waitFor(t, leaseTTL, "the instance leads", func() bool { _, _, ok := in.Lead(0); return ok })
+	return &lentRun{t, in, zone}
+}
+
+// start runs a Manager of www with endpoints eps on the lent instance,
+// carrying prev's state over when not nil, and returns it with its checks
+// and what stops it.
+func (l *lentRun) start(prev *failover.Manager, eps []failover.Endpoint) (*failover.Manager, *vantage, func()) {
+	t := l.t
+	checks := &vantage{unreachable: map[string]bool{}}
+	m, err := failover.New(failover.Config{
+		Zones: []failover.Zone{{Name: clusterZone, Providers: []failover.Provider{l.zone}, Records: []failover.Record{{
+			Name: "www", Type: "A", Endpoints: eps, Check: checks, Policy: clusterPolicy,
+		}}}},
+		ProviderTimeout: 500 * time.Millisecond,
+		Cluster:         lent{l.in},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prev != nil {
+		if err := m.CarryOver(prev, func(failover.RecordID) bool { return true }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	var once sync.Once
+	return m, checks, func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run returned %v", err)
+			}
+		})
+	}
+}
+
+// holds reports whether the zone holds values for www.
+func (l *lentRun) holds(values ...string) func() bool {
+	return func() bool {
+		var got []string
+		for _, r := range l.zone.Records(clusterZone) {
+			got = append(got, r.RR().Data)
+		}
+		slices.Sort(got)
+		return slices.Equal(got, values)
+	}
+}
+
+var wwwEndpoints = []failover.Endpoint{{Value: primary}, {Value: backup, Priority: 1}}
+
 // A Manager that starts with a Cluster that already leads (failoverd's
 // reload lends the same one) takes the leadership over at once, and reads
 // the votes already there: here a one-instance cluster fails over after a
@@ -315,52 +392,43 @@ func (lent) Changed() <-chan struct{} { return nil }
 // never wrote).
 func TestClusterReloadedLeaderNeverTakesOver(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		store := clustermem.NewStore(leaseTTL)
-		zone := &memory.Provider{}
-		if err := zone.AddZone(clusterZone, libdns.Address{Name: "www", TTL: time.Minute, IP: netip.MustParseAddr(primary)}); err != nil {
-			t.Fatal(err)
-		}
-		in := store.Instance("a")
-		ctx, cancel := context.WithCancel(t.Context())
-		ran := make(chan error, 1)
-		go func() { ran <- in.Run(ctx) }()
-		defer func() { cancel(); <-ran }()
-		start := func(prev *failover.Manager) (*failover.Manager, *vantage, func()) {
-			checks := &vantage{unreachable: map[string]bool{}}
-			m, err := failover.New(failover.Config{
-				Zones: []failover.Zone{{Name: clusterZone, Providers: []failover.Provider{zone}, Records: []failover.Record{{
-					Name: "www", Type: "A", Endpoints: []failover.Endpoint{{Value: primary}, {Value: backup, Priority: 1}}, Check: checks, Policy: clusterPolicy,
-				}}}},
-				ProviderTimeout: 500 * time.Millisecond,
-				Cluster:         lent{in},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if prev != nil {
-				if err := m.CarryOver(prev, func(failover.RecordID) bool { return true }); err != nil {
-					t.Fatal(err)
-				}
-			}
-			ctx, cancel := context.WithCancel(t.Context())
-			done := make(chan error, 1)
-			go func() { done <- m.Run(ctx) }()
-			return m, checks, func() {
-				cancel()
-				if err := <-done; err != nil {
-					t.Errorf("Run returned %v", err)
-				}
-			}
-		}
-		first, _, stop := start(nil)
+		l := newLentRun(t)
+		first, _, stop := l.start(nil, wwwEndpoints)
 		waitFor(t, 10*time.Second, "first decision", func() bool { return first.Status().Zones[0].Records[0].Decided })
 		stop()
-		second, checks, stop := start(first)
+		_, checks, stop := l.start(first, wwwEndpoints)
 		defer stop()
 		checks.set(primary, true)
-		waitFor(t, 10*time.Second, "failover by the reloaded leader", func() bool {
-			return slices.Equal(second.Status().Zones[0].Records[0].Published, []string{backup}) && len(zone.Records(clusterZone)) == 1 &&
-				zone.Records(clusterZone)[0].RR().Data == backup
+		waitFor(t, 10*time.Second, "failover by the reloaded leader", l.holds(backup))
+	})
+}
+
+// A leader reloaded with a configuration that renumbers the tiers, during
+// a failback delay, loads the decision state it stored under the old
+// numbers mapped to the new ones: the delay runs on, and it fails back
+// when it ends, not before.
+func TestClusterReloadedLeaderMapsStoredDecision(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := newLentRun(t)
+		first, checks, stop := l.start(nil, wwwEndpoints)
+		checks.set(primary, true)
+		waitFor(t, 10*time.Second, "failover", l.holds(backup))
+		checks.set(primary, false)
+		waitFor(t, 10*time.Second, "primary up again", func() bool {
+			return first.Status().Zones[0].Records[0].Endpoints[0].ClusterHealth == failover.HealthUp
 		})
+		healthy := time.Now()
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		stop()
+		_, _, stop = l.start(first, []failover.Endpoint{{Value: primary, Priority: 10}, {Value: backup, Priority: 20}})
+		defer stop()
+		time.Sleep(time.Until(healthy.Add(clusterPolicy.FailbackDelay - 2*time.Second)))
+		synctest.Wait()
+		if !l.holds(backup)() {
+			t.Errorf("%v after the primary was healthy again (failback delay %v), reloaded with renumbered tiers: failed back, want the backup until the delay has passed",
+				time.Since(healthy), clusterPolicy.FailbackDelay)
+		}
+		waitFor(t, 5*time.Second, "failback once the delay passed", l.holds(primary))
 	})
 }

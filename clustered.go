@@ -170,6 +170,7 @@ func (m *Manager) takeOver(term int64, dirty map[*recordRun]bool) {
 		if states[i] != nil {
 			d, err := decodeDecision(states[i], r.spec.endpoints)
 			if err == nil {
+				r.saved = decisionKey(d, r.spec.endpoints)            // a decision that stays as stored is not stored again
 				d.unstableAt = latest(d.unstableAt, r.dec.unstableAt) // not stored on every failing check: this instance saw them too
 				r.stored = &d
 			} else {
@@ -290,49 +291,41 @@ func (m *Manager) syncOverrides(dirty map[*recordRun]bool) {
 // Status nor its decisions take its own vote for the cluster's.
 func (m *Manager) refreshVotes(eps []*endpointRun, all bool, now time.Time, dirty map[*recordRun]bool) {
 	cl := m.cl
-	connected := cl.c.Status().Connected
-	if !connected {
-		if cl.connected {
-			cl.connected = false
-			m.mu.Lock()
-			for _, ep := range cl.eps {
-				if ep.clusterHealth != HealthUnknown {
-					ep.clusterHealth = HealthUnknown
-					dirty[ep.rec] = true
-				}
-			}
-			m.mu.Unlock()
-		}
+	if !cl.c.Status().Connected {
+		m.disconnected(dirty)
 		return
 	}
 	if !cl.connected {
-		cl.connected, all = true, true
+		all = true // what changed while it was not connected was not told
 	}
 	if all {
 		eps = eps[:0:0]
 		for _, r := range m.records {
 			eps = append(eps, r.eps...)
 		}
-		cl.tally, cl.live = tally{}, 0
-		for _, ep := range eps {
-			ep.judged = nil
-		}
 	}
 	votes := make([][]Vote, len(eps))
 	for i, ep := range eps {
 		votes[i] = cl.c.Votes(ep.id())
 	}
+	if !cl.c.Status().Connected { // asked again: the votes may have been read without a lease
+		m.disconnected(dirty)
+		return
+	}
+	cl.connected = true
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if all {
+		cl.tally, cl.live = tally{}, 0
+	}
 	for i, ep := range eps {
-		ep.votes = votes[i]
-		cl.tally.add(ep.judged, -1)
-		ep.judged = judge(ep.votes)
+		if !all {
+			cl.tally.add(ep.judged, -1)
+		}
+		ep.votes, ep.judged = votes[i], judge(votes[i])
 		cl.tally.add(ep.judged, 1)
 		if all {
-			cl.live = max(cl.live, len(ep.votes))
-		} else if len(ep.votes) > 0 {
-			cl.live = len(ep.votes)
+			cl.live = max(cl.live, len(ep.votes)) // instances join and leave with everything
 		}
 	}
 	isolated := cl.tally.isolated(cl.live, cl.isolated)
@@ -350,6 +343,25 @@ func (m *Manager) refreshVotes(eps []*endpointRun, all bool, now time.Time, dirt
 		}
 		ep.clusterHealth = h
 		dirty[ep.rec] = true
+	}
+}
+
+// disconnected notes that the instance is not connected to its Cluster:
+// no endpoint has a cluster health any more (their votes stay as last
+// read, the isolation as last found), and the records are decided again.
+func (m *Manager) disconnected(dirty map[*recordRun]bool) {
+	cl := m.cl
+	if !cl.connected {
+		return
+	}
+	cl.connected = false
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, ep := range cl.eps {
+		if ep.clusterHealth != HealthUnknown {
+			ep.clusterHealth = HealthUnknown
+			dirty[ep.rec] = true
+		}
 	}
 }
 

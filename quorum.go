@@ -65,10 +65,8 @@ func clusterProblems(c Cluster, q Quorum, providerTimeout time.Duration) []field
 	return out
 }
 
-// health combines votes, one per live instance, into the endpoint's
-// cluster health.
-func (q Quorum) health(votes []Vote) Health {
-	var up, down int
+// count returns how many of votes see the endpoint up, and down.
+func count(votes []Vote) (up, down int) {
 	for _, v := range votes {
 		switch v.Health {
 		case HealthUp:
@@ -77,6 +75,13 @@ func (q Quorum) health(votes []Vote) Health {
 			down++
 		}
 	}
+	return up, down
+}
+
+// health combines votes, one per live instance, into the endpoint's
+// cluster health.
+func (q Quorum) health(votes []Vote) Health {
+	up, down := count(votes)
 	live := len(votes)
 	isDown := false
 	switch {
@@ -114,15 +119,7 @@ func judge(votes []Vote) []judgement {
 	if live < 3 {
 		return nil
 	}
-	var up, down int
-	for _, v := range votes {
-		switch v.Health {
-		case HealthUp:
-			up++
-		case HealthDown:
-			down++
-		}
-	}
+	up, down := count(votes)
 	var out []judgement
 	for _, v := range votes {
 		othersUp, othersDown := up, down
