@@ -42,8 +42,8 @@ func (m *Manager) runSyncs(ctx context.Context, z *zoneRun) {
 // adopt starts each record of z from what the first provider that
 // answered holds, so that a restart writes nothing the checks do not call
 // for, and hands z's records to the loop. Records carried over from
-// another Manager, or whose decision a Cluster's previous leader stored,
-// keep theirs. With a Cluster, it adopts only while the loop's leadership
+// another Manager keep theirs; a Cluster's previous leader's decision
+// seeds the timers of those where DNS holds it (see seed). With a Cluster, it adopts only while the loop's leadership
 // is still term (the one z was read under), and reports whether it did.
 func (m *Manager) adopt(z *zoneRun, now time.Time, term int64) bool {
 	m.mu.Lock()
@@ -51,15 +51,22 @@ func (m *Manager) adopt(z *zoneRun, now time.Time, term int64) bool {
 		m.mu.Unlock()
 		return false
 	}
-	if i := slices.IndexFunc(z.syncs, func(w *zoneSync) bool { return !w.stale }); i >= 0 { // else no provider could be read: records start from nothing
+	if i := slices.IndexFunc(z.syncs, func(w *zoneSync) bool { return !w.stale }); i >= 0 {
 		held, floor := z.syncs[i].known, z.syncs[i].floor()
 		for _, r := range z.records {
 			switch s, ok := held[r.spec.key]; {
-			case r.carried || r.loaded:
+			case r.carried:
 			case ok && len(s.values) > 0:
-				r.dec = adopted(r.spec, s, floor, now)
+				r.dec = seed(adopted(r.spec, s, floor, now), r.stored)
 			default: // DNS holds none of it: deciding to publish nothing changes nothing
-				r.dec = decision{adopted: true, reason: "adopted from DNS: absent"}
+				r.dec = seed(decision{adopted: true, reason: "adopted from DNS: absent"}, r.stored)
+			}
+		}
+	} else { // no provider could be read: records start from nothing, or from the timers stored
+		for _, r := range z.records {
+			if r.stored != nil {
+				r.dec = *r.stored
+				r.dec.decided = false
 			}
 		}
 	}

@@ -53,17 +53,23 @@ type Cluster interface {
 	// PublishVerdict records this instance's own verdict on an endpoint,
 	// as its checks (watched and confirmed, when the checker watches) have
 	// decided it. The loop calls it on every change of a probe's health,
-	// naming the probe by the first endpoint it serves, in configuration
-	// order, so that instances with the same configuration name it alike.
-	// The verdict is attached to the instance's lease: it disappears with
-	// the instance. HealthUnknown withdraws the verdict.
+	// once for each endpoint the probe serves (endpoints of several
+	// records share a probe when they check the same target alike), and
+	// reads the votes of each endpoint under its own EndpointID: instances
+	// whose configurations differ (during a rolling change) still agree
+	// where they check the same thing. A change of health so costs one
+	// write per endpoint the probe serves. The verdict is attached to the
+	// instance's lease: it disappears with the instance. HealthUnknown
+	// withdraws the verdict.
 	PublishVerdict(id EndpointID, h Health)
 
 	// Votes returns the verdict of every live instance on id, this
 	// instance's included, sorted by instance name; a live instance that
 	// has no verdict on id is listed with HealthUnknown. While this
 	// instance holds no lease it sees no other instance: Votes returns its
-	// own verdict alone (it cannot write then anyway).
+	// own verdict alone (it cannot write then anyway). The Manager does
+	// not read votes while Status says it is not connected: its endpoints
+	// have no cluster health then, and the isolation it found stays.
 	Votes(id EndpointID) []Vote
 
 	// Lead is the gate before every call a writer makes to a provider. It
@@ -80,14 +86,17 @@ type Cluster interface {
 	// SaveDecision stores the decision state of a record (the Manager's
 	// encoding, opaque to the cluster). Only a leader's saves are kept:
 	// while this instance does not lead, they are dropped. The loop calls
-	// it after each decision; a state equal to the one stored is not
-	// written again.
+	// it after a decision that changed what must outlive the leader (not
+	// after a failing check that only moves the TTL's stable-since); a
+	// state equal to the one stored is not written again.
 	SaveDecision(rec RecordID, state []byte)
 
 	// Decision returns the decision state stored for rec, if any. When Lead
 	// first reports a new term, Decision returns what the previous leader
-	// stored: the new leader starts from it, so that a takeover neither
-	// restarts a failback delay nor writes what DNS already holds.
+	// stored: the new leader, which adopts what DNS holds as a single
+	// Manager starting does, takes from it the timers of a record where
+	// DNS holds what it decided, so that a takeover neither restarts a
+	// failback delay nor writes what DNS already holds.
 	Decision(rec RecordID) (state []byte, ok bool)
 
 	// SetOverride stores an operator's override of an endpoint (NoOverride
@@ -112,7 +121,10 @@ type Cluster interface {
 	TakeFailback(rec RecordID) bool
 
 	// Changed returns a channel (capacity 1) that receives a value whenever
-	// TakeChanges has something to report. The loop selects on it.
+	// TakeChanges has something to report. The loop selects on it. As its
+	// Run starts, the Manager reads every vote and asks Lead, whatever
+	// Changed says: a Cluster that already runs (lent across a reload)
+	// need not report what it already holds.
 	Changed() <-chan struct{}
 
 	// TakeChanges returns what changed since the last call and forgets it.

@@ -16,29 +16,34 @@ import (
 // leadership instead of retrying.
 var errNotLeading = errors.New("failover: not the cluster's leader: no provider call")
 
-// clusterRun is the Manager's side of its Cluster: each probe's votes and
-// cluster health, the instances left out of every quorum, and the
+// clusterRun is the Manager's side of its Cluster: each endpoint's votes
+// and cluster health, the instances left out of every quorum, and the
 // leadership the loop has taken over.
 type clusterRun struct {
 	c   Cluster
 	q   Quorum
-	ids map[EndpointID]*probeRun // each probe by the EndpointID its verdicts are published under
+	eps map[EndpointID]*endpointRun // every endpoint, by the EndpointID its votes are read under
 
 	// loop only
-	isolated  map[string]bool // instances whose votes are left out
-	published []*probeRun     // probes whose own verdict changed: their votes are read again
+	published []*probeRun // probes whose own verdict changed: their endpoints' votes are read again
+	tally     tally       // every endpoint's judgements, summed
+	live      int         // live instances, as the votes last read count them
+	connected bool        // as of the last read of votes: else no vote is read, and no endpoint has a cluster health
 
 	// guarded by Manager.mu; written by the loop
-	term         int64         // the leadership taken over (decision state loaded); 0 while following
-	termChanged  chan struct{} // closed, and replaced, whenever term changes
+	isolated     map[string]bool // instances whose votes are left out
+	term         int64           // the leadership taken over (decision state loaded); 0 while following
+	termChanged  chan struct{}   // closed, and replaced, whenever term changes
 	selfIsolated bool
 	isolatedList []string // sorted
 }
 
-func newClusterRun(c Cluster, q Quorum, probes []*probeRun) *clusterRun {
-	cl := &clusterRun{c: c, q: q, ids: make(map[EndpointID]*probeRun, len(probes)), isolated: map[string]bool{}, termChanged: make(chan struct{})}
-	for _, pr := range probes {
-		cl.ids[pr.id()] = pr
+func newClusterRun(c Cluster, q Quorum, records []*recordRun) *clusterRun {
+	cl := &clusterRun{c: c, q: q, eps: map[EndpointID]*endpointRun{}, tally: tally{}, isolated: map[string]bool{}, termChanged: make(chan struct{})}
+	for _, r := range records {
+		for _, ep := range r.eps {
+			cl.eps[ep.id()] = ep
+		}
 	}
 	return cl
 }
@@ -92,25 +97,33 @@ func (cm *clusterMember) stop(within time.Duration) (running bool, err error) {
 	}
 }
 
-// id names pr in the cluster: by the first endpoint it serves, in
-// configuration order, so that every instance with the same configuration
-// names it alike.
-func (pr *probeRun) id() EndpointID {
-	ep := pr.eps[0]
+// id names ep in the cluster: by its record and value, so that instances
+// whose configurations differ (during a rolling change) still name alike
+// what they all check.
+func (ep *endpointRun) id() EndpointID {
 	return EndpointID{Record: ep.rec.spec.id, Value: ep.ep.Value}
+}
+
+// publish tells the cluster this instance's verdict on pr, under every
+// endpoint pr serves, and has their votes read again.
+func (cl *clusterRun) publish(pr *probeRun) {
+	for _, ep := range pr.eps {
+		cl.c.PublishVerdict(ep.id(), pr.state.health)
+	}
+	cl.published = append(cl.published, pr)
 }
 
 // leading reports whether the loop has taken over the leadership. Loop
 // only (others read cl.term under Manager.mu).
 func (m *Manager) leading() bool { return m.cl == nil || m.cl.term != 0 }
 
-// applyClusterChanges takes what changed in the cluster and marks the
-// records to decide again: a leadership taken over (every record, from
-// the decision state the previous leader stored) or lost, operator state,
-// votes.
-func (m *Manager) applyClusterChanges(now time.Time, dirty map[*recordRun]bool) {
+// applyClusterChanges takes what changed in the cluster (everything,
+// with all) and marks the records to decide again: a leadership taken
+// over (every record, adopted again) or lost, operator state, votes.
+func (m *Manager) applyClusterChanges(now time.Time, dirty map[*recordRun]bool, all bool) {
 	cl := m.cl
 	ch := cl.c.TakeChanges()
+	ch.Everything = ch.Everything || all
 	_, term, ok := cl.c.Lead(0)
 	switch {
 	case ok && term != cl.term:
@@ -126,23 +139,25 @@ func (m *Manager) applyClusterChanges(now time.Time, dirty map[*recordRun]bool) 
 			}
 		}
 	}
-	var probes []*probeRun
+	var eps []*endpointRun
 	if !ch.Everything {
 		for _, id := range ch.Endpoints {
-			if pr, ok := cl.ids[id]; ok {
-				probes = append(probes, pr)
+			if ep, ok := cl.eps[id]; ok {
+				eps = append(eps, ep)
 			}
 		}
 	}
-	if ch.Everything || len(probes) > 0 {
-		m.refreshVotes(probes, ch.Everything, now, dirty)
+	if ch.Everything || len(eps) > 0 {
+		m.refreshVotes(eps, ch.Everything, now, dirty)
 	}
 }
 
-// takeOver starts the loop's leadership of term: each record starts from
-// the decision state the previous leader stored, or, when none was, from
-// what DNS holds, read again (see runZoneLeading); no record is decided
-// before its zone is read.
+// takeOver starts the loop's leadership of term: each record starts, as
+// a single Manager's do, from what DNS holds, read again (see
+// runZoneLeading), and nothing is written before the checks have spoken;
+// the decision state the previous leader stored only seeds the timers
+// (failback delay, stable-since) of a record where DNS holds what it
+// decided (see seed). No record is decided before its zone is read.
 func (m *Manager) takeOver(term int64, dirty map[*recordRun]bool) {
 	cl := m.cl
 	states := make([][]byte, len(m.records))
@@ -151,22 +166,20 @@ func (m *Manager) takeOver(term int64, dirty map[*recordRun]bool) {
 	}
 	m.mu.Lock()
 	for i, r := range m.records {
-		r.saved, r.loaded = nil, false
+		r.saved, r.stored = nil, nil
 		if states[i] != nil {
-			d, err := decodeDecision(states[i])
+			d, err := decodeDecision(states[i], r.spec.endpoints)
 			if err == nil {
-				r.dec, r.saved, r.loaded = d, states[i], true
-				r.zone.desired[r.spec.key] = newRRset(d.values, d.ttl)
-				dirty[r] = true
-				continue
+				r.saved = decisionKey(d, r.spec.endpoints)            // a decision that stays as stored is not stored again
+				d.unstableAt = latest(d.unstableAt, r.dec.unstableAt) // not stored on every failing check: this instance saw them too
+				r.stored = &d
+			} else {
+				m.cfg.Logger.LogAttrs(context.Background(), slog.LevelWarn, "stored decision state ignored: starting from DNS",
+					slog.String("record", r.spec.id.String()), slog.Any("err", err))
 			}
-			m.cfg.Logger.LogAttrs(context.Background(), slog.LevelWarn, "stored decision state ignored: starting from DNS",
-				slog.String("record", r.spec.id.String()), slog.Any("err", err))
 		}
-		if !r.carried {
-			r.dec = decision{}
-			delete(r.zone.desired, r.spec.key)
-		}
+		r.dec, r.carried = decision{}, false // what it decided as a follower, or carried, is not what DNS holds
+		delete(r.zone.desired, r.spec.key)
 		dirty[r] = true
 	}
 	for _, z := range m.zones {
@@ -174,6 +187,24 @@ func (m *Manager) takeOver(term int64, dirty map[*recordRun]bool) {
 	}
 	m.setTermLocked(term)
 	m.mu.Unlock()
+}
+
+// seed returns d, what a record adopts from DNS at a takeover, with the
+// failback timers, tier and change times of the decision the previous
+// leader stored (nil: none) when DNS holds what that decision publishes;
+// else d itself. It stays undecided: the first decision writes only what
+// the checks call for.
+func seed(d decision, stored *decision) decision {
+	if stored == nil || !sameValues(d.values, stored.values) {
+		return d
+	}
+	d.hasTier, d.tier, d.allDown = stored.hasTier, stored.tier, stored.allDown
+	d.eligibleSince = stored.eligibleSince
+	d.changedAt, d.convergedBy = stored.changedAt, stored.convergedBy
+	if d.ttl == stored.ttl {
+		d.unstableAt = stored.unstableAt
+	}
+	return d
 }
 
 // stepDown ends the loop's leadership: the zone syncs stop, and records
@@ -251,39 +282,84 @@ func (m *Manager) syncOverrides(dirty map[*recordRun]bool) {
 	}
 }
 
-// refreshVotes reads the votes on probes (all of them with all), finds
+// refreshVotes reads the votes on eps (every endpoint with all), finds
 // the isolated instances again, and recomputes the cluster health of the
-// probes whose votes or quorum changed, marking their records.
-func (m *Manager) refreshVotes(probes []*probeRun, all bool, now time.Time, dirty map[*recordRun]bool) {
+// endpoints whose votes or quorum changed, marking their records. While
+// the instance is not connected it reads nothing: it would see its own
+// vote alone. Its endpoints have no cluster health then (their votes are
+// the last read, and the isolation as last found), so that neither its
+// Status nor its decisions take its own vote for the cluster's.
+func (m *Manager) refreshVotes(eps []*endpointRun, all bool, now time.Time, dirty map[*recordRun]bool) {
 	cl := m.cl
+	if !cl.c.Status().Connected {
+		m.disconnected(dirty)
+		return
+	}
+	if !cl.connected {
+		all = true // what changed while it was not connected was not told
+	}
 	if all {
-		probes = m.probes
+		eps = eps[:0:0]
+		for _, r := range m.records {
+			eps = append(eps, r.eps...)
+		}
 	}
-	votes := make([][]Vote, len(probes))
-	for i, pr := range probes {
-		votes[i] = cl.c.Votes(pr.id())
+	votes := make([][]Vote, len(eps))
+	for i, ep := range eps {
+		votes[i] = cl.c.Votes(ep.id())
 	}
+	if !cl.c.Status().Connected { // asked again: the votes may have been read without a lease
+		m.disconnected(dirty)
+		return
+	}
+	cl.connected = true
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for i, pr := range probes {
-		pr.votes = votes[i]
+	if all {
+		cl.tally, cl.live = tally{}, 0
 	}
-	byID := make(map[EndpointID][]Vote, len(m.probes))
-	for _, pr := range m.probes {
-		byID[pr.id()] = pr.votes
+	for i, ep := range eps {
+		if !all {
+			cl.tally.add(ep.judged, -1)
+		}
+		ep.votes, ep.judged = votes[i], judge(votes[i])
+		cl.tally.add(ep.judged, 1)
+		if all {
+			cl.live = max(cl.live, len(ep.votes)) // instances join and leave with everything
+		}
 	}
-	isolated := isolatedInstances(cl.q, byID, cl.isolated)
+	isolated := cl.tally.isolated(cl.live, cl.isolated)
 	if !sameKeys(isolated, cl.isolated) {
 		m.noteIsolation(isolated, now)
-		probes = m.probes
+		eps = eps[:0:0]
+		for _, r := range m.records {
+			eps = append(eps, r.eps...)
+		}
 	}
-	for _, pr := range probes {
-		h := cl.q.health(withoutVotesOf(pr.votes, cl.isolated))
-		if h == pr.clusterHealth {
+	for _, ep := range eps {
+		h := cl.q.health(withoutVotesOf(ep.votes, cl.isolated))
+		if h == ep.clusterHealth {
 			continue
 		}
-		pr.clusterHealth = h
-		for _, ep := range pr.eps {
+		ep.clusterHealth = h
+		dirty[ep.rec] = true
+	}
+}
+
+// disconnected notes that the instance is not connected to its Cluster:
+// no endpoint has a cluster health any more (their votes stay as last
+// read, the isolation as last found), and the records are decided again.
+func (m *Manager) disconnected(dirty map[*recordRun]bool) {
+	cl := m.cl
+	if !cl.connected {
+		return
+	}
+	cl.connected = false
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, ep := range cl.eps {
+		if ep.clusterHealth != HealthUnknown {
+			ep.clusterHealth = HealthUnknown
 			dirty[ep.rec] = true
 		}
 	}
@@ -325,14 +401,14 @@ func sameKeys(a, b map[string]bool) bool {
 	return true
 }
 
-// health is the health pr's endpoints are decided with: the cluster's
-// when there is one, the probe's own otherwise. Manager.mu is held, or
-// the caller is the loop.
-func (m *Manager) health(pr *probeRun) Health {
+// health is the health ep is decided with: the cluster's when there is
+// one, its probe's own otherwise. Manager.mu is held, or the caller is the
+// loop.
+func (m *Manager) health(ep *endpointRun) Health {
 	if m.cl != nil {
-		return pr.clusterHealth
+		return ep.clusterHealth
 	}
-	return pr.state.health
+	return ep.probe.state.health
 }
 
 // saveDecision stores r's decision in the cluster when it changed, while
@@ -341,12 +417,12 @@ func (m *Manager) saveDecision(r *recordRun) {
 	if m.cl == nil || !m.leading() || !r.dec.decided {
 		return
 	}
-	b := encodeDecision(r.dec)
-	if string(b) == string(r.saved) {
+	key := decisionKey(r.dec, r.spec.endpoints)
+	if string(key) == string(r.saved) {
 		return
 	}
-	r.saved = b
-	m.cl.c.SaveDecision(r.spec.id, b)
+	r.saved = key
+	m.cl.c.SaveDecision(r.spec.id, encodeDecision(r.dec, r.spec.endpoints))
 }
 
 // runZoneLeading is runZone with a Cluster: for each leadership the loop

@@ -12,14 +12,23 @@ import (
 // decisionStateVersion is the version of the encoding of a decision kept
 // in a [Cluster] (see encodeDecision). A leader that reads a version it
 // does not know starts the record from DNS, as if nothing were stored.
-const decisionStateVersion = 1
+const decisionStateVersion = 2
 
 // decisionState is the encoding of the part of a decision that must
 // outlive a leader: what the record publishes, its tier, since when each
 // tier has been eligible (the failback delay), and the change times that
-// set the TTL. Times are in UTC, to the nanosecond.
+// set the TTL; with the record's endpoints, so that a leader whose
+// configuration renumbered the tiers maps them (see tierMap). Times are in
+// UTC, to the nanosecond.
+//
+// UnstableAt moves with every failing check of a published endpoint (see
+// Policy.LowerTTLOnFailing): it is stored with the rest when the rest
+// changes, never alone (see decisionKey), so that the store's write rate
+// follows decisions, not checks. A new leader takes the later of it and
+// its own (see seed).
 type decisionState struct {
 	Version       int                  `json:"v"`
+	Endpoints     []storedEndpoint     `json:"endpoints"` // the record's, in configuration order
 	Values        []string             `json:"values"`
 	TTL           time.Duration        `json:"ttl"`
 	HasTier       bool                 `json:"has_tier,omitempty"`
@@ -32,14 +41,23 @@ type decisionState struct {
 	UnstableAt    time.Time            `json:"unstable_at,omitzero"`
 }
 
-// encodeDecision encodes d, a decided decision, for Cluster.SaveDecision.
-// Equal decisions encode to equal bytes, so that an unchanged decision is
-// not stored again.
-func encodeDecision(d decision) []byte {
+// storedEndpoint is an endpoint in a decisionState.
+type storedEndpoint struct {
+	Value    string `json:"value"`
+	Priority int    `json:"priority"`
+}
+
+// encodeDecision encodes d, a decided decision of a record whose endpoints
+// are eps, for Cluster.SaveDecision. Equal decisions encode to equal
+// bytes.
+func encodeDecision(d decision, eps []Endpoint) []byte {
 	s := decisionState{Version: decisionStateVersion, Values: d.values, TTL: d.ttl, HasTier: d.hasTier, Tier: d.tier, AllDown: d.allDown, Reason: d.reason,
 		ChangedAt: d.changedAt.UTC(), ConvergedBy: d.convergedBy.UTC(), UnstableAt: d.unstableAt.UTC()}
 	if s.Values == nil {
 		s.Values = []string{}
+	}
+	for _, e := range eps {
+		s.Endpoints = append(s.Endpoints, storedEndpoint(e))
 	}
 	if len(d.eligibleSince) > 0 {
 		s.EligibleSince = make(map[string]time.Time, len(d.eligibleSince))
@@ -54,9 +72,19 @@ func encodeDecision(d decision) []byte {
 	return b
 }
 
+// decisionKey is what decides whether d is stored again: its encoding
+// without the time it was last unstable.
+func decisionKey(d decision, eps []Endpoint) []byte {
+	d.unstableAt = time.Time{}
+	return encodeDecision(d, eps)
+}
+
 // decodeDecision decodes what encodeDecision wrote into a decided
-// decision. It fails on another version, or on anything else.
-func decodeDecision(b []byte) (decision, error) {
+// decision of a record whose endpoints are now eps: its tier and failback
+// timers follow their endpoints as CarryOver's do (see tierMap), those
+// that cannot be mapped are dropped. It fails on another version, or on
+// anything else.
+func decodeDecision(b []byte, eps []Endpoint) (decision, error) {
 	var s decisionState
 	if err := json.Unmarshal(b, &s); err != nil {
 		return decision{}, fmt.Errorf("decoding a stored decision: %w", err)
@@ -76,5 +104,9 @@ func decodeDecision(b []byte) (decision, error) {
 	if d.values == nil {
 		d.values = []string{}
 	}
-	return d, nil
+	old := make([]Endpoint, len(s.Endpoints))
+	for i, e := range s.Endpoints {
+		old[i] = Endpoint(e)
+	}
+	return renumbered(d, tierMap(old, eps)), nil
 }

@@ -78,9 +78,13 @@ const (
 	// written. A restart emits it instead of EventRecordDecided.
 	EventRecordAdopted
 	// EventInstanceIsolated: with a Cluster, this instance's verdicts
-	// differ from the cluster's on most endpoints (it cannot reach what
-	// the others reach, or the reverse): its votes are left out of every
-	// quorum, so that it fails nothing over alone, until they agree again.
+	// differ on most endpoints from those a majority of the live
+	// instances agree on without it (it cannot reach what the others
+	// reach, or the reverse): its votes are left out of every quorum, so
+	// that it fails nothing over alone, until they agree again. No more
+	// instances are isolated than leave a majority of them counted; while
+	// this instance is not connected to the Cluster, its isolation stays
+	// as last found.
 	EventInstanceIsolated
 	// EventInstanceRejoined: this instance's verdicts agree with the
 	// cluster's again; its votes count again.

@@ -124,11 +124,11 @@ type recordRun struct {
 	dec  decision // written by the loop under Manager.mu
 	task task     // when to decide again
 
-	failbackRequested bool     // guarded by Manager.mu
-	carried           bool     // the decision came from CarryOver: start-up does not adopt DNS
-	loaded            bool     // the decision came from the Cluster's previous leader: the adoption read keeps it (loop, under Manager.mu)
-	saved             []byte   // the decision state last stored in the Cluster (loop only)
-	formerly          []string // what the record published under the Manager carried from (read-only once Run starts)
+	failbackRequested bool      // guarded by Manager.mu
+	carried           bool      // the decision came from CarryOver: start-up does not adopt DNS
+	stored            *decision // the decision state the Cluster's previous leader stored, mapped: seeds the adoption (loop, under Manager.mu)
+	saved             []byte    // the decisionKey last stored in the Cluster (loop only)
+	formerly          []string  // what the record published under the Manager carried from (read-only once Run starts)
 
 	cancelPropagation context.CancelFunc // ends the propagation check of the last decision (loop only)
 }
@@ -144,6 +144,11 @@ type endpointRun struct {
 	// guarded by Manager.mu
 	override      Override
 	overrideUntil time.Time
+
+	// written by the loop under Manager.mu, with a Cluster
+	votes         []Vote      // every live instance's verdict, as last read
+	clusterHealth Health      // the Quorum of votes, the isolated instances' left out
+	judged        []judgement // how votes count for isolation (loop only)
 }
 
 // New validates cfg and returns a Manager ready to Run. It starts nothing
@@ -196,7 +201,7 @@ func New(cfg Config) (*Manager, error) {
 		m.zones = append(m.zones, z)
 	}
 	if cfg.Cluster != nil {
-		m.cl = newClusterRun(cfg.Cluster, cfg.Quorum, m.probes)
+		m.cl = newClusterRun(cfg.Cluster, cfg.Quorum, m.records)
 		for _, z := range m.zones {
 			z.adopted.Store(true) // a follower decides for its Status alone, from nothing read
 		}

@@ -72,18 +72,21 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 	for _, r := range m.records { // decided once at start: a carried record re-arms its timers and takes a changed policy
 		sched.set(&r.task, now)
 	}
+	dirty, zones := map[*recordRun]bool{}, map[*zoneRun]bool{}
 	if m.cl != nil {
 		for _, pr := range m.probes { // carried over: the others are told at once
 			if pr.state.health != HealthUnknown {
-				m.cl.c.PublishVerdict(pr.id(), pr.state.health)
-				m.cl.published = append(m.cl.published, pr)
+				m.cl.publish(pr)
 			}
 		}
+		// A Cluster already running (lent across a reload) reports no
+		// change of what it already holds: its votes are read, and a
+		// leadership it holds is taken over, at once.
+		m.applyClusterChanges(now, dirty, true)
 	}
 	m.startWatching(ctx, wg)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	dirty, zones := map[*recordRun]bool{}, map[*zoneRun]bool{}
 	take := func(res checkResult) {
 		res.probe.inflight = false
 		m.observe(res, &sched, dirty)
@@ -102,7 +105,7 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 		case <-ctx.Done():
 			return
 		case <-clusterChanged:
-			m.applyClusterChanges(time.Now(), dirty)
+			m.applyClusterChanges(time.Now(), dirty, false)
 		case res := <-m.results:
 			take(res)
 			for more := true; more; { // take every result already waiting, so they share one write
@@ -139,7 +142,11 @@ func (m *Manager) loop(ctx context.Context, wg *sync.WaitGroup) {
 		}
 
 		if m.cl != nil && len(m.cl.published) > 0 {
-			m.refreshVotes(m.cl.published, false, now, dirty)
+			var eps []*endpointRun
+			for _, pr := range m.cl.published {
+				eps = append(eps, pr.eps...)
+			}
+			m.refreshVotes(eps, false, now, dirty)
 			m.cl.published = m.cl.published[:0]
 		}
 		for r := range dirty {
@@ -263,8 +270,7 @@ func (m *Manager) observe(res checkResult, sched *schedule, dirty map[*recordRun
 	m.mu.Unlock()
 
 	if changed && m.cl != nil { // at once: a watcher's confirmed suspicion reaches the others in milliseconds
-		m.cl.c.PublishVerdict(pr.id(), state.health)
-		m.cl.published = append(m.cl.published, pr)
+		m.cl.publish(pr)
 	}
 	for _, ep := range pr.eps {
 		if changed {
@@ -307,7 +313,7 @@ func (m *Manager) decideRecord(r *recordRun, now time.Time, sched *schedule) (ch
 			ep.override, ep.overrideUntil = NoOverride, time.Time{}
 		}
 		st := ep.probe.state
-		h := m.health(ep.probe)
+		h := m.health(ep)
 		c := candidate{value: ep.ep.Value, priority: ep.ep.Priority, health: h, failing: h == HealthUp && st.failures > 0}
 		switch ep.override {
 		case ForceUp:

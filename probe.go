@@ -38,10 +38,6 @@ type probeRun struct {
 	lastCheck   time.Time
 	lastLatency time.Duration
 	lastErr     error
-
-	// written by the loop under Manager.mu, with a Cluster
-	votes         []Vote // every live instance's verdict, as last read
-	clusterHealth Health // the Quorum of votes, the isolated instances' left out
 }
 
 // probeKey is what the endpoints sharing a probe have in common besides

@@ -1,8 +1,10 @@
 package failover
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -63,10 +65,8 @@ func clusterProblems(c Cluster, q Quorum, providerTimeout time.Duration) []field
 	return out
 }
 
-// health combines votes, one per live instance, into the endpoint's
-// cluster health.
-func (q Quorum) health(votes []Vote) Health {
-	var up, down int
+// count returns how many of votes see the endpoint up, and down.
+func count(votes []Vote) (up, down int) {
 	for _, v := range votes {
 		switch v.Health {
 		case HealthUp:
@@ -75,6 +75,13 @@ func (q Quorum) health(votes []Vote) Health {
 			down++
 		}
 	}
+	return up, down
+}
+
+// health combines votes, one per live instance, into the endpoint's
+// cluster health.
+func (q Quorum) health(votes []Vote) Health {
+	up, down := count(votes)
 	live := len(votes)
 	isDown := false
 	switch {
@@ -93,45 +100,126 @@ func (q Quorum) health(votes []Vote) Health {
 	return HealthUp
 }
 
-// isolatedInstances returns the instances that disagree with the cluster
-// on most endpoints: on more than half of the endpoints (and at least two)
-// where both the instance and the cluster (the quorum of the live
-// instances' votes) have a verdict, the instance's verdict differs. That is
-// an instance that cannot reach what the others can (or the reverse); its
-// votes are to be left out of every quorum. It takes at least three live
-// instances to judge one: with two, who is wrong cannot be told.
-//
-// The instances found isolated before (before) are left out of the
-// cluster's quorum they are compared with, as of every other quorum: else
-// an isolated instance whose vote tips a quorum (another instance losing
-// the same endpoint) would agree with itself there, and rejoin.
-func isolatedInstances(q Quorum, votes map[EndpointID][]Vote, before map[string]bool) map[string]bool {
-	compared, differs := map[string]int{}, map[string]int{}
-	for _, vs := range votes {
-		if len(vs) < 3 {
-			continue
-		}
-		cluster := q.health(withoutVotesOf(vs, before))
-		if cluster == HealthUnknown {
-			continue
-		}
-		for _, v := range vs {
-			if v.Health == HealthUnknown {
-				continue
-			}
-			compared[v.Instance]++
-			if v.Health != cluster {
-				differs[v.Instance]++
-			}
-		}
+// judgement is how one instance's verdict on one endpoint compares with
+// the others': the endpoint counts for the instance's isolation only when
+// a majority of the live instances, the instance itself left out, hold
+// one verdict.
+type judgement struct {
+	instance string
+	differs  bool // its verdict is the opposite of that majority's
+}
+
+// judge compares each instance's verdict on one endpoint (votes, one per
+// live instance) with the verdict a majority of the live instances hold
+// without it. It takes at least three live instances to judge one: with
+// two, who is wrong cannot be told. Missing verdicts are never judged, and
+// agree with nothing.
+func judge(votes []Vote) []judgement {
+	live := len(votes)
+	if live < 3 {
+		return nil
 	}
-	out := map[string]bool{}
-	for inst, n := range compared {
-		if n >= 2 && 2*differs[inst] > n {
-			out[inst] = true
+	up, down := count(votes)
+	var out []judgement
+	for _, v := range votes {
+		othersUp, othersDown := up, down
+		switch v.Health {
+		case HealthUp:
+			othersUp--
+		case HealthDown:
+			othersDown--
+		default:
+			continue
+		}
+		switch {
+		case 2*othersUp > live:
+			out = append(out, judgement{v.Instance, v.Health != HealthUp})
+		case 2*othersDown > live:
+			out = append(out, judgement{v.Instance, v.Health != HealthDown})
 		}
 	}
 	return out
+}
+
+// tally counts, per instance, the endpoints its verdict was judged on and
+// those where it differs from the majority of the others. It is kept up
+// to date one endpoint at a time (add, then add with -1 to take back), so
+// that a change of votes costs what it changed, not a pass over every
+// endpoint.
+type tally map[string]*judged
+
+// judged is one instance's count in a tally.
+type judged struct{ compared, differs int }
+
+// add counts js (sign 1) or takes them back (sign -1).
+func (t tally) add(js []judgement, sign int) {
+	for _, j := range js {
+		c := t[j.instance]
+		if c == nil {
+			c = &judged{}
+			t[j.instance] = c
+		}
+		c.compared += sign
+		if j.differs {
+			c.differs += sign
+		}
+		if c.compared == 0 {
+			delete(t, j.instance)
+		}
+	}
+}
+
+// isolated returns the instances left out of every quorum, of live live
+// instances: those whose verdict differs from the majority of the others
+// on most of the endpoints where they were judged (at least two, or one
+// for an instance isolated before: a vote that tips a quorum does not
+// make an isolated instance agree with itself). The others must stay a
+// majority of the live instances: when more instances differ, those
+// isolated before, then those that differ the most, are left out first.
+// An instance that is isolated agrees with no majority a minority could
+// form, so the verdicts of a majority are never left out.
+func (t tally) isolated(live int, before map[string]bool) map[string]bool {
+	type cand struct {
+		name  string
+		share float64
+	}
+	var cands []cand
+	for name, c := range t {
+		if c.compared > 0 && 2*c.differs > c.compared && (c.compared >= 2 || before[name]) {
+			cands = append(cands, cand{name, float64(c.differs) / float64(c.compared)})
+		}
+	}
+	slices.SortFunc(cands, func(a, b cand) int {
+		if before[a.name] != before[b.name] {
+			if before[a.name] {
+				return -1
+			}
+			return 1
+		}
+		if a.share != b.share {
+			return cmp.Compare(b.share, a.share)
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	out := map[string]bool{}
+	for _, c := range cands {
+		if 2*(live-len(out)-1) <= live {
+			break // the rest would no longer be a majority
+		}
+		out[c.name] = true
+	}
+	return out
+}
+
+// isolatedInstances returns the isolated instances (see tally.isolated)
+// given every endpoint's votes.
+func isolatedInstances(votes map[EndpointID][]Vote, before map[string]bool) map[string]bool {
+	t, live := tally{}, 0
+	for _, vs := range votes {
+		t.add(judge(vs), 1)
+		live = max(live, len(vs))
+	}
+	return t.isolated(live, before)
 }
 
 // withoutVotesOf returns votes without those of the instances set in left; votes

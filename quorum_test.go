@@ -107,6 +107,11 @@ func TestIsolatedInstances(t *testing.T) {
 		{"isolated, tipping a quorum", []string{"udd", "uud"}, "i2", "i2"},
 		{"the same, not isolated before", []string{"udd", "uud"}, "", ""},
 		{"isolated before, agrees again", []string{"uuu", "uuu"}, "", "i2"},
+		// i0 lost everything and was isolated; i1 loses it too: i0 and i1
+		// are a majority, i2 the one that differs.
+		{"isolated one after the other", []string{"ddu", "ddu"}, "i2", "i0"},
+		{"never a majority left out", []string{"duu", "duu", "udu", "udu"}, "i0", "i0"},
+		{"a minority of three of seven", []string{"ddduuuu", "ddduuuu"}, "i0,i1,i2", ""},
 	} {
 		before := map[string]bool{}
 		for _, name := range strings.Split(tc.before, ",") {
@@ -117,8 +122,8 @@ func TestIsolatedInstances(t *testing.T) {
 			table[EndpointID{Value: fmt.Sprint(i)}] = votes(s)
 		}
 		var got []string
-		for i := range 5 {
-			if isolatedInstances(Quorum{}, table, before)[fmt.Sprintf("i%d", i)] {
+		for i := range 7 {
+			if isolatedInstances(table, before)[fmt.Sprintf("i%d", i)] {
 				got = append(got, fmt.Sprintf("i%d", i))
 			}
 		}

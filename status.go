@@ -170,10 +170,13 @@ type EndpointStatus struct {
 	// ClusterHealth is, with a Cluster, the endpoint's health as the
 	// Quorum of the live instances' Votes (the isolated ones left out)
 	// says: what the record's decisions use. Health is this instance's own
-	// verdict, one of the votes.
+	// verdict, one of the votes. It is unknown while this instance is not
+	// connected to the Cluster (see ClusterStatus.Connected): its own vote
+	// is not the cluster's.
 	ClusterHealth Health `json:"cluster_health,omitzero"`
 	// Votes is, with a Cluster, every live instance's verdict on the
-	// endpoint, sorted by instance.
+	// endpoint, sorted by instance; while this instance is not connected,
+	// as last read.
 	Votes []Vote `json:"votes,omitempty"`
 	// CertificateExpiry is when the certificate the endpoint presented to
 	// the record's Checker in its last completed TLS handshake expires:
@@ -258,7 +261,7 @@ func (m *Manager) snapshot() (Status, []*probeRun) {
 					Watched: pr.watching, SuspectedSince: pr.suspected,
 				}
 				if m.cl != nil {
-					es.ClusterHealth, es.Votes = pr.clusterHealth, slices.Clone(pr.votes)
+					es.ClusterHealth, es.Votes = ep.clusterHealth, slices.Clone(ep.votes)
 				}
 				if pr.lastErr != nil {
 					es.LastError = pr.lastErr.Error()

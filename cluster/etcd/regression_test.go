@@ -1,5 +1,3 @@
-//go:build failing
-
 package etcd
 
 import (
@@ -15,14 +13,13 @@ import (
 	"github.com/libdns/libdns"
 )
 
-// What a user sees: an instance whose host network breaks is cut off from
-// every backend, and is rightly reported isolated (event, Status, the
-// failover_cluster_isolated gauge). Then it loses etcd too: the session
-// ends, Votes returns its own verdict alone, isolation is recomputed over
-// single votes, and the instance reports itself rejoined, "its verdicts
-// agree with the cluster again", with the gauge back to 0, while it
-// reaches nothing at all.
-func TestAttackIsolatedInstanceRejoinsWhenItLosesEtcd(t *testing.T) {
+// An instance whose host network breaks is cut off from every backend,
+// and is rightly reported isolated (event, Status, the
+// failover_cluster_isolated gauge). Then it loses etcd too: it keeps its
+// isolation verdict while it is not connected (issue 14's attack: the
+// session ended, isolation was recomputed over its own vote alone, and it
+// reported itself rejoined).
+func TestClusterIsolatedInstanceRejoinsWhenItLosesEtcd(t *testing.T) {
 	etcd := servertest.StartEtcd(t, 3)
 	zone := &memory.Provider{}
 	if err := zone.AddZone(zoneName, libdns.Address{Name: "www", TTL: time.Minute, IP: netip.MustParseAddr(primary)}); err != nil {
@@ -53,17 +50,14 @@ type lent struct{ *Cluster }
 
 func (lent) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 
-// What a user sees: failoverd keeps its etcd membership (lease,
-// leadership) across a SIGHUP and lends it to the new Manager. The new
-// Manager starts as a follower and takes the leadership over only when
-// the Cluster next reports a change; the leadership did not change, and
-// the instance's own verdicts are not reported back to it, so nothing
-// comes. The leader after a reload reads no zone and writes nothing until
-// another instance's verdict or an operator's call happens to arrive:
-// here a one-instance cluster (the others down for maintenance, or a
-// service run as one replica with the cluster configured) sees its
-// primary fail after a reload and never fails over.
-func TestAttackReloadedLeaderNeverTakesOver(t *testing.T) {
+// failoverd keeps its etcd membership (lease, leadership) across a SIGHUP
+// and lends it to the new Manager, which takes the leadership over as its
+// Run starts: here a one-instance cluster (the others down for
+// maintenance, or a service run as one replica with the cluster
+// configured) sees its primary fail after a reload and fails over (issue
+// 14's attack: the new Manager waited for a change of leadership that
+// never came, and never wrote).
+func TestClusterReloadedLeaderNeverTakesOver(t *testing.T) {
 	etcd := servertest.StartEtcd(t, 3)
 	zone := &memory.Provider{}
 	if err := zone.AddZone(zoneName, libdns.Address{Name: "www", TTL: time.Minute, IP: netip.MustParseAddr(primary)}); err != nil {
