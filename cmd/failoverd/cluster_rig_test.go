@@ -54,6 +54,8 @@ type rigOptions struct {
 	TCP bool
 	// Interval is the checks' interval; zero means 200ms.
 	Interval time.Duration
+	// LeaseTTL is the instances' lease; zero means rigLeaseTTL.
+	LeaseTTL time.Duration
 	// ExtraRecords adds records other.N (N from 0) to the zone, each with
 	// two endpoints of its own on the backends' addresses 127.0.1.N and
 	// 127.0.2.N, for the measurements at scale.
@@ -126,6 +128,10 @@ func (r *clusterRig) config(in *instance) string {
 	if r.opts.Interval > 0 {
 		interval = r.opts.Interval
 	}
+	lease := rigLeaseTTL
+	if r.opts.LeaseTTL > 0 {
+		lease = r.opts.LeaseTTL
+	}
 	quorum := ""
 	if r.opts.Quorum != "" {
 		quorum = "\n  quorum: " + r.opts.Quorum
@@ -147,7 +153,7 @@ zones:
       - {type: rfc2136, server: %q, key_name: %q, key_alg: %q, secret_env: FAILOVERD_TSIG}
     records:
       - {name: www, type: A, endpoints: [{value: 127.0.0.2}, {value: 127.0.0.3, priority: 1}]}
-`, in.status, strings.Join(r.etcd.Endpoints(), ", "), in.name, r.prefix, rigLeaseTTL, quorum,
+`, in.status, strings.Join(r.etcd.Endpoints(), ", "), in.name, r.prefix, lease, quorum,
 		check, r.back.port, in.source, r.opts.Watching, interval, in.dns, r.bind.KeyName, r.bind.KeyAlg)
 	for i := range r.opts.ExtraRecords {
 		fmt.Fprintf(&b, "      - {name: other%d, type: A, endpoints: [{value: %s}, {value: %s, priority: 1}]}\n", i, extraAddr(1, i), extraAddr(2, i))
@@ -158,7 +164,7 @@ zones:
 // extraAddr is the address of an extra record's endpoint: 127.0.TIER.N,
 // N spread over the last two octets.
 func extraAddr(tier, n int) string {
-	return netip.AddrFrom4([4]byte{127, byte(tier*16 + n/250), byte(n%250 + 1), 1}).String()
+	return netip.AddrFrom4([4]byte{127, byte(tier*64 + n/250), byte(n%250 + 1), 1}).String()
 }
 
 // start runs the instance's failoverd (again).
@@ -290,9 +296,11 @@ func startClusterBackends(t testing.TB, extra int) *clusterBackends {
 		}
 		b.port = ln.Addr().(*net.TCPAddr).Port
 		lns := []net.Listener{ln}
+		var lastErr error
 		for _, a := range addrs[1:] {
 			l, err := net.Listen("tcp", net.JoinHostPort(a, strconv.Itoa(b.port)))
 			if err != nil {
+				lastErr = err
 				break
 			}
 			lns = append(lns, l)
@@ -302,7 +310,7 @@ func startClusterBackends(t testing.TB, extra int) *clusterBackends {
 				l.Close()
 			}
 			if try == 10 {
-				t.Fatalf("no port free on all %d backend addresses", len(addrs))
+				t.Fatalf("no port free on all %d backend addresses: %v", len(addrs), lastErr)
 			}
 			continue
 		}
