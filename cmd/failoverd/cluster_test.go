@@ -99,6 +99,9 @@ func TestClusterErrors(t *testing.T) {
 		{"two quorum rules", [2]string{"down_at_least: 2", "down_at_least: 2, healthy_above_percent: 18"}, ":26:27: cluster.quorum.down_at_least: set together with HealthyAbovePercent"},
 		{"unknown key", [2]string{"prefix: /dns/", "prefixx: /dns/"}, ":22:3: cluster.prefixx: unknown field"},
 		{"unset password", [2]string{"FAILOVERD_TEST_ETCD_PASSWORD", "FAILOVERD_NOT_SET"}, ":25:17: cluster.password_env: environment variable FAILOVERD_NOT_SET is empty or unset"},
+		{"username without password", [2]string{"  password_env: FAILOVERD_TEST_ETCD_PASSWORD\n", ""}, ":24:13: cluster.username: username without a password: give password_env"},
+		{"password without username", [2]string{"  username: failoverd\n", ""}, ":24:17: cluster.password_env: a password without username"},
+		{"password file without username", [2]string{"  username: failoverd\n  password_env: FAILOVERD_TEST_ETCD_PASSWORD\n", "  password_file: /nonexistent\n"}, "cluster.password_file: a password without username"},
 		{"password inline", [2]string{"password_env: FAILOVERD_TEST_ETCD_PASSWORD", "password: pw"}, ":25:3: cluster.password: unknown field"},
 		{"state file beside it", [2]string{"provider_timeout: 2s", "provider_timeout: 2s\nstate_file: /tmp/state.json"}, ":19:13: state_file: not with cluster: the operators' state is kept in etcd"},
 	} {
@@ -331,31 +334,11 @@ func TestClusterPlaintextEndpointRefusedBesideTLSOrPassword(t *testing.T) {
 	}
 }
 
-// username needs a password (password_env or password_file; etcd's
-// client skips authentication without one), and a password needs a
-// username: both refused at load, naming the field. A password_env that
-// is unset is the unset-secret rule: a warning in a check without
-// -strict (CI lacks the secret), an error for run.
-func TestClusterUsernameNeedsPassword(t *testing.T) {
+// A password_env that is unset is the unset-secret rule: a warning in a
+// check without -strict (CI lacks the secret), an error for run (see
+// TestClusterErrors).
+func TestClusterUnsetPasswordWarnsInCheck(t *testing.T) {
 	t.Setenv("FAILOVERD_TEST_SECRET", "c2VjcmV0")
-	t.Setenv("FAILOVERD_TEST_ETCD_PASSWORD", "pw")
-	for _, tc := range []struct {
-		name    string
-		replace [2]string
-		want    string
-	}{
-		{"username alone", [2]string{"  password_env: FAILOVERD_TEST_ETCD_PASSWORD\n", ""}, ":24:13: cluster.username: username without a password: give password_env"},
-		{"password alone", [2]string{"  username: failoverd\n", ""}, ":24:17: cluster.password_env: a password without username"},
-		{"password file alone", [2]string{"  username: failoverd\n  password_env: FAILOVERD_TEST_ETCD_PASSWORD\n", "  password_file: /nonexistent\n"}, "cluster.password_file: a password without username"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			text := strings.Replace(clusterYAML, tc.replace[0], tc.replace[1], 1)
-			if err := loadString(t, text); err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("got %v, want it to contain %q", err, tc.want)
-			}
-		})
-	}
-
 	unset := strings.Replace(clusterYAML, "FAILOVERD_TEST_ETCD_PASSWORD", "FAILOVERD_NOT_SET", 1)
 	file := t.TempDir() + "/failover.yaml"
 	if err := os.WriteFile(file, []byte(unset), 0o600); err != nil {
