@@ -40,19 +40,24 @@ import (
 // cluster: (adds or removes it) is rejected: restart failoverd for that.
 type clusterConfig struct {
 	// Endpoints are the etcd members' client URLs, such as
-	// https://10.0.0.1:2379 (http://, https:// or host:port). Required.
+	// https://10.0.0.1:2379 (http://, https:// or host:port; never with
+	// credentials in them: see Username). Required.
 	Endpoints []string `yaml:"endpoints"`
 	// CAFile verifies the members' certificates (empty: the system's
 	// roots); CertFile and KeyFile, given together, are the client's
 	// certificate. Any of them, or an https:// endpoint, makes the
-	// connection TLS.
+	// connection TLS, host:port endpoints included; an http:// endpoint
+	// is then refused (etcd's client would dial it, or every member, in
+	// clear). The files are read at start: a reload does not see new
+	// contents (restart failoverd after rotating them).
 	CAFile   string `yaml:"ca_file"`
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
-	// Username and Password (password_env or password_file) authenticate
-	// to an etcd with auth enabled. With them, failoverd authenticates at
-	// start, and does not start when etcd cannot be reached within
-	// clusterDialTimeout.
+	// Username and Password (password_env or password_file), given
+	// together, authenticate to an etcd with auth enabled. With them,
+	// failoverd authenticates at start, and does not start when etcd
+	// cannot be reached within clusterDialTimeout. They are refused with
+	// an http:// endpoint, which would send the password in clear.
 	Username string `yaml:"username"`
 	Password string `yaml:"password"`
 	// Instance (default: the host name), Prefix (default /failover/) and
@@ -90,10 +95,26 @@ func (d *decoder) validateCluster(fc *fileConfig) {
 	if fc.StateFile != "" {
 		d.failAt("StateFile", "not with cluster: the operators' state is kept in etcd, for every instance; remove state_file")
 	}
+	tlsOn := c.CAFile != "" || c.CertFile != "" || c.KeyFile != "" || slices.ContainsFunc(c.Endpoints, isHTTPS)
 	for i, ep := range c.Endpoints {
-		if err := checkEtcdEndpoint(ep); err != nil {
+		err := checkEtcdEndpoint(ep)
+		switch {
+		case err != nil:
+		case isHTTP(ep) && tlsOn:
+			err = fmt.Errorf("%s is plaintext beside TLS (an https:// endpoint, ca_file or cert_file): etcd's client would dial it, or every member, in clear; write https:// (a host:port is dialled with TLS)", quote(ep))
+		case isHTTP(ep) && c.Username != "":
+			err = fmt.Errorf("%s is plaintext, and username: would send the password in clear: use https:// endpoints (with ca_file for a private CA)", quote(ep))
+		}
+		if err != nil {
 			d.failAt(fmt.Sprintf("Cluster.Endpoints[%d]", i), err.Error())
 		}
+	}
+	_, passwordGiven := d.lookup("Cluster.Password")
+	switch {
+	case c.Username != "" && !passwordGiven:
+		d.failAt("Cluster.Username", "username without a password: give password_env (an environment variable) or password_file (a file); etcd's client skips authentication without one")
+	case c.Username == "" && passwordGiven:
+		d.failAt("Cluster.Password", "a password without username: give both, or neither")
 	}
 	if (c.CertFile == "") != (c.KeyFile == "") {
 		d.failAt("Cluster.CertFile", "cert_file and key_file go together: give both for a client certificate, or neither")
@@ -120,8 +141,12 @@ func (d *decoder) validateCluster(fc *fileConfig) {
 	d.alias["Quorum"] = "Cluster.Quorum"
 }
 
-// checkEtcdEndpoint checks one etcd client URL.
+// checkEtcdEndpoint checks one etcd client URL. Its error never quotes
+// an endpoint with an '@', which may hold a password.
 func checkEtcdEndpoint(ep string) error {
+	if strings.Contains(ep, "@") {
+		return errors.New("holds an '@': credentials in an endpoint are ignored by etcd's client and would be logged; give username: and password_env: or password_file: instead")
+	}
 	hostPort := ep
 	if strings.Contains(ep, "://") {
 		u, err := url.Parse(ep)
@@ -136,11 +161,19 @@ func checkEtcdEndpoint(ep string) error {
 	return nil
 }
 
+// isHTTP and isHTTPS report whether the etcd endpoint ep is an http://
+// or an https:// URL.
+func isHTTP(ep string) bool  { return hasScheme(ep, "http://") }
+func isHTTPS(ep string) bool { return hasScheme(ep, "https://") }
+
+func hasScheme(ep, scheme string) bool {
+	return len(ep) >= len(scheme) && strings.EqualFold(ep[:len(scheme)], scheme)
+}
+
 // tlsConfig is the client's TLS configuration: nil when neither a file
 // nor an https:// endpoint asks for TLS.
 func (c *clusterConfig) tlsConfig() (*tls.Config, error) {
-	https := slices.ContainsFunc(c.Endpoints, func(ep string) bool { return strings.HasPrefix(ep, "https://") })
-	if c.CAFile == "" && c.CertFile == "" && !https {
+	if c.CAFile == "" && c.CertFile == "" && !slices.ContainsFunc(c.Endpoints, isHTTPS) {
 		return nil, nil
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}

@@ -122,8 +122,8 @@ func TestClusterDrainSurvivesRestart(t *testing.T) {
 	r.waitDecided()
 	follower := r.others(r.leader())[0]
 	const drainFor = 20 * time.Second
+	until := time.Now().Add(drainFor) // before the request: the drain's expiry is no earlier
 	out, code := cli(t, append(r.env, "FAILOVERD_ADDR=http://"+follower.status), "drain", "-for", drainFor.String(), "www.example.test", "A", "127.0.0.2")
-	until := time.Now().Add(drainFor)
 	if code != 0 {
 		t.Fatalf("drain through %s: exit %d: %s", follower.name, code, out)
 	}

@@ -20,7 +20,7 @@ import (
 const clusterYAML = goodYAML + `
 provider_timeout: 2s
 cluster:
-  endpoints: [127.0.0.1:2379, "http://127.0.0.2:2379"]
+  endpoints: [127.0.0.1:2379, "https://127.0.0.2:2379"]
   instance: a
   prefix: /dns/
   lease_ttl: 4s
@@ -40,7 +40,7 @@ func TestClusterSettings(t *testing.T) {
 		t.Fatal("got no cluster settings")
 	}
 	got := []any{c.Endpoints, c.Instance, c.Prefix, c.LeaseTTL, c.Username, c.Password, lc.Config.Quorum}
-	want := []any{[]string{"127.0.0.1:2379", "http://127.0.0.2:2379"}, "a", "/dns/", 4 * time.Second, "failoverd", "pw", failover.Quorum{DownAtLeast: 2}}
+	want := []any{[]string{"127.0.0.1:2379", "https://127.0.0.2:2379"}, "a", "/dns/", 4 * time.Second, "failoverd", "pw", failover.Quorum{DownAtLeast: 2}}
 	for i := range got {
 		if !equalValues(got[i], want[i]) {
 			t.Errorf("setting %d: got %v, want %v", i, got[i], want[i])
@@ -88,9 +88,9 @@ func TestClusterErrors(t *testing.T) {
 		replace [2]string
 		want    string
 	}{
-		{"no endpoints", [2]string{"  endpoints: [127.0.0.1:2379, \"http://127.0.0.2:2379\"]\n", ""}, ":20:3: cluster.endpoints: missing"},
+		{"no endpoints", [2]string{"  endpoints: [127.0.0.1:2379, \"https://127.0.0.2:2379\"]\n", ""}, ":20:3: cluster.endpoints: missing"},
 		{"endpoint without port", [2]string{"127.0.0.1:2379,", "127.0.0.1,"}, `:20:15: cluster.endpoints[0]: "127.0.0.1" has no port`},
-		{"endpoint not a URL", [2]string{`"http://127.0.0.2:2379"`, `"ftp://x:1"`}, `:20:31: cluster.endpoints[1]: "ftp://x:1" is not an etcd client URL`},
+		{"endpoint not a URL", [2]string{`"https://127.0.0.2:2379"`, `"ftp://x:1"`}, `:20:31: cluster.endpoints[1]: "ftp://x:1" is not an etcd client URL`},
 		{"cert without key", [2]string{"  username:", "  cert_file: c.pem\n  username:"}, ":24:14: cluster.cert_file: cert_file and key_file go together"},
 		{"lease not above provider timeout", [2]string{"provider_timeout: 2s", "provider_timeout: 4s"}, ":20:3: cluster: lease TTL 4s is not above ProviderTimeout 4s"},
 		{"lease not whole seconds", [2]string{"lease_ttl: 4s", "lease_ttl: 2500ms"}, ":20:3: cluster: etcd cluster: LeaseTTL 2.5s must be a whole number of seconds"},
@@ -99,6 +99,9 @@ func TestClusterErrors(t *testing.T) {
 		{"two quorum rules", [2]string{"down_at_least: 2", "down_at_least: 2, healthy_above_percent: 18"}, ":26:27: cluster.quorum.down_at_least: set together with HealthyAbovePercent"},
 		{"unknown key", [2]string{"prefix: /dns/", "prefixx: /dns/"}, ":22:3: cluster.prefixx: unknown field"},
 		{"unset password", [2]string{"FAILOVERD_TEST_ETCD_PASSWORD", "FAILOVERD_NOT_SET"}, ":25:17: cluster.password_env: environment variable FAILOVERD_NOT_SET is empty or unset"},
+		{"username without password", [2]string{"  password_env: FAILOVERD_TEST_ETCD_PASSWORD\n", ""}, ":24:13: cluster.username: username without a password: give password_env"},
+		{"password without username", [2]string{"  username: failoverd\n", ""}, ":24:17: cluster.password_env: a password without username"},
+		{"password file without username", [2]string{"  username: failoverd\n  password_env: FAILOVERD_TEST_ETCD_PASSWORD\n", "  password_file: /nonexistent\n"}, "cluster.password_file: a password without username"},
 		{"password inline", [2]string{"password_env: FAILOVERD_TEST_ETCD_PASSWORD", "password: pw"}, ":25:3: cluster.password: unknown field"},
 		{"state file beside it", [2]string{"provider_timeout: 2s", "provider_timeout: 2s\nstate_file: /tmp/state.json"}, ":19:13: state_file: not with cluster: the operators' state is kept in etcd"},
 	} {
@@ -149,7 +152,7 @@ func TestCheckOnlineCluster(t *testing.T) {
 	t.Setenv("FAILOVERD_TEST_SECRET", "c2VjcmV0")
 	t.Setenv("FAILOVERD_TEST_ETCD_PASSWORD", "pw")
 	e := servertest.StartEtcd(t, 1)
-	good := strings.Replace(clusterYAML, `[127.0.0.1:2379, "http://127.0.0.2:2379"]`, "["+e.Endpoints()[0]+"]", 1)
+	good := strings.Replace(clusterYAML, `[127.0.0.1:2379, "https://127.0.0.2:2379"]`, "["+e.Endpoints()[0]+"]", 1)
 	good = strings.Replace(good, "  username: failoverd\n  password_env: FAILOVERD_TEST_ETCD_PASSWORD\n", "", 1)
 	cl := loadFile(t, good).Cluster
 	var out bytes.Buffer
@@ -180,14 +183,16 @@ func instanceLease(t *testing.T, cli *clientv3.Client, prefix, instance string) 
 }
 
 // The TLS files make the etcd connection TLS, with the CA as its roots
-// and the client certificate; an https:// endpoint alone makes it TLS
-// with the system's roots; a CA file that cannot be read stops `run`
-// (and is a warning in a check without -strict, as CI lacks the file).
+// and the client certificate, host:port endpoints dialled with TLS; an
+// https:// endpoint alone makes it TLS with the system's roots; a CA file
+// that cannot be read stops `run` (and is a warning in a check without
+// -strict, as CI lacks the file).
 func TestClusterTLS(t *testing.T) {
 	t.Setenv("FAILOVERD_TEST_SECRET", "c2VjcmV0")
 	t.Setenv("FAILOVERD_TEST_ETCD_PASSWORD", "pw")
 	certFile, keyFile := writeCert(t, t.TempDir(), time.Now().Add(time.Hour))
 	noAuth := strings.Replace(clusterYAML, "  username: failoverd\n  password_env: FAILOVERD_TEST_ETCD_PASSWORD\n", "", 1)
+	plainText := strings.Replace(noAuth, `"https://127.0.0.2:2379"`, "127.0.0.2:2379", 1)
 	for _, tc := range []struct {
 		name             string
 		add              string
@@ -198,7 +203,7 @@ func TestClusterTLS(t *testing.T) {
 		{"client certificate", "  cert_file: " + certFile + "\n  key_file: " + keyFile + "\n", true, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := loadFile(t, noAuth+tc.add).Cluster
+			c := loadFile(t, plainText+tc.add).Cluster
 			cfg, err := c.tlsConfig()
 			if err != nil {
 				t.Fatal(err)
@@ -214,18 +219,17 @@ func TestClusterTLS(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer cli.Close()
-			// host:port is dialled with TLS when TLS is set; an explicit
-			// http:// stays as written.
-			want := []string{"127.0.0.1:2379", "http://127.0.0.2:2379"}
+			// host:port is dialled with TLS when TLS is set.
+			want := []string{"127.0.0.1:2379", "127.0.0.2:2379"}
 			if tc.tls {
-				want[0] = "https://127.0.0.1:2379"
+				want = []string{"https://127.0.0.1:2379", "https://127.0.0.2:2379"}
 			}
 			if got := cli.Endpoints(); !equalValues(got, want) {
 				t.Errorf("endpoints: got %v, want %v", got, want)
 			}
 		})
 	}
-	c := loadFile(t, strings.Replace(noAuth, "127.0.0.1:2379,", "https://127.0.0.1:2379,", 1)).Cluster
+	c := loadFile(t, noAuth).Cluster
 	if cfg, err := c.tlsConfig(); err != nil || cfg == nil || cfg.RootCAs != nil {
 		t.Errorf("an https:// endpoint: got %v, %v; want TLS with the system's roots", cfg, err)
 	}
@@ -246,7 +250,7 @@ func TestClusterTLS(t *testing.T) {
 // decides alone.
 func TestClusterDryRunDoesNotJoin(t *testing.T) {
 	e := servertest.StartEtcd(t, 1)
-	text := strings.Replace(clusterYAML, `[127.0.0.1:2379, "http://127.0.0.2:2379"]`, "["+e.Endpoints()[0]+"]", 1)
+	text := strings.Replace(clusterYAML, `[127.0.0.1:2379, "https://127.0.0.2:2379"]`, "["+e.Endpoints()[0]+"]", 1)
 	text = strings.Replace(text, "  username: failoverd\n  password_env: FAILOVERD_TEST_ETCD_PASSWORD\n", "", 1)
 	file := t.TempDir() + "/failover.yaml"
 	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
@@ -267,4 +271,81 @@ func TestClusterDryRunDoesNotJoin(t *testing.T) {
 		t.Errorf("the dry run's instance key: got lease %x, want none", got)
 	}
 	p.stop()
+}
+
+// An endpoint with credentials in it (https://root:s3cret@host:2379) is
+// refused at its line and column: etcd's client ignores URL user info
+// (the password would authenticate no one) and the endpoint is logged.
+// The error never shows the password.
+func TestClusterEndpointUserInfoRefused(t *testing.T) {
+	t.Setenv("FAILOVERD_TEST_SECRET", "c2VjcmV0")
+	t.Setenv("FAILOVERD_TEST_ETCD_PASSWORD", "pw")
+	for _, tc := range []struct{ name, ep string }{
+		{"https URL", `"https://root:s3cret@127.0.0.2:2379"`},
+		{"host:port", `"root:s3cret@127.0.0.2:2379"`},
+		{"URL that does not parse", `"https://root:s3cret@127.0.0.2:2379/x y"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := loadString(t, strings.Replace(clusterYAML, `"https://127.0.0.2:2379"`, tc.ep, 1))
+			const want = ":20:31: cluster.endpoints[1]: holds an '@'"
+			if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "password_env") {
+				t.Fatalf("got %v, want an error containing %q and pointing to password_env", err, want)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("the error shows the password: %v", err)
+			}
+		})
+	}
+}
+
+// An http:// endpoint is refused beside TLS (an https:// endpoint,
+// ca_file or cert_file: etcd's client picks one transport for every
+// member from the first endpoint, or drops TLS for http://) and beside
+// username (the password in clear); alone, or with host:port endpoints
+// and neither, it is plaintext as written.
+func TestClusterPlaintextEndpointRefusedBesideTLSOrPassword(t *testing.T) {
+	t.Setenv("FAILOVERD_TEST_SECRET", "c2VjcmV0")
+	t.Setenv("FAILOVERD_TEST_ETCD_PASSWORD", "pw")
+	certFile, keyFile := writeCert(t, t.TempDir(), time.Now().Add(time.Hour))
+	auth := "  username: failoverd\n  password_env: FAILOVERD_TEST_ETCD_PASSWORD\n"
+	base := strings.Replace(clusterYAML, auth, "", 1)
+	for _, tc := range []struct {
+		name, endpoints, add string
+		want                 string // "" for none
+	}{
+		{"http and https", `[http://127.0.0.1:2379, "https://127.0.0.2:2379"]`, "", `:20:15: cluster.endpoints[0]: "http://127.0.0.1:2379" is plaintext beside TLS`},
+		{"HTTP and https", `[HTTP://127.0.0.1:2379, "https://127.0.0.2:2379"]`, "", `:20:15: cluster.endpoints[0]: "HTTP://127.0.0.1:2379" is plaintext beside TLS`},
+		{"http with ca_file", `[127.0.0.1:2379, "http://127.0.0.2:2379"]`, "  ca_file: " + certFile + "\n", `:20:31: cluster.endpoints[1]: "http://127.0.0.2:2379" is plaintext beside TLS`},
+		{"http with cert_file", `[127.0.0.1:2379, "http://127.0.0.2:2379"]`, "  cert_file: " + certFile + "\n  key_file: " + keyFile + "\n", `:20:31: cluster.endpoints[1]: "http://127.0.0.2:2379" is plaintext beside TLS`},
+		{"http with username", `[127.0.0.1:2379, "http://127.0.0.2:2379"]`, auth, `:20:31: cluster.endpoints[1]: "http://127.0.0.2:2379" is plaintext, and username: would send the password in clear`},
+		{"http alone", `[127.0.0.1:2379, "http://127.0.0.2:2379"]`, "", ""},
+		{"https with username", `[127.0.0.1:2379, "https://127.0.0.2:2379"]`, auth, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := strings.Replace(base, `[127.0.0.1:2379, "https://127.0.0.2:2379"]`, tc.endpoints, 1) + tc.add
+			err := loadString(t, text)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("got %v, want it loaded", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("got %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// A password_env that is unset is the unset-secret rule: a warning in a
+// check without -strict (CI lacks the secret), an error for run (see
+// TestClusterErrors).
+func TestClusterUnsetPasswordWarnsInCheck(t *testing.T) {
+	t.Setenv("FAILOVERD_TEST_SECRET", "c2VjcmV0")
+	unset := strings.Replace(clusterYAML, "FAILOVERD_TEST_ETCD_PASSWORD", "FAILOVERD_NOT_SET", 1)
+	file := t.TempDir() + "/failover.yaml"
+	if err := os.WriteFile(file, []byte(unset), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lc, err := load(t.Context(), file, false)
+	if err != nil || len(lc.warnings) != 1 || !strings.Contains(lc.warnings[0], "cluster.password_env: environment variable FAILOVERD_NOT_SET is empty or unset") {
+		t.Errorf("an unset password_env in a check: got %v, %v; want one warning naming it", err, lc)
+	}
 }

@@ -198,3 +198,42 @@ func TestPublishNothingKeepsOwnerRecord(t *testing.T) {
 		}
 	})
 }
+
+// A provider that applies the RRset but fails the owner record of the
+// same call (Cloudflare: two requests; any provider's partial write) leaves
+// the RRset written and unowned. The Manager reads the zone back, finds
+// its values there, and never writes it again while nothing changes: the
+// claim is never retried, so the record stays unowned and the next
+// deployment to write it takes it over. The wrapper remembers the
+// claim it sent and writes it again on its next read.
+func TestClaimLostAfterPartialWriteRetried(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := zoneWith(t)
+		var mu sync.Mutex
+		failed := false
+		p.SetHook(func(c memory.Call) *memory.Fault {
+			mu.Lock()
+			defer mu.Unlock()
+			if c.Method != memory.MethodSetRecords || failed {
+				return nil
+			}
+			for _, r := range c.Records {
+				if r.RR().Type == "TXT" {
+					failed = true
+					return &memory.Fault{Partial: 1} // the RRset goes in, its owner record does not
+				}
+			}
+			return nil
+		})
+		var down sync.Map
+		d := startDeployment(t, slowly, p, "prod", record("www", "A", 10*time.Second, &down, "192.0.2.10"))
+		until(t, time.Minute, "www written", func() (bool, string) {
+			h := held(p)
+			return slices.Contains(h, "www A 192.0.2.10"), fmt.Sprint(h)
+		})
+		until(t, 10*time.Minute, "the owner record written after the failed claim", func() (bool, string) {
+			h := held(p)
+			return slices.Contains(h, "_failover-owner-a.www TXT failover-owner=prod,type=A"), fmt.Sprintf("zone %q, status %+v", h, d.m.Status().Zones[0].Providers[0])
+		})
+	})
+}

@@ -45,11 +45,27 @@
 // values) stay, and the other refuses from its next read of the zone (a
 // Manager reads after every failed write and every ReconcileInterval).
 //
+// A claim that may not have been written is retried. When a SetRecords
+// call fails, the provider may have written an RRset but not its owner
+// record (Cloudflare writes them in two requests; any provider may leave
+// a write half done), and the Manager, reading its values back, would
+// never write it again. So the next read that finds such an RRset
+// without an owner record writes its owner record (one SetRecords call
+// of owner records, made by GetRecords); if that call fails, GetRecords
+// returns its error, and the next read tries again. An RRset the read
+// does not find, or finds with an owner record (any owner's), is no
+// longer retried: the Manager's next write of it claims it as usual.
+// This applies only to RRsets whose claim this wrapper sent; a new
+// wrapper (a restart, a failoverd reload) forgets them, and adopts such
+// an RRset unowned like any other.
+//
 // To hand records over to another deployment, delete their owner records
 // and restart (or reload) the deployment that is to take them.
 //
 // Names whose labels start with Label are reserved: a write there is
-// refused with an error.
+// refused with an error. So is a record without a type (which libdns
+// lets DeleteRecords take to mean every type at the name): ownership is
+// per type. The Manager always names the type.
 package owner
 
 import (
@@ -108,6 +124,9 @@ type wrapper struct {
 type zoneOwners struct {
 	claims map[key]claim
 	stale  bool // a write failed since: read before the next one
+	// unsure holds the RRsets whose claim was sent in a failed call and
+	// not confirmed since: GetRecords claims them again (see the package doc).
+	unsure map[key]bool
 }
 
 // claim is what an RRset's owner record says.
@@ -148,14 +167,34 @@ func (w *wrapper) AutomaticTTL() time.Duration {
 }
 
 // GetRecords returns the wrapped provider's records of zone, unchanged,
-// and learns the zone's owner records from them.
+// and learns the zone's owner records from them. It writes the owner
+// records of the RRsets it finds unowned whose claim this wrapper sent in
+// a failed call (see the package doc), and returns an error, naming the
+// zone and the RRsets, if that write fails.
 func (w *wrapper) GetRecords(ctx context.Context, zone string) ([]libdns.Record, error) {
 	recs, err := w.inner.GetRecords(ctx, zone)
 	if err != nil {
 		return recs, err
 	}
-	w.learn(zone, recs)
+	retry := w.learn(zone, recs)
+	if len(retry) == 0 {
+		return recs, nil
+	}
+	claims := make([]libdns.Record, 0, len(retry))
+	for _, k := range retry {
+		claims = append(claims, w.claimOf(k))
+	}
+	if _, err := w.inner.SetRecords(ctx, zone, claims); err != nil {
+		w.forget(zone)
+		return nil, fmt.Errorf("owner: zone %s: writing the owner records of %v, whose claim a failed write may have left out: %w", zone, retry, err)
+	}
+	w.claimed(zone, retry)
 	return recs, nil
+}
+
+// claimOf returns this owner's owner record of k.
+func (w *wrapper) claimOf(k key) libdns.Record {
+	return libdns.TXT{Name: ownerName(k), TTL: max(TTL, w.MinTTL()), Text: value(w.id, k.typ)}
 }
 
 // SetRecords writes the RRsets of recs that are this owner's or unowned
@@ -173,7 +212,7 @@ func (w *wrapper) SetRecords(ctx context.Context, zone string, recs []libdns.Rec
 	}
 	stored, err := w.inner.SetRecords(ctx, zone, pl.write)
 	if err != nil {
-		w.forget(zone)
+		w.forget(zone, pl.claiming...)
 		return withoutOwnerRecords(stored), pl.failed(err)
 	}
 	w.claimed(zone, pl.claiming)
@@ -185,6 +224,9 @@ func (w *wrapper) SetRecords(ctx context.Context, zone string, recs []libdns.Rec
 // their owner records: the name stays this owner's), refuses the others
 // with a *ForeignError each, and returns what the wrapped provider
 // deleted with the refusals joined as its error. Owner records are kept.
+// A record without a type (libdns: every type at its name) is refused
+// with an error naming the zone and the name, and nothing is deleted: the
+// wrapper checks ownership per type.
 func (d *deleter) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
 	pl, err := d.plan(ctx, zone, recs)
 	if err != nil {
@@ -226,8 +268,8 @@ func (pl plan) failed(err error) error {
 }
 
 // plan reads zone if the wrapper has not yet, and sorts the RRsets of
-// recs; an error for a nil record, one at a reserved name, or a failed
-// read.
+// recs; an error for a nil record, one without a type, one at a
+// reserved name, or a failed read.
 func (w *wrapper) plan(ctx context.Context, zone string, recs []libdns.Record) (plan, error) {
 	order, sets, err := w.group(zone, recs)
 	if err != nil {
@@ -251,7 +293,7 @@ func (w *wrapper) plan(ctx context.Context, zone string, recs []libdns.Record) (
 		pl.records = append(pl.records, sets[k]...)
 		pl.write = append(pl.write, sets[k]...)
 		if !ok {
-			claim := libdns.TXT{Name: ownerName(k), TTL: max(TTL, w.MinTTL()), Text: value(w.id, k.typ)}
+			claim := w.claimOf(k)
 			pl.claims, pl.write = append(pl.claims, claim), append(pl.write, claim)
 			pl.claiming = append(pl.claiming, k)
 		}
@@ -260,7 +302,9 @@ func (w *wrapper) plan(ctx context.Context, zone string, recs []libdns.Record) (
 }
 
 // group returns the RRsets of recs in the order each first appears, and
-// their records; an error for a nil record or one at a reserved name.
+// their records; an error for a nil record, one without a type (libdns
+// lets a delete leave the type out: all types at the name), or one at a
+// reserved name.
 func (w *wrapper) group(zone string, recs []libdns.Record) ([]key, map[key][]libdns.Record, error) {
 	var order []key
 	sets := map[key][]libdns.Record{}
@@ -270,8 +314,11 @@ func (w *wrapper) group(zone string, recs []libdns.Record) ([]key, map[key][]lib
 			errs = append(errs, fmt.Errorf("record %d is nil", i))
 			continue
 		}
-		rr := rec.RR()
-		k := key{name: relativeName(rr.Name, zone), typ: strings.ToUpper(rr.Type)}
+		k := keyOf(zone, rec.RR())
+		if k.typ == "" {
+			errs = append(errs, fmt.Errorf("record %d (%s): no type: the owner wrapper checks an RRset's owner by its type, so it writes or deletes only records that name one", i, k.name))
+			continue
+		}
 		if reserved(k.name) {
 			errs = append(errs, fmt.Errorf("record %d (%s): names starting with %s are reserved for owner records", i, k, Label))
 			continue
@@ -297,12 +344,22 @@ func (w *wrapper) stale(zone string) bool {
 }
 
 // forget makes the next write to zone read it first: after a failed
-// call, what the zone holds is unknown.
-func (w *wrapper) forget(zone string) {
+// call, what the zone holds is unknown. unsure are the RRsets whose claim
+// the failed call sent: hidden from reads until an owner record is read
+// for them, or the read finds them gone, or a write claims them.
+func (w *wrapper) forget(zone string, unsure ...key) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if z := w.zones[strings.ToLower(zone)]; z != nil {
-		z.stale = true
+	z := w.zones[strings.ToLower(zone)]
+	if z == nil {
+		return
+	}
+	z.stale = true
+	for _, k := range unsure {
+		if z.unsure == nil {
+			z.unsure = map[key]bool{}
+		}
+		z.unsure[k] = true
 	}
 }
 
@@ -313,13 +370,16 @@ func (w *wrapper) claimed(zone string, keys []key) {
 	if z := w.zones[strings.ToLower(zone)]; z != nil {
 		for _, k := range keys {
 			z.claims[k] = claim{owner: w.id}
+			delete(z.unsure, k)
 		}
 	}
 }
 
 // learn replaces what the wrapper knows of zone's owner records with what
-// recs, the whole zone, hold.
-func (w *wrapper) learn(zone string, recs []libdns.Record) {
+// recs, the whole zone, hold, and returns the RRsets whose claim to
+// write again: those whose claim is unsure that recs hold without an
+// owner record, sorted.
+func (w *wrapper) learn(zone string, recs []libdns.Record) []key {
 	claims := map[key]claim{}
 	for _, rec := range recs {
 		if rec == nil || !maybeOwnerRecord(rec) {
@@ -340,14 +400,48 @@ func (w *wrapper) learn(zone string, recs []libdns.Record) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	z := &zoneOwners{claims: claims}
+	var retry []key
 	if old := w.zones[strings.ToLower(zone)]; old != nil {
+		if len(old.unsure) > 0 {
+			present := rrsets(zone, recs)
+			for k := range old.unsure {
+				if _, owned := claims[k]; !owned && present[k] {
+					retry = append(retry, k)
+				}
+			}
+			slices.SortFunc(retry, func(a, b key) int { return strings.Compare(a.String(), b.String()) })
+			z.unsure = old.unsure // until claimed: a read that fails to claim them tries again
+			for k := range z.unsure {
+				if !slices.Contains(retry, k) {
+					delete(z.unsure, k)
+				}
+			}
+		}
 		for k, c := range old.claims {
 			if _, ok := claims[k]; !ok && (c.gone || c.owner != "" && c.owner != w.id) {
 				claims[k] = c.vanished()
 			}
 		}
 	}
-	w.zones[strings.ToLower(zone)] = &zoneOwners{claims: claims}
+	w.zones[strings.ToLower(zone)] = z
+	return retry
+}
+
+// rrsets returns the RRsets recs, records of zone, hold.
+func rrsets(zone string, recs []libdns.Record) map[key]bool {
+	out := map[key]bool{}
+	for _, rec := range recs {
+		if rec != nil {
+			out[keyOf(zone, rec.RR())] = true
+		}
+	}
+	return out
+}
+
+// keyOf returns the RRset of rr, a record of zone.
+func keyOf(zone string, rr libdns.RR) key {
+	return key{name: relativeName(rr.Name, zone), typ: strings.ToUpper(rr.Type)}
 }
 
 // vanished is what another owner's claim c becomes when its owner record

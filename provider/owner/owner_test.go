@@ -490,3 +490,88 @@ func TestForeignOwnerRecordDeletedNotTakenOver(t *testing.T) {
 		t.Errorf("zone holds %q, want %q", got, want)
 	}
 }
+
+// DeleteRecords with a record without a type (libdns: every type at the
+// name) is refused, naming the zone and the name, and changes nothing:
+// no malformed owner record "_failover-owner-.www", and no RRset of
+// another deployment deleted because no owner record names type "".
+func TestDeleteWithoutTypeRefused(t *testing.T) {
+	for _, tc := range []struct{ name, owner string }{
+		{"ours", "prod"},
+		{"another deployment's", "staging"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := zoneWith(t, a("www", "192.0.2.1"), txt("_failover-owner-a.www", "failover-owner="+tc.owner+",type=A"))
+			before := held(p)
+			d := wrap(t, p, "prod").(libdns.RecordDeleter)
+			gone, err := d.DeleteRecords(t.Context(), zone, []libdns.Record{libdns.RR{Name: "www"}})
+			if err == nil || !strings.Contains(err.Error(), zone) || !strings.Contains(err.Error(), "www") || !strings.Contains(err.Error(), "no type") {
+				t.Errorf("got error %v, want one naming zone %s, www and the missing type", err, zone)
+			}
+			if len(gone) != 0 {
+				t.Errorf("DeleteRecords returned %v, want nothing deleted", rrStrings(gone))
+			}
+			if h := held(p); !slices.Equal(h, before) {
+				t.Errorf("zone holds %q, want %q unchanged", h, before)
+			}
+		})
+	}
+}
+
+// After a SetRecords call that failed, the next read writes the owner
+// record of each RRset whose claim the call sent and that the read finds
+// without one; an RRset the read does not find, or finds owned, is left
+// alone, and a failed retry is the read's error, tried again by the next
+// read.
+func TestFailedClaimRetriedByRead(t *testing.T) {
+	const ours = "_failover-owner-a.www TXT failover-owner=prod,type=A"
+	for _, tc := range []struct {
+		name      string
+		partial   int    // RRsets the failed write applies: 1 is www without its owner record
+		meanwhile string // an owner record another deployment writes before the read, if any
+		retryFail bool   // the first retry fails too
+		want      []string
+	}{
+		{"written without owner record", 1, "", false, []string{ours, "www A 192.0.2.1"}},
+		{"retry fails, next read retries", 1, "", true, []string{ours, "www A 192.0.2.1"}},
+		{"nothing written", 0, "", false, nil},
+		{"claimed by another meanwhile", 1, "staging", false, []string{"_failover-owner-a.www TXT failover-owner=staging,type=A", "www A 192.0.2.1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := zoneWith(t)
+			w := wrap(t, p, "prod")
+			if tc.partial > 0 {
+				p.PartialNext(tc.partial)
+			} else {
+				p.FailNext(memory.MethodSetRecords, 1, nil)
+			}
+			if _, err := w.SetRecords(t.Context(), zone, []libdns.Record{a("www", "192.0.2.1")}); err == nil {
+				t.Fatal("the injected failure did not fail SetRecords")
+			}
+			if tc.meanwhile != "" {
+				if _, err := p.SetRecords(t.Context(), zone, []libdns.Record{txt("_failover-owner-a.www", "failover-owner="+tc.meanwhile+",type=A")}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.retryFail {
+				p.FailNext(memory.MethodSetRecords, 1, nil)
+				if _, err := w.GetRecords(t.Context(), zone); err == nil || !strings.Contains(err.Error(), zone) || !strings.Contains(err.Error(), "www A") {
+					t.Errorf("read with a failing retry: got error %v, want one naming zone %s and www A", err, zone)
+				}
+			}
+			if _, err := w.GetRecords(t.Context(), zone); err != nil {
+				t.Fatal(err)
+			}
+			if h := held(p); !slices.Equal(h, tc.want) {
+				t.Errorf("zone holds %q, want %q", h, tc.want)
+			}
+			calls := p.Calls(memory.MethodSetRecords)
+			if _, err := w.GetRecords(t.Context(), zone); err != nil {
+				t.Fatal(err)
+			}
+			if got := p.Calls(memory.MethodSetRecords); got != calls {
+				t.Errorf("a later read made %d SetRecords calls, want none: the claim is retried once it succeeds", got-calls)
+			}
+		})
+	}
+}
