@@ -104,15 +104,20 @@ func TestLeaderElectionKeepsSessions(t *testing.T) {
 			rest = append(rest, m)
 		}
 	}
+	probe, err := clientv3.New(clientv3.Config{Endpoints: []string{rest[1].ClientURL}, DialTimeout: time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer probe.Close()
+	pch := probe.Watch(clientv3.WithRequireLeader(ctx), "/probe", clientv3.WithCreatedNotify())
+	<-pch // created
 	rest[0].Pause()
-	waitFor(t, 4*time.Second, "an instance sees etcd without a leader", func() bool {
-		for _, in := range ins {
-			if in.Status().Err != "" {
-				return true
-			}
-		}
-		return false
-	})
+	select {
+	case wr := <-pch:
+		t.Logf("a watch on the member without a leader: %v", wr.Err())
+	case <-time.After(leaseTTL / 2):
+		t.Fatal("the member left without a leader did not end its watches")
+	}
 	rest[0].Resume()
 	waitFor(t, 10*time.Second, "the other two members elect a leader", func() bool {
 		return rest[0].Metric(t, "etcd_server_is_leader")+rest[1].Metric(t, "etcd_server_is_leader") == 1
