@@ -153,8 +153,11 @@ func (c *Cluster) LeaseTTL() time.Duration { return c.ttl }
 
 // Run takes part in the cluster until ctx is done; see failover.Cluster.
 // Each time the session is lost (the lease expired or could not be renewed,
-// the watch failed, etcd lost its quorum) it starts a new one, after a
-// pause of a quarter of the TTL.
+// as when etcd lost its quorum for longer than the TTL) it starts a new
+// one, after a pause of a quarter of the TTL. A failed watch, campaign or
+// write does not end the session: it is tried again under the same lease
+// (meanwhile Status's Err says the view may be stale), so that an etcd
+// leader election does not delete and rewrite every verdict.
 //
 // The instance's name is taken atomically: while another lease holds it,
 // Run waits for that lease to expire (an instance of that name that

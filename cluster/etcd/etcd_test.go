@@ -28,7 +28,11 @@ type instance struct {
 
 func startInstance(t *testing.T, etcd *servertest.EtcdCluster, name string) *instance {
 	t.Helper()
-	in := newInstance(t, etcd, name)
+	return newInstanceTTL(t, etcd, name, ttl).run(t)
+}
+
+// run runs the instance until the test ends.
+func (in *instance) run(t *testing.T) *instance {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); in.Run(ctx) }()
@@ -41,6 +45,12 @@ func startInstance(t *testing.T, etcd *servertest.EtcdCluster, name string) *ins
 // newInstance returns a Cluster for name, not running, whose client is
 // closed when the test ends.
 func newInstance(t *testing.T, etcd *servertest.EtcdCluster, name string) *instance {
+	t.Helper()
+	return newInstanceTTL(t, etcd, name, ttl)
+}
+
+// newInstanceTTL is newInstance with a lease TTL of leaseTTL.
+func newInstanceTTL(t *testing.T, etcd *servertest.EtcdCluster, name string, leaseTTL time.Duration) *instance {
 	t.Helper()
 	in := &instance{}
 	var eps []string
@@ -55,7 +65,7 @@ func newInstance(t *testing.T, etcd *servertest.EtcdCluster, name string) *insta
 	}
 	in.cli = cli
 	t.Cleanup(func() { cli.Close() })
-	in.Cluster, err = New(Options{Client: cli, Instance: name, LeaseTTL: ttl, Prefix: "/test/"})
+	in.Cluster, err = New(Options{Client: cli, Instance: name, LeaseTTL: leaseTTL, Prefix: "/test/"})
 	if err != nil {
 		t.Fatal(err)
 	}

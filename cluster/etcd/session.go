@@ -23,7 +23,8 @@ var errTTLRaised = errors.New("etcd cluster: etcd raised the lease TTL")
 
 // session runs one lease's life: it grants the lease, registers the
 // instance, loads the view, then renews, watches, campaigns and writes
-// until ctx ends or one of them fails. Its lease is revoked on the way out
+// until ctx ends, the lease is lost (keepAlive alone decides that) or the
+// leadership is (the election key deleted). Its lease is revoked on the way out
 // (when etcd can be reached), so that its keys vanish at once; a lease
 // that could not be revoked then is revoked before the next one is
 // granted, so that the instance's own name is free again.
@@ -55,10 +56,7 @@ func (c *Cluster) session(ctx context.Context) error {
 		return c.lost(err)
 	}
 
-	v := newView(c.name)
-	for _, kv := range snap.Responses[1].GetResponseRange().Kvs {
-		v.apply(string(kv.Key[len(c.prefix):]), kv.Value, kv.ModRevision, kv.CreateRevision, false)
-	}
+	v := c.viewOf(snap.Responses[1].GetResponseRange().Kvs)
 	c.mu.Lock()
 	c.v, c.connected, c.err = v, true, ""
 	c.expires = sent.Add(time.Duration(lease.TTL) * time.Second)
@@ -244,15 +242,54 @@ func (c *Cluster) keepAlive(ctx context.Context, id clientv3.LeaseID) error {
 }
 
 // watch applies every change under the prefix after rev to the view. It
-// asks for a member with a leader, so that a member cut off from its
-// cluster's quorum ends the session instead of serving a stale view.
+// returns only when ctx ends or the leader key is deleted: a failed watch
+// (etcd without a leader for a while: the watch asks for a member with
+// one, so that a stale view shows) is watched again from the last revision
+// applied, after a pause growing from 50 ms to a second, and the view kept
+// meanwhile, with Status saying it may be stale; when that revision was
+// compacted, the view is read again.
 func (c *Cluster) watch(ctx context.Context, rev int64) error {
-	wch := c.cli.Watch(clientv3.WithRequireLeader(ctx), c.prefix, clientv3.WithPrefix(), clientv3.WithRev(rev+1))
+	pause := 50 * time.Millisecond
+	for {
+		err := c.watchFrom(ctx, &rev, &pause)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, errLeadershipLost):
+			return err
+		case errors.Is(err, rpctypes.ErrCompacted):
+			err = c.reload(ctx, &rev)
+			if errors.Is(err, errLeadershipLost) {
+				return err
+			}
+		}
+		if err != nil {
+			c.mu.Lock()
+			c.err = fmt.Sprintf("etcd cluster: %v; view may be stale", err)
+			c.mu.Unlock()
+		}
+		if !wait(ctx, pause) {
+			return nil
+		}
+		pause = min(2*pause, time.Second)
+	}
+}
+
+// watchFrom watches the prefix after *rev until the watch fails, moving
+// *rev to each revision it applies. Once the watch is established it
+// clears the error shown in Status and resets *pause.
+func (c *Cluster) watchFrom(ctx context.Context, rev *int64, pause *time.Duration) error {
+	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	defer cancel()
+	wch := c.cli.Watch(wctx, c.prefix, clientv3.WithPrefix(), clientv3.WithRev(*rev+1), clientv3.WithCreatedNotify())
 	for wr := range wch {
 		if err := wr.Err(); err != nil {
 			return fmt.Errorf("watching %s: %w", c.prefix, err)
 		}
 		c.mu.Lock()
+		if wr.Created {
+			c.err, *pause = "", 50*time.Millisecond
+		}
 		for _, ev := range wr.Events {
 			key := string(ev.Kv.Key)
 			deleted := ev.Type == mvccpb.DELETE
@@ -261,19 +298,63 @@ func (c *Cluster) watch(ctx context.Context, rev int64) error {
 				return errLeadershipLost
 			}
 			c.noteLocked(c.v.apply(key[len(c.prefix):], ev.Kv.Value, ev.Kv.ModRevision, ev.Kv.CreateRevision, deleted))
+			*rev = ev.Kv.ModRevision
 		}
 		c.mu.Unlock()
 	}
-	if ctx.Err() != nil {
-		return nil
-	}
 	return fmt.Errorf("watching %s: closed", c.prefix)
+}
+
+// reload reads every key under the prefix again and replaces the view by
+// them, moving *rev to the revision read: the changes since the view's
+// revision were compacted away.
+func (c *Cluster) reload(ctx context.Context, rev *int64) error {
+	resp, err := call(ctx, c.ttl, func(ctx context.Context) (*clientv3.GetResponse, error) {
+		return c.cli.Get(clientv3.WithRequireLeader(ctx), c.prefix, clientv3.WithPrefix())
+	})
+	if err != nil {
+		return fmt.Errorf("reading %s again after a compaction: %w", c.prefix, err)
+	}
+	v := c.viewOf(resp.Kvs)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.leading && !slices.ContainsFunc(resp.Kvs, func(kv *mvccpb.KeyValue) bool { return string(kv.Key) == c.leaderKey }) {
+		return errLeadershipLost
+	}
+	c.v, *rev = v, resp.Header.Revision
+	c.changes.Everything = true
+	signal(c.changed)
+	return nil
+}
+
+// wait waits for d, or until ctx ends: it reports whether ctx lives.
+func wait(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// viewOf returns the view of the keys under the prefix kvs.
+func (c *Cluster) viewOf(kvs []*mvccpb.KeyValue) view {
+	v := newView(c.name)
+	for _, kv := range kvs {
+		v.apply(string(kv.Key[len(c.prefix):]), kv.Value, kv.ModRevision, kv.CreateRevision, false)
+	}
+	return v
 }
 
 // campaign waits to be elected, then leads until ctx ends. Once elected it
 // checks, in one transaction, that its election key is still there and
 // reads every decision state, so that the term starts from what the
-// previous leader stored last.
+// previous leader stored last. A campaign that fails (etcd without a
+// leader, a request timed out) is started again, after a pause growing
+// from 50 ms to a second, under the same lease: only the loss of the
+// lease or of the election key ends the session.
 func (c *Cluster) campaign(ctx context.Context, id clientv3.LeaseID) error {
 	// The election sees a client whose own context is ctx: when it gives up
 	// a campaign it resigns with that context, which must not outlive the
@@ -289,11 +370,29 @@ func (c *Cluster) campaign(ctx context.Context, id clientv3.LeaseID) error {
 	if err != nil {
 		return fmt.Errorf("election session: %w", err)
 	}
-	e := concurrency.NewElection(sess, c.prefix+electionDir)
-	if err := e.Campaign(ctx, c.name); err != nil {
-		if ctx.Err() != nil {
+	pause := 50 * time.Millisecond
+	for {
+		err := c.elect(ctx, concurrency.NewElection(sess, c.prefix+electionDir))
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err == nil:
+			<-ctx.Done()
+			return nil
+		case errors.Is(err, errLeadershipLost):
+			return err
+		}
+		c.log.Warn("etcd cluster: campaigning again", "instance", c.name, "err", err)
+		if !wait(ctx, pause) {
 			return nil
 		}
+		pause = min(2*pause, time.Second)
+	}
+}
+
+// elect campaigns in e until elected, then starts the term.
+func (c *Cluster) elect(ctx context.Context, e *concurrency.Election) error {
+	if err := e.Campaign(ctx, c.name); err != nil {
 		return fmt.Errorf("campaigning: %w", err)
 	}
 	resp, err := call(ctx, c.ttl, func(ctx context.Context) (*clientv3.TxnResponse, error) {
@@ -316,7 +415,6 @@ func (c *Cluster) campaign(ctx context.Context, id clientv3.LeaseID) error {
 	signal(c.changed)
 	c.mu.Unlock()
 	signal(c.flush) // expired overrides, if any
-	<-ctx.Done()
 	return nil
 }
 
