@@ -66,7 +66,9 @@ func startDaemon(t testing.TB, file string, env ...string) *proc {
 	return startRun(t, []string{"-c", file}, env...)
 }
 
-// startRun is startDaemon with the arguments of `failoverd run`.
+// startRun is startDaemon with the arguments of `failoverd run`. The
+// daemon's log is printed when the test fails, or always with
+// FAILOVERD_TEST_LOGS set (for benchmarks).
 func startRun(t testing.TB, args []string, env ...string) *proc {
 	t.Helper()
 	p := &proc{t: t, logs: &syncBuffer{}, exited: make(chan error, 1)}
@@ -79,7 +81,7 @@ func startRun(t testing.TB, args []string, env ...string) *proc {
 	go func() { p.exited <- p.cmd.Wait() }()
 	t.Cleanup(func() {
 		p.cmd.Process.Kill()
-		if t.Failed() {
+		if t.Failed() || os.Getenv("FAILOVERD_TEST_LOGS") != "" {
 			t.Logf("failoverd (pid %d) log:\n%s", p.cmd.Process.Pid, p.logs.String())
 		}
 	})
