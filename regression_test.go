@@ -974,20 +974,20 @@ func TestPartialWriteOnASilentFloorReportsWhatItApplied(t *testing.T) {
 // without a word, apply its first SetRecords and then fail it, and fail
 // every later one.
 func silentFloorFirstWriteApplied(p *memory.Provider) {
-		p.RoundTTL = func(ttl time.Duration) time.Duration { return max(ttl, 2*time.Minute) }
-		var mu sync.Mutex
-		sets := 0
-		p.SetHook(func(c memory.Call) *memory.Fault {
-			mu.Lock()
-			defer mu.Unlock()
-			if c.Method != memory.MethodSetRecords {
-				return nil
-			}
-			if sets++; sets == 1 {
-				return &memory.Fault{Partial: 1} // applies the write, then fails
-			}
-			return &memory.Fault{Err: errors.New("try again")}
-		})
+	p.RoundTTL = func(ttl time.Duration) time.Duration { return max(ttl, 2*time.Minute) }
+	var mu sync.Mutex
+	sets := 0
+	p.SetHook(func(c memory.Call) *memory.Fault {
+		mu.Lock()
+		defer mu.Unlock()
+		if c.Method != memory.MethodSetRecords {
+			return nil
+		}
+		if sets++; sets == 1 {
+			return &memory.Fault{Partial: 1} // applies the write, then fails
+		}
+		return &memory.Fault{Err: errors.New("try again")}
+	})
 }
 
 // Item 11 (found by FuzzManagerModel, f890887df23f93bd): a partial write
