@@ -67,8 +67,8 @@ func startDaemon(t testing.TB, file string, env ...string) *proc {
 }
 
 // startRun is startDaemon with the arguments of `failoverd run`. The
-// daemon's log is printed when the test fails, or always with
-// FAILOVERD_TEST_LOGS set (for benchmarks).
+// daemon's log is printed when the test fails, and written to
+// DIR/failoverd-PID.log with FAILOVERD_TEST_LOGS=DIR (for benchmarks).
 func startRun(t testing.TB, args []string, env ...string) *proc {
 	t.Helper()
 	p := &proc{t: t, logs: &syncBuffer{}, exited: make(chan error, 1)}
@@ -81,7 +81,10 @@ func startRun(t testing.TB, args []string, env ...string) *proc {
 	go func() { p.exited <- p.cmd.Wait() }()
 	t.Cleanup(func() {
 		p.cmd.Process.Kill()
-		if t.Failed() || os.Getenv("FAILOVERD_TEST_LOGS") != "" {
+		if dir := os.Getenv("FAILOVERD_TEST_LOGS"); dir != "" {
+			os.WriteFile(filepath.Join(dir, fmt.Sprintf("failoverd-%d.log", p.cmd.Process.Pid)), []byte(p.logs.String()), 0o644)
+		}
+		if t.Failed() {
 			t.Logf("failoverd (pid %d) log:\n%s", p.cmd.Process.Pid, p.logs.String())
 		}
 	})
