@@ -174,6 +174,12 @@ func benchClusterScale(b *testing.B) {
 			steps, last = append(steps, p-last), p
 		}
 		b.Logf("etcd commits per %v at rest: %v", window/10, steps)
+		for _, m := range r.etcd.Members {
+			b.Logf("etcd %s: leader changes %v, slow applies %v, slow heartbeats %v, wal fsync %.0f s in %v, lease expired %v",
+				m.Name, m.Metric(b, "etcd_server_leader_changes_seen_total"), m.Metric(b, "etcd_server_slow_apply_total"),
+				m.Metric(b, "etcd_server_heartbeat_send_failures_total"), m.Metric(b, "etcd_disk_wal_fsync_duration_seconds_sum"),
+				m.Metric(b, "etcd_disk_wal_fsync_duration_seconds_count"), m.Metric(b, "etcd_debugging_server_lease_expired_total"))
+		}
 	})
 	measure("mass-failover", func() {
 		r.back.kill("127.0.0.2")
