@@ -1828,6 +1828,18 @@ func (m *model) trackSince(r *modelRecord, tiers []int, allKnown bool) {
 	r.touchedAny = time.Time{}
 }
 
+// adopting reports whether the running Manager has not yet had an answer
+// to its first read of z from every provider (neither a read nor a
+// failure in its Status): the zone's adoption is not over.
+func (m *model) adopting(z *modelZone) bool {
+	for _, zs := range m.mgr.Status().Zones {
+		if zs.Name == z.name {
+			return slices.ContainsFunc(zs.Providers, func(ps failover.ProviderStatus) bool { return ps.LastRead.IsZero() && ps.Failures == 0 })
+		}
+	}
+	return false
+}
+
 // checkPublished asserts that a record publishes the healthy endpoints of
 // an eligible tier (the most preferred with any healthy endpoint when no
 // tier has MinHealthy), or, when all are down, what its AllDown says.
@@ -1862,6 +1874,10 @@ func (m *model) checkPublished(r *modelRecord, rs failover.RecordStatus, tiers [
 		return !slices.ContainsFunc(vs, func(v string) bool { return !slices.Contains(of, v) })
 	}
 	switch {
+	case m.adopting(r.zone):
+		// A zone is decided after its adoption read (item 14): one still
+		// in flight, on any of its providers, holds its records back (a
+		// carried record keeps its decision until then).
 	case !rs.Decided:
 		if degraded >= 0 {
 			// An endpoint whose probe another record shares, and carried
