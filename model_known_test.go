@@ -16,4 +16,11 @@ package failover_test
 // resetting the backoff), is fixed: only a whole attempt that succeeds
 // resets the backoff, and a blind rewrite counts as done even when a part
 // of it fails.
+//
+// Open: testdata/model-open/b942adaa72aa184b, found by the last fuzz run
+// of the session (after 6 minutes, ~8,000 executions), is not in the
+// corpus (it fails): copy it to testdata/fuzz/FuzzManagerModel/ to replay
+// it. After a reload, a carried record (www.z1.test. A) publishes TTL 5m
+// where both its TTL and its FailoverTTL are 1m: item 1's "apply a changed
+// policy at start" in some interleaving.
 var knownIssues []int
