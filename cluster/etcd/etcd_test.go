@@ -91,6 +91,19 @@ func (in *instance) leads() bool {
 	return ok
 }
 
+// waitQuiet waits until etcd has committed no proposal for half a second
+// (the writes the cluster queued are in), failing after 10 s.
+func waitQuiet(t *testing.T, etcd *servertest.EtcdCluster) {
+	t.Helper()
+	last, since := -1.0, time.Now()
+	waitFor(t, 10*time.Second, "etcd quiet", func() bool {
+		if p := etcd.Members[0].Metric(t, "etcd_server_proposals_committed_total"); p != last {
+			last, since = p, time.Now()
+		}
+		return time.Since(since) >= 500*time.Millisecond
+	})
+}
+
 // waitFor polls cond every 10 ms until it holds, failing after within.
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) time.Duration {
 	t.Helper()
@@ -289,7 +302,7 @@ func TestNoWritesAtRest(t *testing.T) {
 	}
 	allUp := []failover.Vote{{Instance: "a", Health: failover.HealthUp}, {Instance: "b", Health: failover.HealthUp}, {Instance: "c", Health: failover.HealthUp}}
 	waitFor(t, 5*time.Second, "verdicts seen", func() bool { return slices.Equal(ins[0].Votes(ep), allUp) })
-	time.Sleep(time.Second) // let the last proposals commit on every member
+	waitQuiet(t, etcd)
 	rest := 3 * ttl
 	before := proposals()
 	time.Sleep(rest) // measuring what happens over a span of time, not waiting for an event

@@ -166,7 +166,7 @@ func TestManagersTakeOverOnEtcd(t *testing.T) {
 	})
 	old := leaderOf(mgs)
 
-	time.Sleep(time.Second) // let the last proposals commit on every member
+	waitQuiet(t, etcd)
 	proposals := func() float64 { return etcd.Members[0].Metric(t, "etcd_server_proposals_committed_total") }
 	before := proposals()
 	rest := 3 * ttl
@@ -188,7 +188,7 @@ func TestManagersTakeOverOnEtcd(t *testing.T) {
 		t.Errorf("takeover took %v, want at most the lease TTL %v + 1 s", took, ttl)
 	}
 	t.Logf("leader's session cut to a new leader: %v (TTL %v)", took, ttl)
-	time.Sleep(time.Second) // the takeover's own writes commit
+	waitQuiet(t, etcd)
 	before = proposals()
 	for _, mg := range mgs {
 		mg.unreachable(primary)
@@ -196,7 +196,7 @@ func TestManagersTakeOverOnEtcd(t *testing.T) {
 	failed := time.Now()
 	waitFor(t, 5*time.Second, "failover by the new leader", func() bool { return slices.Equal(heldValues(zone), []string{backup}) })
 	t.Logf("backend failed to the zone holding the backup: %v", time.Since(failed))
-	time.Sleep(time.Second) // the failover's writes commit
+	waitQuiet(t, etcd)
 	if got := proposals() - before; got != 3 {
 		t.Errorf("one failover seen by two live instances: got %v etcd proposals, want 3 (a verdict each, and the decision)", got)
 	}
